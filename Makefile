@@ -1,0 +1,47 @@
+# Front for CMake/Ninja and the test ground. `make run` = install, build, local cluster, server.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build test unit-test e2e lint format run cluster-up cluster-down bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+unit-test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+test: build
+	scripts/test.sh
+
+e2e: build
+	scripts/test.sh --e2e-only
+
+lint: deps $(BUILD_DIR)/build.ninja
+	scripts/lint.sh
+
+format:
+	scripts/lint.sh --fix
+
+run: build
+	scripts/run.sh
+
+cluster-up:
+	test/cluster/up.sh
+
+cluster-down:
+	test/cluster/down.sh
+
+bench: build
+	bench/run.sh
+
+clean:
+	rm -rf $(BUILD_DIR)

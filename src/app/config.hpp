@@ -1,0 +1,34 @@
+#pragma once
+// Everything `serve` is configured with, after flags and environment fallbacks.
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace mk {
+
+struct Config {
+  // safety
+  bool non_destructive = true;
+  bool dry_run = false;
+  std::vector<std::string> allowed_operations;  // verbs unlocked despite --non-destructive
+  std::vector<std::string> allowed_namespaces;  // empty => all
+  std::vector<std::string> denied_namespaces;
+  bool show_secret_values = false;
+  // kubernetes
+  bool in_cluster = false;
+  std::string context;  // initial context (default: kubeconfig's current-context)
+  double qps = 20.0;
+  int burst = 30;
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
+  std::size_t max_response_bytes = 512 * 1024;  // a tool result's text; bigger asks to narrow the query
+  // transport
+  std::string transport = "stdio";
+  std::string http_addr = ":8080";
+  std::string http_endpoint = "/mcp";
+  bool disable_streaming = false;
+  // observability
+  bool debug = false;
+  std::string log_format = "text";
+};
+
+}  // namespace mk

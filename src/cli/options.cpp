@@ -1,0 +1,130 @@
+#include "cli/options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace mk::cli {
+namespace {
+
+std::vector<std::string> split_csv(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (auto& s : in) {
+    std::size_t start = 0;
+    while (start <= s.size()) {
+      auto p = s.find(',', start);
+      auto part = s.substr(start, p == std::string::npos ? std::string::npos : p - start);
+      if (!part.empty()) out.push_back(part);
+      if (p == std::string::npos) break;
+      start = p + 1;
+    }
+  }
+  return out;
+}
+
+void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, std::vector<std::string>& allow_ns,
+                     std::vector<std::string>& deny_ns, double& timeout_s) {
+  app.add_flag("--non-destructive", c.non_destructive,
+               "Only offer read tools and refuse writes (use --non-destructive=false to allow writes)")
+      ->default_val(true);
+  app.add_flag("--dry-run", c.dry_run, "Run writes with server-side dryRun=All; nothing is persisted")
+      ->default_val(false);
+  app.add_option("--allowed-operations", ops,
+                 "Comma-separated verbs allowed despite --non-destructive (create,apply,patch,delete,scale,exec,"
+                 "port-forward)")
+      ->envname("MCP_ALLOWED_OPERATIONS")
+      ->delimiter(',');
+  app.add_option("--allowed-namespaces", allow_ns, "Comma-separated namespaces the tools may touch (default: all)")
+      ->envname("MCP_ALLOWED_NAMESPACES")
+      ->delimiter(',');
+  app.add_option("--denied-namespaces", deny_ns, "Comma-separated namespaces the tools must never touch")
+      ->envname("MCP_DENIED_NAMESPACES")
+      ->delimiter(',');
+  app.add_flag("--show-secret-values", c.show_secret_values, "Return Secret data unredacted (default: redacted)")
+      ->default_val(false);
+  app.add_option("--qps-limit", c.qps, "QPS limit for Kubernetes API calls")
+      ->default_val(20.0)
+      ->check(CLI::PositiveNumber);
+  app.add_option("--burst-limit", c.burst, "Burst limit for Kubernetes API calls")
+      ->default_val(30)
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--request-timeout", timeout_s, "Timeout of one Kubernetes API request, in seconds")
+      ->default_val(30.0)
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--max-response-bytes", c.max_response_bytes,
+                 "Largest tool result text; bigger results ask the caller to narrow the query")
+      ->default_val(512 * 1024)
+      ->check(CLI::Range(1024, 64 << 20));
+  app.add_flag("--in-cluster", c.in_cluster, "Use the pod's service account instead of a kubeconfig")
+      ->default_val(false);
+  app.add_option("--context", c.context, "kubeconfig context to start with (default: current-context)")
+      ->envname("MCP_KUBE_CONTEXT");
+  app.add_flag("--debug", c.debug, "Enable debug logging")->default_val(false);
+  app.add_option("--log-format", c.log_format, "Log format on stderr")
+      ->default_val("text")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--transport", c.transport, "Transport type")
+      ->default_val("stdio")
+      ->check(CLI::IsMember({"stdio", "streamable-http"}));
+  app.add_option("--http-addr", c.http_addr, "HTTP server address (streamable-http)")->default_val(":8080");
+  app.add_option("--http-endpoint", c.http_endpoint, "HTTP endpoint path (streamable-http)")->default_val("/mcp");
+  app.add_flag("--disable-streaming", c.disable_streaming, "Answer with JSON only, never SSE (streamable-http)")
+      ->default_val(false);
+}
+
+}  // namespace
+
+Parsed parse(int argc, char** argv) {
+  Parsed p;
+  CLI::App app{"mcp-kubernetes: a Model Context Protocol server for Kubernetes", "mcp-kubernetes"};
+  app.set_version_flag("--version", std::string("mcp-kubernetes version ") + MCPK_VERSION);
+  std::vector<std::string> ops, allow_ns, deny_ns;
+  double timeout_s = 30;
+  auto* serve = app.add_subcommand("serve", "Serve MCP (the default command)");
+  add_serve_flags(*serve, p.config, ops, allow_ns, deny_ns, timeout_s);
+  auto* version = app.add_subcommand("version", "Print the version");
+  app.require_subcommand(0, 1);
+  // `mcp-kubernetes --debug` means `mcp-kubernetes serve --debug`.
+  std::vector<std::string> args;
+  for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);
+  bool has_sub = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "serve" || a == "version" || a == "help") has_sub = true;
+    if (!a.starts_with("-")) break;
+    if (a == "--help" || a == "-h" || a == "--version") break;
+  }
+  if (!has_sub && argc > 1 && std::string_view(argv[1]) != "--help" && std::string_view(argv[1]) != "-h" &&
+      std::string_view(argv[1]) != "--version")
+    args.emplace_back("serve");
+  if (argc == 1) args.emplace_back("serve");
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    p.command = Parsed::Command::exit;
+    p.exit_code = app.exit(e);
+    return p;
+  }
+  if (version->parsed()) {
+    p.command = Parsed::Command::version;
+    return p;
+  }
+  p.config.allowed_operations = split_csv(ops);
+  p.config.allowed_namespaces = split_csv(allow_ns);
+  p.config.denied_namespaces = split_csv(deny_ns);
+  for (auto& o : p.config.allowed_operations) {
+    static const std::vector<std::string> known{"get", "list", "describe", "logs", "create", "apply", "patch",
+                                                "delete", "scale", "exec", "port-forward"};
+    if (std::find(known.begin(), known.end(), o) == known.end()) {
+      std::cerr << "--allowed-operations: unknown operation '" << o << "' (known: get, list, describe, logs, create, "
+                << "apply, patch, delete, scale, exec, port-forward)\n";
+      p.command = Parsed::Command::exit;
+      p.exit_code = 2;
+      return p;
+    }
+  }
+  p.config.request_timeout = std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
+  return p;
+}
+
+}  // namespace mk::cli

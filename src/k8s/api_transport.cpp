@@ -1,0 +1,266 @@
+#include "k8s/api_transport.hpp"
+
+#include "util/blocking.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/core.h>
+
+#include <optional>
+
+namespace mk::k8s {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using asio::use_awaitable;
+
+struct ApiTransport::Connection {
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::optional<beast::tcp_stream> plain;
+  beast::flat_buffer buffer;
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+};
+
+namespace {
+bool is_ip_literal(const std::string& h) {
+  boost::system::error_code ec;
+  asio::ip::make_address(h, ec);
+  return !ec;
+}
+
+template <class Stream>
+asio::awaitable<Response> exchange(Stream& s, beast::flat_buffer& buf, http::request<http::string_body>& req,
+                                   std::size_t limit, bool& keep_alive) {
+  co_await http::async_write(s, req, use_awaitable);
+  http::response_parser<http::string_body> p;
+  p.body_limit(limit);
+  p.header_limit(64 * 1024);
+  co_await http::async_read(s, buf, p, use_awaitable);
+  auto& res = p.get();
+  keep_alive = res.keep_alive();
+  Response out;
+  out.status = res.result_int();
+  out.content_type = std::string(res[http::field::content_type]);
+  out.body = std::move(res.body());
+  if (auto ra = res[http::field::retry_after]; !ra.empty()) out.retry_after_s = std::atoi(std::string(ra).c_str());
+  co_return out;
+}
+
+int retry_after_seconds(const Response& r) { return std::max(1, r.retry_after_s); }
+}  // namespace
+
+ApiTransport::ApiTransport(asio::any_io_executor ex, RestConfig cfg, TransportOptions opts)
+    : ex_(std::move(ex)), cfg_(std::move(cfg)), opts_(opts), tokens_(std::max(1, opts.burst)),
+      last_refill_(std::chrono::steady_clock::now()) {
+  auto u = boost::urls::parse_uri(cfg_.cluster.server);
+  if (!u) fail(Errc::invalid_argument, fmt::format("invalid server URL \"{}\"", cfg_.cluster.server));
+  tls_ = u->scheme() != "http";
+  host_ = std::string(u->encoded_host());
+  if (host_.size() > 1 && host_.front() == '[') host_ = host_.substr(1, host_.size() - 2);
+  port_ = u->has_port() ? std::string(u->port()) : (tls_ ? "443" : "80");
+  base_path_ = std::string(u->encoded_path());
+  while (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
+  if (cfg_.auth.has_auth_provider && cfg_.auth.token.empty() && !cfg_.auth.exec)
+    log::warn("context {}: legacy auth-provider plugins are not supported; use an exec plugin", cfg_.context);
+  build_ssl_context(cfg_.auth.client_cert_pem, cfg_.auth.client_key_pem);
+}
+
+ApiTransport::~ApiTransport() = default;
+
+void ApiTransport::build_ssl_context(const std::string& cert_pem, const std::string& key_pem) {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  try {
+    if (!cfg_.cluster.ca_pem.empty()) ctx->add_certificate_authority(asio::buffer(cfg_.cluster.ca_pem));
+    else ctx->set_default_verify_paths();
+    if (!cert_pem.empty() && !key_pem.empty()) {
+      ctx->use_certificate_chain(asio::buffer(cert_pem));
+      ctx->use_private_key(asio::buffer(key_pem), ssl::context::pem);
+    }
+  } catch (const boost::system::system_error& e) {
+    fail(Errc::invalid_argument, fmt::format("context {}: bad TLS material: {}", cfg_.context, e.what()));
+  }
+  ctx->set_verify_mode(cfg_.cluster.insecure_skip_tls_verify ? ssl::verify_none : ssl::verify_peer);
+  ssl_ = std::move(ctx);
+  idle_.clear();  // connections made with the old identity must not be reused
+}
+
+std::vector<std::pair<std::string, std::string>> ApiTransport::extra_headers() const {
+  std::vector<std::pair<std::string, std::string>> h;
+  if (!cfg_.auth.impersonate.empty()) h.emplace_back("Impersonate-User", cfg_.auth.impersonate);
+  for (auto& g : cfg_.auth.impersonate_groups) h.emplace_back("Impersonate-Group", g);
+  return h;
+}
+
+void ApiTransport::invalidate_credentials() {
+  exec_cred_.reset();
+  file_token_read_ = {};
+}
+
+asio::awaitable<std::string> ApiTransport::authorization() {
+  auto& a = cfg_.auth;
+  if (a.exec) {
+    auto now = std::chrono::system_clock::now();
+    if (!exec_cred_ || (exec_cred_->expiry && *exec_cred_->expiry - std::chrono::seconds(10) <= now)) {
+      auto cfg = *a.exec;
+      auto cluster = cfg_.cluster;
+      auto cred = co_await run_blocking([cfg, cluster] { return run_exec_plugin(cfg, cluster); });
+      bool new_cert = !cred.client_cert_pem.empty() &&
+                      (!exec_cred_ || exec_cred_->client_cert_pem != cred.client_cert_pem);
+      exec_cred_ = std::move(cred);
+      if (new_cert) build_ssl_context(exec_cred_->client_cert_pem, exec_cred_->client_key_pem);
+    }
+    if (!exec_cred_->token.empty()) co_return "Bearer " + exec_cred_->token;
+    co_return std::string();
+  }
+  if (!a.token.empty()) co_return "Bearer " + a.token;
+  if (!a.token_file.empty()) {
+    // Projected service-account tokens rotate; re-read at most once a minute (client-go does the same).
+    auto now = std::chrono::steady_clock::now();
+    if (file_token_.empty() || now - file_token_read_ > std::chrono::minutes(1)) {
+      auto t = read_file(a.token_file);
+      while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+      file_token_ = std::move(t);
+      file_token_read_ = now;
+    }
+    co_return "Bearer " + file_token_;
+  }
+  if (!a.username.empty()) co_return "Basic " + base64_encode(a.username + ":" + a.password);
+  co_return std::string();
+}
+
+asio::awaitable<void> ApiTransport::rate_limit() {
+  if (opts_.qps <= 0) co_return;
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    double elapsed = std::chrono::duration<double>(now - last_refill_).count();
+    last_refill_ = now;
+    tokens_ = std::min<double>(std::max(1, opts_.burst), tokens_ + elapsed * opts_.qps);
+    if (tokens_ >= 1.0) {
+      tokens_ -= 1.0;
+      co_return;
+    }
+    asio::steady_timer t(ex_, std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::chrono::duration<double>((1.0 - tokens_) / opts_.qps)));
+    co_await t.async_wait(use_awaitable);
+  }
+}
+
+asio::awaitable<std::unique_ptr<ApiTransport::Connection>> ApiTransport::acquire(bool fresh) {
+  if (!fresh && !idle_.empty()) {
+    auto c = std::move(idle_.back());
+    idle_.pop_back();
+    co_return c;
+  }
+  auto c = std::make_unique<Connection>();
+  if (tls_) c->tls.emplace(ex_, *ssl_);
+  else c->plain.emplace(ex_);
+  auto& low = c->lowest();
+  tcp::resolver resolver(ex_);
+  low.expires_after(opts_.request_timeout);
+  auto eps = co_await resolver.async_resolve(host_, port_, use_awaitable);
+  co_await low.async_connect(eps, use_awaitable);
+  low.socket().set_option(tcp::no_delay(true));
+  if (tls_) {
+    std::string name = cfg_.cluster.tls_server_name.empty() ? host_ : cfg_.cluster.tls_server_name;
+    if (!is_ip_literal(name)) SSL_set_tlsext_host_name(c->tls->native_handle(), name.c_str());
+    if (!cfg_.cluster.insecure_skip_tls_verify) c->tls->set_verify_callback(ssl::host_name_verification(name));
+    co_await c->tls->async_handshake(ssl::stream_base::client, use_awaitable);
+  }
+  co_return c;
+}
+
+void ApiTransport::release(std::unique_ptr<Connection> c) {
+  if (idle_.size() < opts_.max_idle_connections) idle_.push_back(std::move(c));
+}
+
+asio::awaitable<Response> ApiTransport::send_once(const Request& r, const std::string& auth) {
+  http::request<http::string_body> req{r.method, base_path_ + r.target, 11};
+  req.set(http::field::host, host_ + ":" + port_);
+  req.set(http::field::user_agent, opts_.user_agent);
+  req.set(http::field::accept, r.accept);
+  if (!auth.empty()) req.set(http::field::authorization, auth);
+  for (auto& [k, v] : extra_headers()) req.insert(k, v);
+  if (!r.body.empty() || r.method == http::verb::post || r.method == http::verb::put ||
+      r.method == http::verb::patch) {
+    req.set(http::field::content_type, r.content_type.empty() ? "application/json" : r.content_type);
+    req.body() = r.body;
+  }
+  req.prepare_payload();
+  auto timeout = r.timeout.count() > 0 ? r.timeout : opts_.request_timeout;
+  // A pooled connection may have been closed by the server while idle; one retry on a
+  // fresh connection covers that without risking a duplicate (the server saw nothing).
+  for (int attempt = 0;; ++attempt) {
+    bool reused = !idle_.empty() && attempt == 0;
+    std::unique_ptr<Connection> c;
+    try {
+      c = co_await acquire(attempt > 0);
+    } catch (const boost::system::system_error& e) {
+      if (e.code() == asio::error::operation_aborted) throw;
+      if (e.code() == beast::error::timeout)
+        fail(Errc::unavailable, fmt::format("connecting to {} timed out", cfg_.cluster.server));
+      fail(Errc::unavailable, fmt::format("cannot connect to {}: {}", cfg_.cluster.server, e.code().message()));
+    }
+    c->lowest().expires_after(timeout);
+    bool keep = false;
+    try {
+      Response res = c->tls ? co_await exchange(*c->tls, c->buffer, req, opts_.max_response_bytes, keep)
+                            : co_await exchange(*c->plain, c->buffer, req, opts_.max_response_bytes, keep);
+      if (keep) {
+        c->lowest().expires_never();
+        release(std::move(c));
+      }
+      co_return res;
+    } catch (const boost::system::system_error& e) {
+      auto ec = e.code();
+      if (ec == asio::error::operation_aborted) throw;
+      if (ec == beast::error::timeout)
+        fail(Errc::timeout, fmt::format("API server did not answer within {} s", timeout.count() / 1000.0));
+      if (ec == http::error::body_limit)
+        fail(Errc::too_large, fmt::format("API response exceeds {} bytes; use limit/continue or selectors",
+                                          opts_.max_response_bytes));
+      if (reused && attempt == 0 &&
+          (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated))
+        continue;
+      fail(Errc::unavailable, fmt::format("request to {} failed: {}", cfg_.cluster.server, ec.message()));
+    }
+  }
+}
+
+asio::awaitable<Response> ApiTransport::send(Request r) {
+  bool reauthed = false;
+  for (int attempt = 0;; ++attempt) {
+    co_await rate_limit();
+    std::string auth = co_await authorization();
+    Response res = co_await send_once(r, auth);
+    if (res.status == 401 && !reauthed && (cfg_.auth.exec || !cfg_.auth.token_file.empty())) {
+      invalidate_credentials();  // the plugin's token or the rotated file may be newer
+      reauthed = true;
+      continue;
+    }
+    if ((res.status == 429 || res.status == 503) && attempt < opts_.max_retries) {
+      auto wait = std::min<std::chrono::milliseconds>(std::chrono::seconds(retry_after_seconds(res)),
+                                                      opts_.max_retry_wait);
+      log::debug("API server answered {}; retrying in {} ms", res.status, wait.count());
+      asio::steady_timer t(ex_, wait);
+      co_await t.async_wait(use_awaitable);
+      continue;
+    }
+    co_return res;
+  }
+}
+
+}  // namespace mk::k8s

@@ -1,0 +1,94 @@
+#pragma once
+// HTTP(S) to one API server as one identity: keep-alive pool, client-side rate limit
+// (--qps-limit/--burst-limit), per-request timeout, retries on 429/503 honouring
+// Retry-After, bearer tokens from kubeconfig / token files / exec plugins.
+#include "k8s/exec_credential.hpp"
+#include "k8s/kubeconfig.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mk::k8s {
+
+struct TransportOptions {
+  double qps = 20.0;
+  int burst = 30;
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
+  std::size_t max_response_bytes = 256u << 20;  // a full list of a big cluster fits; nothing unbounded
+  std::size_t max_idle_connections = 8;
+  int max_retries = 3;
+  std::chrono::milliseconds max_retry_wait{std::chrono::seconds(10)};
+  std::string user_agent = "mcp-kubernetes";
+};
+
+struct Request {
+  boost::beast::http::verb method = boost::beast::http::verb::get;
+  std::string target;  // path and query, already encoded
+  std::string body;
+  std::string content_type;
+  std::string accept = "application/json";
+  std::chrono::milliseconds timeout{0};  // 0 => TransportOptions::request_timeout
+};
+
+struct Response {
+  unsigned status = 0;
+  std::string body;
+  std::string content_type;
+  int retry_after_s = 0;  // Retry-After header, seconds (0 when absent)
+};
+
+class ApiTransport {
+ public:
+  ApiTransport(boost::asio::any_io_executor ex, RestConfig cfg, TransportOptions opts);
+  ~ApiTransport();
+  ApiTransport(const ApiTransport&) = delete;
+  ApiTransport& operator=(const ApiTransport&) = delete;
+
+  boost::asio::awaitable<Response> send(Request r);
+
+  const RestConfig& config() const { return cfg_; }
+  const std::string& host() const { return host_; }
+  const std::string& port() const { return port_; }
+  bool tls() const { return tls_; }
+  boost::asio::ssl::context& ssl_context() { return *ssl_; }
+  boost::asio::any_io_executor executor() const { return ex_; }
+  // The Authorization header value for a request now ("" when the config has none).
+  boost::asio::awaitable<std::string> authorization();
+  // Impersonation headers from the kubeconfig (as / as-groups).
+  std::vector<std::pair<std::string, std::string>> extra_headers() const;
+
+  struct Connection;
+
+ private:
+  boost::asio::awaitable<void> rate_limit();
+  boost::asio::awaitable<std::unique_ptr<Connection>> acquire(bool fresh);
+  void release(std::unique_ptr<Connection> c);
+  boost::asio::awaitable<Response> send_once(const Request& r, const std::string& auth);
+  void build_ssl_context(const std::string& cert_pem, const std::string& key_pem);
+  void invalidate_credentials();
+
+  boost::asio::any_io_executor ex_;
+  RestConfig cfg_;
+  TransportOptions opts_;
+  std::string host_, port_, base_path_;
+  bool tls_ = true;
+  std::unique_ptr<boost::asio::ssl::context> ssl_;
+  std::deque<std::unique_ptr<Connection>> idle_;
+  // token bucket
+  double tokens_;
+  std::chrono::steady_clock::time_point last_refill_;
+  // credentials
+  std::optional<ExecCredential> exec_cred_;
+  std::string file_token_;
+  std::chrono::steady_clock::time_point file_token_read_{};
+};
+
+}  // namespace mk::k8s

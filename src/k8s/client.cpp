@@ -1,0 +1,142 @@
+#include "k8s/client.hpp"
+
+#include "k8s/status_error.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/core.h>
+
+namespace mk::k8s {
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+
+std::string url_encode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(static_cast<char>(c));
+    else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+Client::Client(asio::any_io_executor ex, RestConfig cfg, TransportOptions opts)
+    : transport_(std::move(ex), std::move(cfg), opts) {}
+
+std::string Client::with_query(std::string path, const Query& q) {
+  char sep = path.find('?') == std::string::npos ? '?' : '&';
+  for (auto& [k, v] : q) {
+    path += sep;
+    path += url_encode(k) + "=" + url_encode(v);
+    sep = '&';
+  }
+  return path;
+}
+
+std::string Client::path_for(const ResourceInfo& r, std::string_view ns, std::string_view name,
+                             std::string_view sub) {
+  std::string p = r.group.empty() ? "/api/" + r.version : "/apis/" + r.group + "/" + r.version;
+  if (r.namespaced && !ns.empty()) p += "/namespaces/" + url_encode(ns);
+  p += "/" + r.plural;
+  if (!name.empty()) p += "/" + url_encode(name);
+  if (!sub.empty()) p += "/" + std::string(sub);
+  return p;
+}
+
+asio::awaitable<Response> Client::call(Request r, std::string_view what) {
+  auto res = co_await transport_.send(std::move(r));
+  if (res.status < 200 || res.status >= 300) throw_status(res, what);
+  co_return res;
+}
+
+namespace {
+json::value parse_body(const Response& r) {
+  boost::system::error_code ec;
+  json::parse_options po;
+  po.max_depth = 256;
+  auto v = json::parse(r.body, ec, {}, po);
+  if (ec) fail(Errc::unavailable, fmt::format("API server sent invalid JSON ({})", ec.message()));
+  return v;
+}
+}  // namespace
+
+asio::awaitable<json::value> Client::get_json(std::string path, Query q) {
+  Request r;
+  r.target = with_query(std::move(path), q);
+  co_return parse_body(co_await call(std::move(r)));
+}
+
+asio::awaitable<json::value> Client::send_json(http::verb verb, std::string path, Query q, std::string body,
+                                               std::string content_type) {
+  Request r;
+  r.method = verb;
+  r.target = with_query(std::move(path), q);
+  r.body = std::move(body);
+  r.content_type = std::move(content_type);
+  co_return parse_body(co_await call(std::move(r)));
+}
+
+asio::awaitable<std::shared_ptr<const DiscoveryDoc>> Client::discovery(bool refresh) {
+  auto now = std::chrono::steady_clock::now();
+  if (discovery_ && !refresh && now - discovered_at_ < std::chrono::minutes(10)) co_return discovery_;
+  auto doc = std::make_shared<DiscoveryDoc>();
+  const char* agg_accept =
+      "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+      "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+  for (const char* root : {"/api", "/apis"}) {
+    Request r;
+    r.target = root;
+    r.accept = agg_accept;
+    auto res = co_await call(std::move(r));
+    auto v = parse_body(res);
+    if (res.content_type.find("apidiscovery.k8s.io") != std::string::npos) {
+      parse_aggregated(v, *doc);
+      continue;
+    }
+    // Legacy discovery: one request per group version.
+    if (std::string_view(root) == "/api") {
+      auto rl = co_await get_json("/api/v1");
+      parse_resource_list(rl, "", "v1", true, *doc);
+    } else if (auto* groups = v.as_object().if_contains("groups"); groups && groups->is_array()) {
+      for (auto& g : groups->as_array()) {
+        auto& go = g.as_object();
+        std::string name(go.at("name").as_string());
+        std::string pref;
+        if (auto* pv = go.if_contains("preferredVersion")) pref = pv->as_object().at("version").as_string();
+        for (auto& ver : go.at("versions").as_array()) {
+          std::string vv(ver.as_object().at("version").as_string());
+          try {
+            auto rl = co_await get_json("/apis/" + name + "/" + vv);
+            parse_resource_list(rl, name, vv, vv == pref, *doc);
+          } catch (const Error& e) {
+            log::warn("discovery of {}/{} failed: {}", name, vv, e.what());  // an unavailable aggregated API
+          }
+        }
+      }
+    }
+  }
+  discovery_ = std::move(doc);
+  discovered_at_ = now;
+  co_return discovery_;
+}
+
+asio::awaitable<ResourceInfo> Client::resolve(std::string type, std::string api_group) {
+  auto d = co_await discovery();
+  try {
+    co_return resolve_resource(*d, type, api_group);
+  } catch (const Error& e) {
+    if (e.code() != Errc::not_found) throw;
+  }
+  // Maybe a CRD installed after we last looked.
+  if (std::chrono::steady_clock::now() - discovered_at_ < std::chrono::seconds(2))
+    co_return resolve_resource(*d, type, api_group);
+  auto d2 = co_await discovery(true);
+  co_return resolve_resource(*d2, type, api_group);
+}
+
+}  // namespace mk::k8s

@@ -1,0 +1,52 @@
+#pragma once
+// A Kubernetes API client for one context: JSON requests with Status errors mapped, cached
+// discovery (refreshed on a miss), and URL building for any resource.
+#include "k8s/api_transport.hpp"
+#include "k8s/discovery.hpp"
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace mk::k8s {
+
+namespace json = boost::json;
+
+// Query parameters, appended URL-encoded in order.
+using Query = std::vector<std::pair<std::string, std::string>>;
+
+class Client {
+ public:
+  Client(boost::asio::any_io_executor ex, RestConfig cfg, TransportOptions opts);
+
+  ApiTransport& transport() { return transport_; }
+  const RestConfig& config() const { return transport_.config(); }
+  const std::string& default_namespace() const { return transport_.config().namespace_; }
+
+  // Raw request; throws mk::Error for non-2xx statuses.
+  boost::asio::awaitable<Response> call(Request r, std::string_view what = {});
+  boost::asio::awaitable<json::value> get_json(std::string path, Query q = {});
+  boost::asio::awaitable<json::value> send_json(boost::beast::http::verb verb, std::string path, Query q,
+                                               std::string body, std::string content_type);
+
+  // Discovery; `refresh` forces a reload. Cached for ten minutes otherwise.
+  boost::asio::awaitable<std::shared_ptr<const DiscoveryDoc>> discovery(bool refresh = false);
+  // Resolves a resource type, refreshing discovery once on a miss (new CRDs).
+  boost::asio::awaitable<ResourceInfo> resolve(std::string type, std::string api_group);
+
+  static std::string path_for(const ResourceInfo& r, std::string_view ns, std::string_view name = {},
+                              std::string_view subresource = {});
+  static std::string with_query(std::string path, const Query& q);
+
+ private:
+  ApiTransport transport_;
+  std::shared_ptr<const DiscoveryDoc> discovery_;  // shared: callers keep a snapshot across refreshes
+  std::chrono::steady_clock::time_point discovered_at_{};
+};
+
+std::string url_encode(std::string_view s);
+
+}  // namespace mk::k8s

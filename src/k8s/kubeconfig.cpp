@@ -1,0 +1,219 @@
+#include "k8s/kubeconfig.hpp"
+
+#include "util/error.hpp"
+
+#include <openssl/evp.h>
+#include <yaml-cpp/yaml.h>
+#include <fmt/core.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace mk::k8s {
+namespace fs = std::filesystem;
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail(Errc::invalid_argument, fmt::format("cannot read {}", path));
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string base64_decode(std::string_view in) {
+  std::string clean;
+  clean.reserve(in.size());
+  for (char c : in)
+    if (!std::isspace(static_cast<unsigned char>(c))) clean.push_back(c);
+  if (clean.size() % 4 != 0) fail(Errc::invalid_argument, "invalid base64 data");
+  std::string out(clean.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
+  if (n < 0) fail(Errc::invalid_argument, "invalid base64 data");
+  std::size_t pad = 0;
+  if (!clean.empty() && clean.back() == '=') ++pad;
+  if (clean.size() > 1 && clean[clean.size() - 2] == '=') ++pad;
+  out.resize(static_cast<std::size_t>(n) - pad);
+  return out;
+}
+
+std::string base64_encode(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+const ContextInfo* Kubeconfig::find_context(const std::string& name) const {
+  for (auto& c : contexts)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+std::vector<std::string> default_kubeconfig_paths() {
+  std::vector<std::string> out;
+  if (const char* env = std::getenv("KUBECONFIG"); env && *env) {
+    std::string_view s(env);
+    while (!s.empty()) {
+      auto p = s.find(':');
+      auto part = s.substr(0, p);
+      if (!part.empty()) {
+        std::string path(part);
+        if (path.rfind("~/", 0) == 0)
+          if (const char* home = std::getenv("HOME")) path = std::string(home) + path.substr(1);
+        out.push_back(path);
+      }
+      if (p == std::string_view::npos) break;
+      s.remove_prefix(p + 1);
+    }
+    return out;
+  }
+  if (const char* home = std::getenv("HOME")) out.push_back(std::string(home) + "/.kube/config");
+  return out;
+}
+
+namespace {
+std::string str(const YAML::Node& n, const char* key) {
+  auto v = n[key];
+  return v && v.IsScalar() ? v.as<std::string>() : std::string();
+}
+
+std::string resolve_path(const std::string& p, const std::string& base) {
+  if (p.empty() || fs::path(p).is_absolute() || base.empty()) return p;
+  return (fs::path(base) / p).string();
+}
+
+// "<x>-data" wins over the file "<x>", as in client-go.
+std::string data_or_file(const YAML::Node& n, const char* data_key, const char* file_key, const std::string& base) {
+  if (auto d = str(n, data_key); !d.empty()) return base64_decode(d);
+  if (auto f = str(n, file_key); !f.empty()) return read_file(resolve_path(f, base));
+  return {};
+}
+}  // namespace
+
+Kubeconfig parse_kubeconfig(const std::string& text, const std::string& base_dir) {
+  Kubeconfig kc;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    fail(Errc::invalid_argument, fmt::format("kubeconfig is not valid YAML: {}", e.what()));
+  }
+  if (!root || root.IsNull()) return kc;
+  kc.current_context = str(root, "current-context");
+  for (auto c : root["clusters"]) {
+    auto name = str(c, "name");
+    auto cl = c["cluster"];
+    if (name.empty() || !cl || kc.clusters.contains(name)) continue;
+    ClusterInfo ci;
+    ci.server = str(cl, "server");
+    ci.ca_pem = data_or_file(cl, "certificate-authority-data", "certificate-authority", base_dir);
+    ci.insecure_skip_tls_verify = cl["insecure-skip-tls-verify"] && cl["insecure-skip-tls-verify"].as<bool>();
+    ci.tls_server_name = str(cl, "tls-server-name");
+    kc.clusters.emplace(name, std::move(ci));
+  }
+  for (auto u : root["users"]) {
+    auto name = str(u, "name");
+    auto us = u["user"];
+    if (name.empty() || kc.users.contains(name)) continue;
+    AuthInfo ai;
+    if (us && us.IsMap()) {
+      ai.client_cert_pem = data_or_file(us, "client-certificate-data", "client-certificate", base_dir);
+      ai.client_key_pem = data_or_file(us, "client-key-data", "client-key", base_dir);
+      ai.token = str(us, "token");
+      ai.token_file = resolve_path(str(us, "tokenFile"), base_dir);
+      ai.username = str(us, "username");
+      ai.password = str(us, "password");
+      ai.impersonate = str(us, "as");
+      for (auto g : us["as-groups"]) ai.impersonate_groups.push_back(g.as<std::string>());
+      ai.has_auth_provider = static_cast<bool>(us["auth-provider"]);
+      if (auto ex = us["exec"]; ex && ex.IsMap()) {
+        ExecConfig ec;
+        ec.api_version = str(ex, "apiVersion");
+        ec.command = str(ex, "command");
+        // A bare command name is looked up in PATH; a relative path is relative to the file.
+        if (ec.command.find('/') != std::string::npos) ec.command = resolve_path(ec.command, base_dir);
+        for (auto a : ex["args"]) ec.args.push_back(a.as<std::string>());
+        for (auto e : ex["env"]) ec.env.emplace_back(str(e, "name"), str(e, "value"));
+        ec.provide_cluster_info = ex["provideClusterInfo"] && ex["provideClusterInfo"].as<bool>();
+        ai.exec = std::move(ec);
+      }
+    }
+    kc.users.emplace(name, std::move(ai));
+  }
+  for (auto c : root["contexts"]) {
+    ContextInfo ci;
+    ci.name = str(c, "name");
+    if (ci.name.empty() || kc.find_context(ci.name)) continue;
+    auto cx = c["context"];
+    ci.cluster = str(cx, "cluster");
+    ci.user = str(cx, "user");
+    ci.namespace_ = str(cx, "namespace");
+    kc.contexts.push_back(std::move(ci));
+  }
+  return kc;
+}
+
+void merge_into(Kubeconfig& into, const Kubeconfig& from) {
+  if (into.current_context.empty()) into.current_context = from.current_context;
+  for (auto& [k, v] : from.clusters) into.clusters.try_emplace(k, v);
+  for (auto& [k, v] : from.users) into.users.try_emplace(k, v);
+  for (auto& c : from.contexts)
+    if (!into.find_context(c.name)) into.contexts.push_back(c);
+  for (auto& s : from.sources) into.sources.push_back(s);
+}
+
+Kubeconfig load_kubeconfig(const std::vector<std::string>& paths) {
+  Kubeconfig out;
+  for (auto& p : paths) {
+    std::error_code ec;
+    if (!fs::exists(p, ec)) continue;
+    auto kc = parse_kubeconfig(read_file(p), fs::path(p).parent_path().string());
+    kc.sources.push_back(p);
+    merge_into(out, kc);
+  }
+  return out;
+}
+
+RestConfig rest_config_for(const Kubeconfig& kc, const std::string& context) {
+  const std::string& name = context.empty() ? kc.current_context : context;
+  if (name.empty()) fail(Errc::invalid_argument, "no current context in kubeconfig and none given");
+  auto* cx = kc.find_context(name);
+  if (!cx) fail(Errc::not_found, fmt::format("context \"{}\" not found in kubeconfig", name));
+  auto cl = kc.clusters.find(cx->cluster);
+  if (cl == kc.clusters.end())
+    fail(Errc::invalid_argument, fmt::format("context \"{}\" names unknown cluster \"{}\"", name, cx->cluster));
+  RestConfig rc;
+  rc.context = name;
+  rc.cluster = cl->second;
+  if (rc.cluster.server.empty()) fail(Errc::invalid_argument, fmt::format("cluster \"{}\" has no server", cx->cluster));
+  if (auto u = kc.users.find(cx->user); u != kc.users.end()) rc.auth = u->second;
+  if (!cx->namespace_.empty()) rc.namespace_ = cx->namespace_;
+  return rc;
+}
+
+RestConfig in_cluster_config(const InClusterPaths& p) {
+  const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
+  const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
+  if (!host || !port || !*host || !*port)
+    fail(Errc::invalid_argument, "--in-cluster: KUBERNETES_SERVICE_HOST/PORT are not set (not running in a pod?)");
+  RestConfig rc;
+  rc.context = "in-cluster";
+  std::string h = host;
+  if (h.find(':') != std::string::npos) h = "[" + h + "]";  // IPv6 literal
+  rc.cluster.server = fmt::format("https://{}:{}", h, port);
+  rc.cluster.ca_pem = read_file(p.ca);
+  rc.auth.token_file = p.token;
+  std::error_code ec;
+  if (fs::exists(p.namespace_file, ec)) {
+    auto ns = read_file(p.namespace_file);
+    while (!ns.empty() && std::isspace(static_cast<unsigned char>(ns.back()))) ns.pop_back();
+    if (!ns.empty()) rc.namespace_ = ns;
+  }
+  return rc;
+}
+
+}  // namespace mk::k8s

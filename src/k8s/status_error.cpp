@@ -1,0 +1,74 @@
+#include "k8s/status_error.hpp"
+
+#include "util/error.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/core.h>
+
+namespace mk::k8s {
+namespace json = boost::json;
+
+void throw_status(const Response& r, std::string_view what) {
+  std::string message, reason;
+  json::object details;
+  boost::system::error_code ec;
+  auto v = json::parse(r.body, ec);
+  if (!ec && v.is_object()) {
+    auto& o = v.as_object();
+    if (auto* m = o.if_contains("message"); m && m->is_string()) message = m->as_string();
+    if (auto* rs = o.if_contains("reason"); rs && rs->is_string()) reason = rs->as_string();
+    if (auto* d = o.if_contains("details"); d && d->is_object()) {
+      if (auto* causes = d->as_object().if_contains("causes"); causes && causes->is_array()) {
+        json::array cs;
+        for (auto& c : causes->as_array()) {
+          if (!c.is_object()) continue;
+          json::object x;
+          for (auto k : {"field", "message", "reason"})
+            if (auto* f = c.as_object().if_contains(k)) x[k] = *f;
+          cs.push_back(std::move(x));
+        }
+        if (!cs.empty()) details["causes"] = std::move(cs);
+      }
+    }
+  }
+  if (message.empty()) {
+    std::string body = r.body.substr(0, 300);
+    message = body.empty() ? fmt::format("HTTP {}", r.status) : fmt::format("HTTP {}: {}", r.status, body);
+  }
+  details["status"] = r.status;
+  if (!reason.empty()) details["reason"] = reason;
+  // Field causes are often the only useful part of an Invalid error: make sure they are read.
+  if (auto* cs = details.if_contains("causes"); cs && r.status == 422) {
+    std::string extra;
+    for (auto& c : cs->as_array()) {
+      auto& co = c.as_object();
+      auto f = co.contains("field") ? std::string(co.at("field").as_string()) : std::string();
+      auto m = co.contains("message") ? std::string(co.at("message").as_string()) : std::string();
+      if (message.find(m) == std::string::npos) extra += fmt::format("; {}: {}", f, m);
+    }
+    message += extra;
+  }
+  Errc code;
+  switch (r.status) {
+    case 400: code = Errc::invalid_argument; break;
+    case 401: code = Errc::unauthorized; break;
+    case 403: code = Errc::forbidden; break;
+    case 404: code = Errc::not_found; break;
+    case 409: code = reason == "AlreadyExists" ? Errc::already_exists : Errc::conflict; break;
+    case 410:
+      code = Errc::invalid_argument;
+      message = "the continue token has expired (410 Gone); list again without 'continue' to get a fresh snapshot";
+      break;
+    case 413: code = Errc::too_large; break;
+    case 415: case 406: code = Errc::invalid_argument; break;
+    case 422: code = Errc::invalid; break;
+    case 429: code = Errc::unavailable; break;
+    case 504: code = Errc::timeout; break;
+    default: code = r.status >= 500 ? Errc::unavailable : Errc::internal;
+  }
+  if (r.status == 401) message = "Unauthorized: the API server rejected this server's credentials (" + message + ")";
+  (void)what;
+  throw Error(code, message, std::move(details));
+}
+
+}  // namespace mk::k8s

@@ -1,0 +1,69 @@
+#pragma once
+// MCP method dispatch: lifecycle, tools, logging, cancellation, progress. Transport agnostic:
+// a transport hands in parsed messages with their Session and receives outbound messages
+// through the Session's sender.
+#include "mcp/session.hpp"
+#include "mcp/tool.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mcp {
+
+inline constexpr const char* kLatestLegacyVersion = "2025-11-25";
+bool is_supported_legacy_version(std::string_view v);
+
+struct ServerInfo {
+  std::string name;
+  std::string version;
+  std::string title;
+  std::string instructions;
+};
+
+struct ServerOptions {
+  std::size_t tools_page_size = 100;
+  std::size_t max_result_text_bytes = 1 << 20;  // hard cap on a tool's text rendering
+};
+
+// Observes each tool call (metrics, audit); called with tool name, outcome and seconds.
+using CallObserver = std::function<void(const std::string& tool, std::string_view outcome, double seconds)>;
+
+class Server {
+ public:
+  Server(boost::asio::any_io_executor ex, ServerInfo info, ServerOptions opts = {});
+
+  void add_tool(Tool t);
+  const std::vector<Tool>& tools() const { return tools_; }
+  void set_session_factory(std::function<std::unique_ptr<SessionData>()> f) { session_factory_ = std::move(f); }
+  void set_call_observer(CallObserver o) { observer_ = std::move(o); }
+
+  // Creates a session bound to this server (application state attached).
+  std::shared_ptr<Session> make_session(Session::Sender send);
+
+  // Parses one raw message (a line on stdio, a POST body on HTTP) and dispatches it.
+  void handle_raw(const std::shared_ptr<Session>& s, std::string_view raw);
+  void handle(const std::shared_ptr<Session>& s, json::value msg);
+
+  boost::asio::any_io_executor executor() const { return ex_; }
+
+ private:
+  json::value dispatch_sync(Session& s, std::string_view method, const json::object& params);
+  void start_tool_call(const std::shared_ptr<Session>& s, json::value id, const json::object& params);
+  json::object initialize(Session& s, const json::object& params);
+  json::object list_tools(const json::object& params) const;
+  void on_cancelled(Session& s, const json::object& params);
+
+  boost::asio::any_io_executor ex_;
+  ServerInfo info_;
+  ServerOptions opts_;
+  std::vector<Tool> tools_;
+  std::function<std::unique_ptr<SessionData>()> session_factory_;
+  CallObserver observer_;
+};
+
+}  // namespace mcp

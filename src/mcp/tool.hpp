@@ -1,0 +1,66 @@
+#pragma once
+// A tool as the MCP layer sees it: metadata, schemas and a coroutine handler.
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace mcp {
+
+namespace json = boost::json;
+class Session;
+
+struct ToolAnnotations {
+  bool read_only = true;
+  bool destructive = false;
+  bool idempotent = true;
+  bool open_world = false;
+};
+
+struct ToolResult {
+  json::value structured;  // object when the tool declares an outputSchema
+  std::string text;        // compact human/LLM rendering
+  bool is_error = false;
+};
+
+// Per-call view handed to a tool handler.
+class CallContext {
+ public:
+  CallContext(Session& s, std::string tool, json::object args, json::value progress_token)
+      : session_(s), tool_(std::move(tool)), args_(std::move(args)), progress_token_(std::move(progress_token)) {}
+
+  const json::object& args() const { return args_; }
+  const std::string& tool() const { return tool_; }
+  Session& session() const { return session_; }
+  bool wants_progress() const { return !progress_token_.is_null(); }
+  // Sends notifications/progress when the caller passed a progressToken; no-op otherwise.
+  void progress(double done, std::optional<double> total = std::nullopt, std::string message = {}) const;
+  // Sends notifications/message when the session's log level lets it through.
+  void log(std::string_view level, json::value data) const;
+
+ private:
+  Session& session_;
+  std::string tool_;
+  json::object args_;
+  json::value progress_token_;
+};
+
+using ToolHandler = std::function<boost::asio::awaitable<ToolResult>(CallContext&)>;
+
+struct Tool {
+  std::string name;
+  std::string title;
+  std::string description;
+  json::object input_schema;
+  json::object output_schema;  // empty => no structuredContent
+  ToolAnnotations annotations;
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+  ToolHandler handler;
+};
+
+json::object tool_to_json(const Tool& t);
+
+}  // namespace mcp

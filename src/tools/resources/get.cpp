@@ -1,0 +1,36 @@
+// k8s_get_resource: one object, slim by default (no managedFields, no last-applied copy),
+// secrets redacted unless the server allows showing them.
+#include "output/redact.hpp"
+#include "output/slim.hpp"
+#include "tools/common/args.hpp"
+#include "tools/common/schema.hpp"
+#include "tools/resources/resource_tools.hpp"
+#include "tools/resources/target.hpp"
+
+namespace mk::tools {
+namespace json = boost::json;
+
+boost::asio::awaitable<mcp::ToolResult> get_resource(App& app, mcp::CallContext& c) {
+  auto& a = c.args();
+  auto t = co_await resolve_target(app, c);
+  auto v = co_await t.client->get_json(t.path(str(a, "name")));
+  if (str(a, "output", "slim") != "full") output::slim_object(v.as_object());
+  if (!app.config().show_secret_values) output::redact_secrets(v);
+  std::string text = json::serialize(v);
+  json::object out{{"resource", std::move(v)}, {"context", t.context}};
+  if (!t.hint.empty()) out["hint"] = t.hint;
+  co_return mcp::ToolResult{std::move(out), std::move(text)};
+}
+
+json::object get_input_schema() {
+  return schema::with_context(schema::object(
+      {{"resourceType", schema::string("resource type: plural, singular, Kind or short name; CRDs included")},
+       {"apiGroup", schema::string("API group or group/version to disambiguate (apps, apps/v1, core)")},
+       {"namespace", schema::string("namespace (default: the context's namespace)")},
+       {"name", schema::string("object name")},
+       {"output", schema::string_enum("slim (default) or full (with managedFields and annotations)",
+                                      {"slim", "full"})}},
+      {"resourceType", "name"}));
+}
+
+}  // namespace mk::tools
