@@ -216,8 +216,10 @@ asio::awaitable<Response> ApiTransport::send_once(const Request& r, const std::s
     c->lowest().expires_after(timeout);
     bool keep = false;
     try {
-      Response res = c->tls ? co_await exchange(*c->tls, c->buffer, req, opts_.max_response_bytes, keep)
-                            : co_await exchange(*c->plain, c->buffer, req, opts_.max_response_bytes, keep);
+      // Not a ?: expression: g++ 12 destroys the result of a co_await inside ?: twice.
+      Response res;
+      if (c->tls) res = co_await exchange(*c->tls, c->buffer, req, opts_.max_response_bytes, keep);
+      else res = co_await exchange(*c->plain, c->buffer, req, opts_.max_response_bytes, keep);
       if (keep) {
         c->lowest().expires_never();
         release(std::move(c));
