@@ -11,5 +11,6 @@ namespace mk::tools {
 void register_resource_tools(mcp::Server& server, App& app);
 void register_context_tools(mcp::Server& server, App& app);
 void register_cluster_tools(mcp::Server& server, App& app);
+void register_pod_tools(mcp::Server& server, App& app);  // tools/pods: logs, exec, port-forward
 
 }  // namespace mk::tools

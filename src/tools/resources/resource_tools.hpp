@@ -12,4 +12,8 @@ boost::json::object list_input_schema();
 boost::asio::awaitable<mcp::ToolResult> get_resource(App& app, mcp::CallContext& c);
 boost::json::object get_input_schema();
 
+// Registered from resources.cpp; each lives in its own file.
+void register_describe_tool(mcp::Server& server, App& app);  // describe.cpp
+void register_write_tools(mcp::Server& server, App& app);    // write_tools.cpp (create/apply/patch/delete/scale)
+
 }  // namespace mk::tools

@@ -32,6 +32,8 @@ void register_resource_tools(mcp::Server& server, App& app) {
       .annotations = read,
       .handler = [&app](mcp::CallContext& c) { return get_resource(app, c); },
   });
+  register_describe_tool(server, app);
+  register_write_tools(server, app);
 }
 
 }  // namespace mk::tools

@@ -1,0 +1,97 @@
+// Shared helpers for end-to-end tests: a real MCP client (the TypeScript SDK) driving the
+// built server over stdio against the local control plane, and kubectl to cross-check.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '../../..');
+export const serverBin = process.env.MCPK_BIN || path.join(repoRoot, 'build/mcp-kubernetes');
+export const runDir = process.env.HARNESS_RUN || '/dev/shm/mcp-k8s-cluster';
+
+// Variables written by test/cluster/up.sh ($RUN/env: `export K=V` lines).
+export function clusterEnv() {
+  const env = {};
+  for (const line of readFileSync(path.join(runDir, 'env'), 'utf8').split('\n')) {
+    const m = line.match(/^export ([A-Za-z0-9_]+)=(.*)$/);
+    if (m) env[m[1]] = m[2].replace(/^["']|["']$/g, '');
+  }
+  return env;
+}
+
+export function kubectl(args, { input, kubeconfig, allowFail = false } = {}) {
+  const env = clusterEnv();
+  try {
+    return execFileSync(env.KUBECTL, args, {
+      input,
+      env: { ...process.env, KUBECONFIG: kubeconfig || env.KUBECONFIG },
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      timeout: 60000,
+    });
+  } catch (e) {
+    if (allowFail) return { failed: true, stderr: String(e.stderr), stdout: String(e.stdout) };
+    throw new Error(`kubectl ${args.join(' ')} failed: ${e.stderr}`);
+  }
+}
+
+export function kubectlJson(args, opts) {
+  return JSON.parse(kubectl([...args, '-o', 'json'], opts));
+}
+
+// Starts the server with the given flags; returns { client, close, stderr() }.
+export async function startServer(args = [], { env = {}, kubeconfig } = {}) {
+  const cenv = clusterEnv();
+  const transport = new StdioClientTransport({
+    command: serverBin,
+    args: ['serve', ...args],
+    env: { PATH: process.env.PATH, HOME: process.env.HOME || '/root', KUBECONFIG: kubeconfig || cenv.KUBECONFIG, ...env },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (d) => { stderr += d.toString(); });
+  const client = new Client({ name: 'e2e', version: '1.0.0' }, { capabilities: {} });
+  await client.connect(transport);
+  return { client, stderr: () => stderr, close: () => client.close() };
+}
+
+export async function call(client, name, args = {}, opts = {}) {
+  return client.callTool({ name, arguments: args }, undefined, { timeout: 120000, ...opts });
+}
+
+// Calls a tool and asserts success; returns { text, data } (data = structuredContent).
+export async function ok(client, name, args = {}, opts = {}) {
+  const r = await call(client, name, args, opts);
+  const text = r.content?.map((c) => c.text ?? '').join('') ?? '';
+  assert.ok(!r.isError, `${name} failed: ${text}`);
+  return { text, data: r.structuredContent, raw: r };
+}
+
+// Calls a tool and asserts an isError result; returns its text.
+export async function fails(client, name, args = {}, opts = {}) {
+  const r = await call(client, name, args, opts);
+  const text = r.content?.map((c) => c.text ?? '').join('') ?? '';
+  assert.ok(r.isError, `${name} should have failed but returned: ${text.slice(0, 400)}`);
+  return text;
+}
+
+let nsCounter = 0;
+// Creates a fresh namespace; returns its name. Remove it with dropNamespace.
+export function freshNamespace(prefix = 'e2e') {
+  const name = `${prefix}-${process.pid}-${Date.now().toString(36)}-${nsCounter++}`;
+  kubectl(['create', 'namespace', name]);
+  // Pods are rejected until the namespace's default ServiceAccount exists.
+  for (let i = 0; i < 100; i++) {
+    if (!kubectl(['-n', name, 'get', 'serviceaccount', 'default'], { allowFail: true }).failed) break;
+    execFileSync('sleep', ['0.1']);
+  }
+  return name;
+}
+
+export function dropNamespace(name) {
+  kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found'], { allowFail: true });
+}
