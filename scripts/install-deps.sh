@@ -7,10 +7,12 @@ PKGS=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-cpp-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev
-  clang-format cppcheck
+  clang-format cppcheck shellcheck
   openssl curl jq ca-certificates psmisc iproute2
 )
 missing=()
+# test/cluster uses python3 for echo servers; any python3 on PATH will do (pyenv counts).
+command -v python3 >/dev/null || missing+=(python3)
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done

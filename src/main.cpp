@@ -2,7 +2,10 @@
 #include "app/app.hpp"
 #include "cli/options.hpp"
 #include "mcp/server.hpp"
+#include "transport/http/origin.hpp"
+#include "transport/http/serve.hpp"
 #include "transport/stdio.hpp"
+#include "instrumentation/metrics.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -12,6 +15,46 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+
+namespace {
+int serve_http(boost::asio::io_context& io, mcp::Server& server, mk::App& app, const mk::Config& cfg) {
+  namespace http = mk::transport::http;
+  http::Options o;
+  auto [host, port] = http::split_host_port(cfg.http_addr);
+  // No authentication is configured in this build, so an unspecified host means loopback only.
+  o.address = host.empty() ? "127.0.0.1" : host;
+  if (!http::is_loopback_host(o.address))
+    mk::log::warn("listening on {} without authentication: anyone who can reach it can use your cluster "
+                  "credentials", o.address);
+  o.port = port;
+  o.endpoint = cfg.http_endpoint;
+  o.disable_streaming = cfg.disable_streaming;
+  o.tls_cert_file = cfg.tls_cert;
+  o.tls_key_file = cfg.tls_key;
+  o.allowed_origins = cfg.allowed_origins;
+  o.max_sessions = cfg.max_sessions;
+  o.session_idle_timeout = cfg.session_idle_timeout;
+  o.shutdown_grace = cfg.shutdown_grace;
+  http::ServeHooks hooks;
+  if (!cfg.metrics_addr.empty()) {
+    auto [mh, mp] = http::split_host_port(cfg.metrics_addr);
+    hooks.metrics_address = mh.empty() ? "127.0.0.1" : mh;
+    hooks.metrics_port = mp;
+  }
+  hooks.readiness = [&app]() -> boost::asio::awaitable<std::pair<bool, std::string>> {
+    try {
+      mk::k8s::Request r;
+      r.target = "/readyz";
+      r.timeout = std::chrono::seconds(3);
+      co_await app.clusters().client("")->call(std::move(r));
+      co_return std::pair<bool, std::string>{true, ""};
+    } catch (const std::exception& e) {
+      co_return std::pair<bool, std::string>{false, fmt::format("API server: {}", e.what())};
+    }
+  };
+  return http::serve(io, server, o, std::move(hooks));
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   auto parsed = mk::cli::parse(argc, argv);
@@ -37,19 +80,24 @@ int main(int argc, char** argv) {
                        {.tools_page_size = 100, .max_result_text_bytes = cfg.max_response_bytes});
     server.set_session_factory([] { return std::make_unique<mk::KubeSession>(); });
     mk::register_all_tools(server, app);
-    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&io](boost::system::error_code ec, int sig) {
-      if (ec) return;
-      mk::log::info("signal {}: shutting down", sig);
-      io.stop();
+    mk::metrics::register_standard_metrics();
+    server.set_call_observer([](const std::string& tool, std::string_view outcome, double secs) {
+      auto& reg = mk::metrics::Registry::global();
+      reg.inc("mcp_kubernetes_operations_total", {{"tool", tool}, {"status", std::string(outcome)}});
+      reg.observe("mcp_kubernetes_operation_duration_seconds", {{"tool", tool}}, secs);
     });
     if (cfg.transport == "stdio") {
+      boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+      signals.async_wait([&io](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        mk::log::info("signal {}: shutting down", sig);
+        io.stop();
+      });
       mk::log::debug("serving MCP on stdio ({} tools, context {})", server.tools().size(),
                      app.clusters().default_context());
       mk::transport::serve_stdio(io, server, {});
     } else {
-      mk::log::error("--transport {} is not available in this build yet", cfg.transport);
-      return 2;
+      return serve_http(io, server, app, cfg);
     }
   } catch (const mk::Error& e) {
     mk::log::error("{}", e.what());

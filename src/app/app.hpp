@@ -9,10 +9,16 @@
 #include <memory>
 #include <string>
 
+namespace mk::k8s {
+class PortForwardRegistry;
+}
+
 namespace mk {
 
 struct KubeSession : mcp::SessionData {
   std::string context;  // "" => the server's default context
+  // This session's port-forwards (created on first use); its destructor closes them all.
+  std::shared_ptr<k8s::PortForwardRegistry> forwards;
 };
 
 class App {

@@ -26,6 +26,12 @@ struct Config {
   std::string http_addr = ":8080";
   std::string http_endpoint = "/mcp";
   bool disable_streaming = false;
+  std::string tls_cert, tls_key;
+  std::string metrics_addr;                  // extra listener for /metrics ("" => main port only)
+  std::vector<std::string> allowed_origins;  // browser Origins allowed beyond loopback
+  std::size_t max_sessions = 1000;
+  std::chrono::seconds session_idle_timeout{30 * 60};
+  std::chrono::seconds shutdown_grace{10};
   // observability
   bool debug = false;
   std::string log_format = "text";

@@ -23,7 +23,8 @@ std::vector<std::string> split_csv(const std::vector<std::string>& in) {
 }
 
 void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, std::vector<std::string>& allow_ns,
-                     std::vector<std::string>& deny_ns, double& timeout_s) {
+                     std::vector<std::string>& deny_ns, double& timeout_s, int& session_idle_s,
+                     int& shutdown_grace_s) {
   app.add_flag("--non-destructive", c.non_destructive,
                "Only offer read tools and refuse writes (use --non-destructive=false to allow writes)")
       ->default_val(true);
@@ -70,6 +71,25 @@ void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, st
   app.add_option("--http-endpoint", c.http_endpoint, "HTTP endpoint path (streamable-http)")->default_val("/mcp");
   app.add_flag("--disable-streaming", c.disable_streaming, "Answer with JSON only, never SSE (streamable-http)")
       ->default_val(false);
+  app.add_option("--tls-cert,--tls-cert-file", c.tls_cert, "TLS certificate (PEM) for the HTTP listener")
+      ->envname("TLS_CERT_FILE")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key,--tls-key-file", c.tls_key, "TLS private key (PEM) for the HTTP listener")
+      ->envname("TLS_KEY_FILE")
+      ->check(CLI::ExistingFile);
+  app.add_option("--metrics-addr", c.metrics_addr, "Extra listener for /metrics, e.g. :9090 (default: HTTP port only)");
+  app.add_option("--allowed-origins", c.allowed_origins, "Comma-separated browser Origins allowed besides loopback")
+      ->envname("ALLOWED_ORIGINS")
+      ->delimiter(',');
+  app.add_option("--max-sessions", c.max_sessions, "Most concurrent MCP sessions over HTTP")
+      ->default_val(1000)
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--session-idle-timeout", session_idle_s, "Seconds an idle HTTP MCP session is kept")
+      ->default_val(1800)
+      ->check(CLI::Range(1, 7 * 24 * 3600));
+  app.add_option("--shutdown-grace", shutdown_grace_s, "Seconds in-flight requests get to finish on SIGTERM")
+      ->default_val(10)
+      ->check(CLI::Range(0, 600));
 }
 
 }  // namespace
@@ -80,8 +100,9 @@ Parsed parse(int argc, char** argv) {
   app.set_version_flag("--version", std::string("mcp-kubernetes version ") + MCPK_VERSION);
   std::vector<std::string> ops, allow_ns, deny_ns;
   double timeout_s = 30;
+  int session_idle_s = 1800, shutdown_grace_s = 10;
   auto* serve = app.add_subcommand("serve", "Serve MCP (the default command)");
-  add_serve_flags(*serve, p.config, ops, allow_ns, deny_ns, timeout_s);
+  add_serve_flags(*serve, p.config, ops, allow_ns, deny_ns, timeout_s, session_idle_s, shutdown_grace_s);
   auto* version = app.add_subcommand("version", "Print the version");
   app.require_subcommand(0, 1);
   // `mcp-kubernetes --debug` means `mcp-kubernetes serve --debug`.
@@ -124,6 +145,14 @@ Parsed parse(int argc, char** argv) {
     }
   }
   p.config.request_timeout = std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
+  p.config.session_idle_timeout = std::chrono::seconds(session_idle_s);
+  p.config.shutdown_grace = std::chrono::seconds(shutdown_grace_s);
+  p.config.allowed_origins = split_csv(p.config.allowed_origins);
+  if (p.config.tls_cert.empty() != p.config.tls_key.empty()) {
+    std::cerr << "--tls-cert and --tls-key must be given together\n";
+    p.command = Parsed::Command::exit;
+    p.exit_code = 2;
+  }
   return p;
 }
 

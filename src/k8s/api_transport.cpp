@@ -116,7 +116,8 @@ asio::awaitable<std::string> ApiTransport::authorization() {
     if (!exec_cred_ || (exec_cred_->expiry && *exec_cred_->expiry - std::chrono::seconds(10) <= now)) {
       auto cfg = *a.exec;
       auto cluster = cfg_.cluster;
-      auto cred = co_await run_blocking([cfg, cluster] { return run_exec_plugin(cfg, cluster); });
+      auto job = [cfg, cluster] { return run_exec_plugin(cfg, cluster); };  // named: see blocking.hpp
+      auto cred = co_await run_blocking(std::move(job));
       bool new_cert = !cred.client_cert_pem.empty() &&
                       (!exec_cred_ || exec_cred_->client_cert_pem != cred.client_cert_pem);
       exec_cred_ = std::move(cred);

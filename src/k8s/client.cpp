@@ -4,8 +4,8 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 
-#include <boost/asio/use_awaitable.hpp>
 #include <fmt/core.h>
+#include <boost/asio/use_awaitable.hpp>
 
 namespace mk::k8s {
 namespace asio = boost::asio;
@@ -38,8 +38,7 @@ std::string Client::with_query(std::string path, const Query& q) {
   return path;
 }
 
-std::string Client::path_for(const ResourceInfo& r, std::string_view ns, std::string_view name,
-                             std::string_view sub) {
+std::string Client::path_for(const ResourceInfo& r, std::string_view ns, std::string_view name, std::string_view sub) {
   std::string p = r.group.empty() ? "/api/" + r.version : "/apis/" + r.group + "/" + r.version;
   if (r.namespaced && !ns.empty()) p += "/namespaces/" + url_encode(ns);
   p += "/" + r.plural;
@@ -96,20 +95,27 @@ asio::awaitable<std::shared_ptr<const DiscoveryDoc>> Client::discovery(bool refr
     auto v = parse_body(res);
     if (res.content_type.find("apidiscovery.k8s.io") != std::string::npos) {
       parse_aggregated(v, *doc);
+      doc->aggregated = true;
       continue;
     }
     // Legacy discovery: one request per group version.
     if (std::string_view(root) == "/api") {
       auto rl = co_await get_json("/api/v1");
       parse_resource_list(rl, "", "v1", true, *doc);
-    } else if (auto* groups = v.as_object().if_contains("groups"); groups && groups->is_array()) {
+    } else if (auto* groups = v.is_object() ? v.as_object().if_contains("groups") : nullptr;
+               groups && groups->is_array()) {
+      auto text = [](const json::value* o, const char* k) {
+        auto* v = o && o->is_object() ? o->as_object().if_contains(k) : nullptr;
+        return v && v->is_string() ? std::string(v->as_string()) : std::string();
+      };
       for (auto& g : groups->as_array()) {
-        auto& go = g.as_object();
-        std::string name(go.at("name").as_string());
-        std::string pref;
-        if (auto* pv = go.if_contains("preferredVersion")) pref = pv->as_object().at("version").as_string();
-        for (auto& ver : go.at("versions").as_array()) {
-          std::string vv(ver.as_object().at("version").as_string());
+        std::string name = text(&g, "name");
+        auto* versions = g.is_object() ? g.as_object().if_contains("versions") : nullptr;
+        if (name.empty() || !versions || !versions->is_array()) continue;
+        std::string pref = text(g.as_object().if_contains("preferredVersion"), "version");
+        for (auto& ver : versions->as_array()) {
+          std::string vv = text(&ver, "version");
+          if (vv.empty()) continue;
           try {
             auto rl = co_await get_json("/apis/" + name + "/" + vv);
             parse_resource_list(rl, name, vv, vv == pref, *doc);
@@ -132,8 +138,10 @@ asio::awaitable<ResourceInfo> Client::resolve(std::string type, std::string api_
   } catch (const Error& e) {
     if (e.code() != Errc::not_found) throw;
   }
-  // Maybe a CRD installed after we last looked.
-  if (std::chrono::steady_clock::now() - discovered_at_ < std::chrono::seconds(2))
+  // Maybe a CRD installed after we last looked. Aggregated discovery is two requests, so it is
+  // always refreshed; the per-group legacy walk at most every few seconds (typos must not
+  // turn into request storms).
+  if (!d->aggregated && std::chrono::steady_clock::now() - discovered_at_ < std::chrono::seconds(5))
     co_return resolve_resource(*d, type, api_group);
   auto d2 = co_await discovery(true);
   co_return resolve_resource(*d2, type, api_group);

@@ -10,7 +10,9 @@
 namespace mk::k8s {
 namespace json = boost::json;
 
-bool ResourceInfo::has_verb(std::string_view v) const { return std::find(verbs.begin(), verbs.end(), v) != verbs.end(); }
+bool ResourceInfo::has_verb(std::string_view v) const {
+  return std::find(verbs.begin(), verbs.end(), v) != verbs.end();
+}
 bool ResourceInfo::has_subresource(std::string_view s) const {
   return std::find(subresources.begin(), subresources.end(), s) != subresources.end();
 }
@@ -30,6 +32,31 @@ std::vector<std::string> strings(const json::object& o, const char* k) {
     for (auto& x : v->as_array())
       if (x.is_string()) out.emplace_back(x.as_string());
   return out;
+}
+// Levenshtein distance, capped: only small distances matter for suggestions.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  if (a.size() > 64 || b.size() > 64) return 99;
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// A "did you mean" candidate: a substring either way or a typo (distance <= 2) of a name.
+bool looks_like(const std::string& t, const ResourceInfo& r) {
+  const std::string kind = lower(r.kind);
+  for (const std::string* name : {&r.plural, &r.singular, &kind}) {
+    if (name->empty()) continue;
+    if (name->find(t) != std::string::npos) return true;
+    if (name->size() >= 3 && t.find(*name) != std::string::npos) return true;
+    if (t.size() >= 4 && edit_distance(t, *name) <= 2) return true;
+  }
+  return false;
 }
 }  // namespace
 
@@ -73,8 +100,8 @@ void parse_aggregated(const json::value& list, DiscoveryDoc& out) {
   }
 }
 
-void parse_resource_list(const json::value& list, const std::string& group, const std::string& version,
-                         bool preferred, DiscoveryDoc& out) {
+void parse_resource_list(const json::value& list, const std::string& group, const std::string& version, bool preferred,
+                         DiscoveryDoc& out) {
   auto* rs = list.is_object() ? list.as_object().if_contains("resources") : nullptr;
   if (!rs || !rs->is_array()) return;
   std::vector<ResourceInfo> found;
@@ -112,7 +139,7 @@ const ResourceInfo& resolve_resource(const DiscoveryDoc& d, std::string type, st
   if (want_group == "core") want_group = "";
   if (auto slash = want_group.find('/'); slash != std::string::npos) {
     want_version = want_group.substr(slash + 1);
-    want_group = want_group.substr(0, slash);
+    want_group.resize(slash);
     if (want_group == "core") want_group = "";
   } else if (want_group == "v1") {  // "v1" alone means the core group's v1
     want_version = "v1";
@@ -123,7 +150,7 @@ const ResourceInfo& resolve_resource(const DiscoveryDoc& d, std::string type, st
   if (!group_given) {
     if (auto dot = t.find('.'); dot != std::string::npos) {
       std::string rest = t.substr(dot + 1);
-      t = t.substr(0, dot);
+      t.resize(dot);
       group_given = true;
       if (auto d2 = rest.find('.'); d2 != std::string::npos && rest[0] == 'v' && std::isdigit(rest[1])) {
         want_version = rest.substr(0, d2);
@@ -146,8 +173,7 @@ const ResourceInfo& resolve_resource(const DiscoveryDoc& d, std::string type, st
   if (cands.empty()) {
     std::set<std::string> near;
     for (auto& r : d.resources)
-      if (r.plural.find(t) != std::string::npos || (t.size() >= 3 && t.find(r.singular) != std::string::npos))
-        near.insert(r.qualified());
+      if (looks_like(t, r)) near.insert(r.qualified());
     std::string hint;
     for (auto& n : near) {
       if (hint.size() > 200) break;

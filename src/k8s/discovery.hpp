@@ -29,12 +29,13 @@ struct ResourceInfo {
 
 struct DiscoveryDoc {
   std::vector<ResourceInfo> resources;
+  bool aggregated = false;  // served by aggregated discovery (two requests, cheap to refresh)
 };
 
 // Parsers for the wire formats, kept pure for unit tests.
-void parse_aggregated(const boost::json::value& list, DiscoveryDoc& out);            // APIGroupDiscoveryList
+void parse_aggregated(const boost::json::value& list, DiscoveryDoc& out);  // APIGroupDiscoveryList
 void parse_resource_list(const boost::json::value& list, const std::string& group, const std::string& version,
-                         bool preferred, DiscoveryDoc& out);                           // APIResourceList
+                         bool preferred, DiscoveryDoc& out);  // APIResourceList
 
 // Resolves "deploy", "Deployment", "deployments.apps", "deployments.v1.apps" with an optional
 // apiGroup ("apps", "apps/v1", "core", ""). Throws Errc::invalid_argument naming candidates

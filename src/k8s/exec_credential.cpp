@@ -2,17 +2,17 @@
 
 #include "util/error.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/core.h>
+#include <boost/json.hpp>
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
-#include <ctime>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
 
 extern char** environ;
 
@@ -22,8 +22,8 @@ namespace json = boost::json;
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s) {
   std::tm tm{};
   int y, mo, d, h, mi, sec;
-  if (s.size() < 19 || std::sscanf(std::string(s.substr(0, 19)).c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi,
-                                   &sec) != 6)
+  if (s.size() < 19 ||
+      std::sscanf(std::string(s.substr(0, 19)).c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) != 6)
     return std::nullopt;
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
@@ -60,10 +60,26 @@ ExecCredential run_exec_plugin(const ExecConfig& cfg, const ClusterInfo& cluster
       json::serialize(json::object{{"apiVersion", api}, {"kind", "ExecCredential"}, {"spec", std::move(spec)}});
 
   int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+  if (pipe2(out, O_CLOEXEC) != 0)
     fail(Errc::internal, fmt::format("exec credential plugin: pipe: {}", std::strerror(errno)));
+  if (pipe2(err, O_CLOEXEC) != 0) {
+    int e = errno;
+    close(out[0]);
+    close(out[1]);
+    fail(Errc::internal, fmt::format("exec credential plugin: pipe: {}", std::strerror(e)));
+  }
+  // The plugin's env entries and KUBERNETES_EXEC_INFO replace inherited variables of the same
+  // name (with duplicates, getenv() would see the inherited one first).
+  auto overridden = [&cfg](std::string_view entry) {
+    auto name = entry.substr(0, entry.find('='));
+    if (name == "KUBERNETES_EXEC_INFO") return true;
+    for (auto& kv : cfg.env)
+      if (kv.first == name) return true;
+    return false;
+  };
   std::vector<std::string> env_store;
-  for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
+  for (char** e = environ; *e; ++e)
+    if (!overridden(*e)) env_store.emplace_back(*e);
   for (auto& [k, v] : cfg.env) env_store.push_back(k + "=" + v);
   env_store.push_back("KUBERNETES_EXEC_INFO=" + exec_info);
   std::vector<char*> envp;
@@ -76,8 +92,12 @@ ExecCredential run_exec_plugin(const ExecConfig& cfg, const ClusterInfo& cluster
   argv.push_back(nullptr);
 
   pid_t pid = fork();
-  if (pid < 0) fail(Errc::internal, "exec credential plugin: fork failed");
+  if (pid < 0) {
+    for (int fd : {out[0], out[1], err[0], err[1]}) close(fd);
+    fail(Errc::internal, "exec credential plugin: fork failed");
+  }
   if (pid == 0) {
+    setpgid(0, 0);  // its own process group, so a timeout also kills what a wrapper script started
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
     dup2(out[1], 1);
@@ -118,13 +138,19 @@ ExecCredential run_exec_plugin(const ExecConfig& cfg, const ClusterInfo& cluster
   }
   for (auto& f : fds)
     if (f.fd >= 0) close(f.fd);
-  if (timed_out) kill(pid, SIGKILL);
+  if (timed_out) {
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+  }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (timed_out) fail(Errc::unauthorized, fmt::format("exec credential plugin {} timed out", cfg.command));
+  if (timed_out)
+    fail(Errc::unauthorized,
+         fmt::format("exec credential plugin {} did not finish within {} s", cfg.command, timeout.count() / 1000.0));
   if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && sout.empty())
-    fail(Errc::unauthorized, fmt::format("exec credential plugin {} could not be run (not found in PATH?)", cfg.command));
+    fail(Errc::unauthorized,
+         fmt::format("exec credential plugin {} could not be run (not found in PATH?)", cfg.command));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     if (serr.size() > 512) serr.resize(512);
     fail(Errc::unauthorized, fmt::format("exec credential plugin {} failed (status {}): {}", cfg.command,
@@ -133,6 +159,10 @@ ExecCredential run_exec_plugin(const ExecConfig& cfg, const ClusterInfo& cluster
   boost::system::error_code ec;
   auto v = json::parse(sout, ec);
   if (ec || !v.is_object()) fail(Errc::unauthorized, "exec credential plugin printed no ExecCredential JSON");
+  if (auto* av = v.as_object().if_contains("apiVersion"); av && av->is_string() && av->as_string() != api)
+    fail(Errc::unauthorized, fmt::format("exec credential plugin {} returned apiVersion {}, but the kubeconfig "
+                                         "asks for {}",
+                                         cfg.command, std::string_view(av->as_string()), api));
   auto* st = v.as_object().if_contains("status");
   if (!st || !st->is_object()) fail(Errc::unauthorized, "exec credential plugin: ExecCredential has no status");
   ExecCredential cred;
@@ -140,7 +170,12 @@ ExecCredential run_exec_plugin(const ExecConfig& cfg, const ClusterInfo& cluster
   if (auto* t = s.if_contains("token"); t && t->is_string()) cred.token = t->as_string();
   if (auto* c = s.if_contains("clientCertificateData"); c && c->is_string()) cred.client_cert_pem = c->as_string();
   if (auto* k = s.if_contains("clientKeyData"); k && k->is_string()) cred.client_key_pem = k->as_string();
-  if (auto* e = s.if_contains("expirationTimestamp"); e && e->is_string()) cred.expiry = parse_rfc3339(e->as_string());
+  if (auto* e = s.if_contains("expirationTimestamp"); e && e->is_string()) {
+    cred.expiry = parse_rfc3339(e->as_string());
+    if (!cred.expiry)
+      fail(Errc::unauthorized, fmt::format("exec credential plugin {}: invalid expirationTimestamp \"{}\"", cfg.command,
+                                           std::string_view(e->as_string())));
+  }
   if (cred.token.empty() && cred.client_cert_pem.empty())
     fail(Errc::unauthorized, "exec credential plugin returned neither a token nor a client certificate");
   return cred;

@@ -2,9 +2,9 @@
 
 #include "util/error.hpp"
 
+#include <fmt/core.h>
 #include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
-#include <fmt/core.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -86,23 +86,61 @@ std::string resolve_path(const std::string& p, const std::string& base) {
   return (fs::path(base) / p).string();
 }
 
-// "<x>-data" wins over the file "<x>", as in client-go.
-std::string data_or_file(const YAML::Node& n, const char* data_key, const char* file_key, const std::string& base) {
-  if (auto d = str(n, data_key); !d.empty()) return base64_decode(d);
-  if (auto f = str(n, file_key); !f.empty()) return read_file(resolve_path(f, base));
+// "<x>-data" wins over the file "<x>", as in client-go. An unreadable file is recorded in
+// `error` instead of failing the whole kubeconfig: like kubectl, a stale entry must not break
+// the contexts that do not use it.
+std::string data_or_file(const YAML::Node& n, const char* data_key, const char* file_key, const std::string& base,
+                         std::string& error) {
+  if (auto d = str(n, data_key); !d.empty()) {
+    try {
+      return base64_decode(d);
+    } catch (const Error&) {
+      if (error.empty()) error = fmt::format("{} is not valid base64", data_key);
+      return {};
+    }
+  }
+  if (auto f = str(n, file_key); !f.empty()) {
+    try {
+      return read_file(resolve_path(f, base));
+    } catch (const Error& e) {
+      if (error.empty()) error = fmt::format("{}: {}", file_key, e.what());
+    }
+  }
   return {};
 }
+
+bool boolean(const YAML::Node& n, const char* key) {
+  auto v = n[key];
+  if (!v || !v.IsScalar()) return false;
+  bool b = false;
+  return YAML::convert<bool>::decode(v, b) && b;
+}
+
+std::vector<std::string> string_list(const YAML::Node& n) {
+  std::vector<std::string> out;
+  if (n && n.IsSequence())
+    for (auto x : n)
+      if (x.IsScalar()) out.push_back(x.as<std::string>());
+  return out;
+}
+
+Kubeconfig parse_document(const YAML::Node& root, const std::string& base_dir);
 }  // namespace
 
 Kubeconfig parse_kubeconfig(const std::string& text, const std::string& base_dir) {
-  Kubeconfig kc;
-  YAML::Node root;
   try {
-    root = YAML::Load(text);
+    YAML::Node root = YAML::Load(text);
+    if (!root || root.IsNull()) return {};
+    if (!root.IsMap()) fail(Errc::invalid_argument, "kubeconfig is not a YAML mapping");
+    return parse_document(root, base_dir);
   } catch (const YAML::Exception& e) {
-    fail(Errc::invalid_argument, fmt::format("kubeconfig is not valid YAML: {}", e.what()));
+    fail(Errc::invalid_argument, fmt::format("kubeconfig is not valid: {}", e.what()));
   }
-  if (!root || root.IsNull()) return kc;
+}
+
+namespace {
+Kubeconfig parse_document(const YAML::Node& root, const std::string& base_dir) {
+  Kubeconfig kc;
   kc.current_context = str(root, "current-context");
   for (auto c : root["clusters"]) {
     auto name = str(c, "name");
@@ -110,8 +148,8 @@ Kubeconfig parse_kubeconfig(const std::string& text, const std::string& base_dir
     if (name.empty() || !cl || kc.clusters.contains(name)) continue;
     ClusterInfo ci;
     ci.server = str(cl, "server");
-    ci.ca_pem = data_or_file(cl, "certificate-authority-data", "certificate-authority", base_dir);
-    ci.insecure_skip_tls_verify = cl["insecure-skip-tls-verify"] && cl["insecure-skip-tls-verify"].as<bool>();
+    ci.ca_pem = data_or_file(cl, "certificate-authority-data", "certificate-authority", base_dir, ci.load_error);
+    ci.insecure_skip_tls_verify = boolean(cl, "insecure-skip-tls-verify");
     ci.tls_server_name = str(cl, "tls-server-name");
     kc.clusters.emplace(name, std::move(ci));
   }
@@ -121,14 +159,14 @@ Kubeconfig parse_kubeconfig(const std::string& text, const std::string& base_dir
     if (name.empty() || kc.users.contains(name)) continue;
     AuthInfo ai;
     if (us && us.IsMap()) {
-      ai.client_cert_pem = data_or_file(us, "client-certificate-data", "client-certificate", base_dir);
-      ai.client_key_pem = data_or_file(us, "client-key-data", "client-key", base_dir);
+      ai.client_cert_pem = data_or_file(us, "client-certificate-data", "client-certificate", base_dir, ai.load_error);
+      ai.client_key_pem = data_or_file(us, "client-key-data", "client-key", base_dir, ai.load_error);
       ai.token = str(us, "token");
       ai.token_file = resolve_path(str(us, "tokenFile"), base_dir);
       ai.username = str(us, "username");
       ai.password = str(us, "password");
       ai.impersonate = str(us, "as");
-      for (auto g : us["as-groups"]) ai.impersonate_groups.push_back(g.as<std::string>());
+      ai.impersonate_groups = string_list(us["as-groups"]);
       ai.has_auth_provider = static_cast<bool>(us["auth-provider"]);
       if (auto ex = us["exec"]; ex && ex.IsMap()) {
         ExecConfig ec;
@@ -136,9 +174,11 @@ Kubeconfig parse_kubeconfig(const std::string& text, const std::string& base_dir
         ec.command = str(ex, "command");
         // A bare command name is looked up in PATH; a relative path is relative to the file.
         if (ec.command.find('/') != std::string::npos) ec.command = resolve_path(ec.command, base_dir);
-        for (auto a : ex["args"]) ec.args.push_back(a.as<std::string>());
-        for (auto e : ex["env"]) ec.env.emplace_back(str(e, "name"), str(e, "value"));
-        ec.provide_cluster_info = ex["provideClusterInfo"] && ex["provideClusterInfo"].as<bool>();
+        ec.args = string_list(ex["args"]);
+        if (auto env = ex["env"]; env && env.IsSequence())
+          for (auto e : env)
+            if (e.IsMap() && !str(e, "name").empty()) ec.env.emplace_back(str(e, "name"), str(e, "value"));
+        ec.provide_cluster_info = boolean(ex, "provideClusterInfo");
         ai.exec = std::move(ec);
       }
     }
@@ -156,6 +196,7 @@ Kubeconfig parse_kubeconfig(const std::string& text, const std::string& base_dir
   }
   return kc;
 }
+}  // namespace
 
 void merge_into(Kubeconfig& into, const Kubeconfig& from) {
   if (into.current_context.empty()) into.current_context = from.current_context;
@@ -171,7 +212,12 @@ Kubeconfig load_kubeconfig(const std::vector<std::string>& paths) {
   for (auto& p : paths) {
     std::error_code ec;
     if (!fs::exists(p, ec)) continue;
-    auto kc = parse_kubeconfig(read_file(p), fs::path(p).parent_path().string());
+    Kubeconfig kc;
+    try {
+      kc = parse_kubeconfig(read_file(p), fs::path(p).parent_path().string());
+    } catch (const Error& e) {
+      fail(e.code(), fmt::format("{}: {}", p, e.what()));
+    }
     kc.sources.push_back(p);
     merge_into(out, kc);
   }
@@ -190,7 +236,15 @@ RestConfig rest_config_for(const Kubeconfig& kc, const std::string& context) {
   rc.context = name;
   rc.cluster = cl->second;
   if (rc.cluster.server.empty()) fail(Errc::invalid_argument, fmt::format("cluster \"{}\" has no server", cx->cluster));
-  if (auto u = kc.users.find(cx->user); u != kc.users.end()) rc.auth = u->second;
+  if (!rc.cluster.load_error.empty())
+    fail(Errc::invalid_argument,
+         fmt::format("context \"{}\": cluster \"{}\": {}", name, cx->cluster, rc.cluster.load_error));
+  if (auto u = kc.users.find(cx->user); u != kc.users.end()) {
+    if (!u->second.load_error.empty())
+      fail(Errc::invalid_argument,
+           fmt::format("context \"{}\": user \"{}\": {}", name, cx->user, u->second.load_error));
+    rc.auth = u->second;
+  }
   if (!cx->namespace_.empty()) rc.namespace_ = cx->namespace_;
   return rc;
 }

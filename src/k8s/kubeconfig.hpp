@@ -13,6 +13,8 @@ struct ClusterInfo {
   std::string ca_pem;  // certificate-authority(-data), loaded
   bool insecure_skip_tls_verify = false;
   std::string tls_server_name;
+  // Set when a referenced file could not be read; only contexts using this entry fail.
+  std::string load_error;
 };
 
 struct ExecConfig {
@@ -33,6 +35,8 @@ struct AuthInfo {
   std::string impersonate;
   std::vector<std::string> impersonate_groups;
   bool has_auth_provider = false;  // legacy auth-provider plugins are not supported
+  // Set when a referenced file could not be read; only contexts using this entry fail.
+  std::string load_error;
 };
 
 struct ContextInfo {

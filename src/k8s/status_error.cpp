@@ -2,8 +2,8 @@
 
 #include "util/error.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/core.h>
+#include <boost/json.hpp>
 
 namespace mk::k8s {
 namespace json = boost::json;
@@ -34,6 +34,7 @@ void throw_status(const Response& r, std::string_view what) {
   if (message.empty()) {
     std::string body = r.body.substr(0, 300);
     message = body.empty() ? fmt::format("HTTP {}", r.status) : fmt::format("HTTP {}: {}", r.status, body);
+    if (!what.empty()) message = fmt::format("{}: {}", what, message);
   }
   details["status"] = r.status;
   if (!reason.empty()) details["reason"] = reason;
@@ -42,9 +43,13 @@ void throw_status(const Response& r, std::string_view what) {
     std::string extra;
     for (auto& c : cs->as_array()) {
       auto& co = c.as_object();
-      auto f = co.contains("field") ? std::string(co.at("field").as_string()) : std::string();
-      auto m = co.contains("message") ? std::string(co.at("message").as_string()) : std::string();
-      if (message.find(m) == std::string::npos) extra += fmt::format("; {}: {}", f, m);
+      auto text = [&co](const char* k) {
+        auto* v = co.if_contains(k);
+        return v && v->is_string() ? std::string(v->as_string()) : std::string();
+      };
+      auto f = text("field"), m = text("message");
+      if (m.empty() || message.find(m) != std::string::npos) continue;
+      extra += f.empty() ? fmt::format("; {}", m) : fmt::format("; {}: {}", f, m);
     }
     message += extra;
   }
@@ -57,17 +62,22 @@ void throw_status(const Response& r, std::string_view what) {
     case 409: code = reason == "AlreadyExists" ? Errc::already_exists : Errc::conflict; break;
     case 410:
       code = Errc::invalid_argument;
-      message = "the continue token has expired (410 Gone); list again without 'continue' to get a fresh snapshot";
+      // The usual 410 for a read is an expired continue token (reason Expired).
+      if (reason == "Expired" || message.find("continue") != std::string::npos)
+        message =
+            "the continue token has expired (410 Gone); list again without 'continue' to get a fresh "
+            "snapshot (" +
+            message + ")";
       break;
     case 413: code = Errc::too_large; break;
-    case 415: case 406: code = Errc::invalid_argument; break;
+    case 415:
+    case 406: code = Errc::invalid_argument; break;
     case 422: code = Errc::invalid; break;
     case 429: code = Errc::unavailable; break;
     case 504: code = Errc::timeout; break;
     default: code = r.status >= 500 ? Errc::unavailable : Errc::internal;
   }
   if (r.status == 401) message = "Unauthorized: the API server rejected this server's credentials (" + message + ")";
-  (void)what;
   throw Error(code, message, std::move(details));
 }
 

@@ -78,14 +78,19 @@ void CallContext::progress(double done, std::optional<double> total, std::string
   json::object p{{"progressToken", progress_token_}, {"progress", done}};
   if (total) p["total"] = *total;
   if (!message.empty()) p["message"] = message;
-  session_.send(notification("notifications/progress", std::move(p)));
+  emit(notification("notifications/progress", std::move(p)));
 }
 
 void CallContext::log(std::string_view level, json::value data) const {
   int r = log_level_rank(level);
   if (r < 0 || r < session_.log_rank) return;
-  session_.send(notification("notifications/message",
-                             json::object{{"level", level}, {"logger", tool_}, {"data", std::move(data)}}));
+  emit(notification("notifications/message",
+                    json::object{{"level", level}, {"logger", tool_}, {"data", std::move(data)}}));
+}
+
+void CallContext::emit(json::object msg) const {
+  if (sink_) sink_(std::move(msg));
+  else session_.send(std::move(msg));
 }
 
 json::object tool_to_json(const Tool& t) {
@@ -110,21 +115,24 @@ std::shared_ptr<Session> Server::make_session(Session::Sender send) {
   return s;
 }
 
-void Server::handle_raw(const std::shared_ptr<Session>& s, std::string_view raw) {
+void Server::handle_raw(const std::shared_ptr<Session>& s, std::string_view raw, Sink sink) {
   json::parse_options po;
   po.max_depth = 64;
   boost::system::error_code ec;
   json::value v = json::parse(raw, ec, {}, po);
   if (ec) {
-    s->send(error(nullptr, parse_error, fmt::format("Parse error: {}", ec.message())));
+    json::object e = error(nullptr, parse_error, fmt::format("Parse error: {}", ec.message()));
+    if (sink) sink(std::move(e));
+    else s->send(std::move(e));
     return;
   }
-  handle(s, std::move(v));
+  handle(s, std::move(v), std::move(sink));
 }
 
-void Server::handle(const std::shared_ptr<Session>& s, json::value msg) {
+void Server::handle(const std::shared_ptr<Session>& s, json::value msg, Sink sink) {
+  Sink out = sink ? std::move(sink) : Sink([s](json::object m) { s->send(std::move(m)); });
   if (!msg.is_object()) {
-    s->send(error(nullptr, invalid_request,
+    out(error(nullptr, invalid_request,
                   msg.is_array() ? "Invalid Request: JSON-RPC batches are not supported" : "Invalid Request"));
     return;
   }
@@ -133,18 +141,18 @@ void Server::handle(const std::shared_ptr<Session>& s, json::value msg) {
   const json::value* method = o.if_contains("method");
   auto* jv = o.if_contains("jsonrpc");
   if (!jv || !jv->is_string() || jv->as_string() != "2.0") {
-    s->send(error(id && valid_id(*id) ? *id : json::value(nullptr), invalid_request,
+    out(error(id && valid_id(*id) ? *id : json::value(nullptr), invalid_request,
                   "Invalid Request: jsonrpc must be \"2.0\""));
     return;
   }
   if (!method) {
     // A response to a server->client request; we issue none, so there is nothing to match.
     if (o.contains("result") || o.contains("error")) return;
-    s->send(error(id && valid_id(*id) ? *id : json::value(nullptr), invalid_request, "Invalid Request: no method"));
+    out(error(id && valid_id(*id) ? *id : json::value(nullptr), invalid_request, "Invalid Request: no method"));
     return;
   }
   if (!method->is_string()) {
-    s->send(error(id && valid_id(*id) ? *id : json::value(nullptr), invalid_request,
+    out(error(id && valid_id(*id) ? *id : json::value(nullptr), invalid_request,
                   "Invalid Request: method must be a string"));
     return;
   }
@@ -152,7 +160,7 @@ void Server::handle(const std::shared_ptr<Session>& s, json::value msg) {
   json::object empty;
   const json::value* pv = o.if_contains("params");
   if (pv && !pv->is_object()) {
-    if (id) s->send(error(valid_id(*id) ? *id : json::value(nullptr), invalid_params, "params must be an object"));
+    if (id) out(error(valid_id(*id) ? *id : json::value(nullptr), invalid_params, "params must be an object"));
     return;
   }
   const json::object& params = pv ? pv->as_object() : empty;
@@ -163,24 +171,24 @@ void Server::handle(const std::shared_ptr<Session>& s, json::value msg) {
     return;
   }
   if (!valid_id(*id)) {
-    s->send(error(nullptr, invalid_request, "Invalid Request: id must be a string or integer"));
+    out(error(nullptr, invalid_request, "Invalid Request: id must be a string or integer"));
     return;
   }
   if (m == "tools/call") {
     if (s->protocol_version.empty()) {
-      s->send(error(*id, invalid_request, "Server not initialized: send initialize first"));
+      out(error(*id, invalid_request, "Server not initialized: send initialize first"));
       return;
     }
-    start_tool_call(s, *id, params);
+    start_tool_call(s, *id, params, out);
     return;
   }
   try {
-    s->send(response(*id, dispatch_sync(*s, m, params)));
+    out(response(*id, dispatch_sync(*s, m, params)));
   } catch (const ProtocolError& e) {
-    s->send(error(*id, e.code, e.message, e.data));
+    out(error(*id, e.code, e.message, e.data));
   } catch (const std::exception& e) {
     mk::log::error("method {} failed: {}", m, e.what());
-    s->send(error(*id, internal_error, "Internal error"));
+    out(error(*id, internal_error, "Internal error"));
   }
 }
 
@@ -247,7 +255,7 @@ void Server::on_cancelled(Session& s, const json::object& params) {
 namespace {
 asio::awaitable<void> run_call(std::shared_ptr<Session> s, const Tool* tool, json::value id,
                                std::shared_ptr<CallContext> ctx, std::shared_ptr<Inflight> inf,
-                               ServerOptions opts, CallObserver obs) {
+                               ServerOptions opts, CallObserver obs, Server::Sink out) {
   auto started = std::chrono::steady_clock::now();
   ToolResult r;
   std::string_view outcome = "success";
@@ -279,33 +287,34 @@ asio::awaitable<void> run_call(std::shared_ptr<Session> s, const Tool* tool, jso
   if (obs) obs(tool->name, outcome, secs);
   // A cancelled request gets no response (spec: basic/utilities/cancellation).
   if (inf->cancelled_by_client) co_return;
-  s->send(jsonrpc::response(id, result_json(*tool, std::move(r), opts.max_result_text_bytes)));
+  out(jsonrpc::response(id, result_json(*tool, std::move(r), opts.max_result_text_bytes)));
 }
 }  // namespace
 
-void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, const json::object& params) {
+void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, const json::object& params,
+                             Sink out) {
   auto* nv = params.if_contains("name");
   if (!nv || !nv->is_string()) {
-    s->send(error(id, invalid_params, "tools/call requires params.name"));
+    out(error(id, invalid_params, "tools/call requires params.name"));
     return;
   }
   const Tool* tool = nullptr;
   for (auto& t : tools_)
     if (t.name == nv->as_string()) tool = &t;
   if (!tool) {
-    s->send(error(id, invalid_params, fmt::format("Unknown tool: {}", std::string_view(nv->as_string()))));
+    out(error(id, invalid_params, fmt::format("Unknown tool: {}", std::string_view(nv->as_string()))));
     return;
   }
   json::object args;
   if (auto* a = params.if_contains("arguments")) {
     if (a->is_object()) args = a->as_object();
     else if (!a->is_null()) {
-      s->send(error(id, invalid_params, "arguments must be an object"));
+      out(error(id, invalid_params, "arguments must be an object"));
       return;
     }
   }
   if (auto err = validate(args, tool->input_schema); !err.empty()) {
-    s->send(response(id, result_json(*tool, ToolResult{{}, "InvalidArgument: " + err, true},
+    out(response(id, result_json(*tool, ToolResult{{}, "InvalidArgument: " + err, true},
                                      opts_.max_result_text_bytes)));
     if (observer_) observer_(tool->name, "error", 0);
     return;
@@ -315,19 +324,19 @@ void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, 
     if (auto* t = meta->as_object().if_contains("progressToken")) token = *t;
   auto key = id_key(id);
   if (s->inflight.contains(key)) {
-    s->send(error(id, invalid_request, "a request with this id is already in flight"));
+    out(error(id, invalid_request, "a request with this id is already in flight"));
     return;
   }
   auto inf = std::make_shared<Inflight>();
   s->inflight[key] = inf;
-  auto ctx = std::make_shared<CallContext>(*s, tool->name, std::move(args), std::move(token));
+  auto ctx = std::make_shared<CallContext>(*s, tool->name, std::move(args), std::move(token), out);
   auto timer = std::make_shared<asio::steady_timer>(ex_, tool->timeout);
   timer->async_wait([inf](boost::system::error_code ec) {
     if (ec) return;
     inf->timed_out = true;
     inf->signal.emit(asio::cancellation_type::terminal);
   });
-  asio::co_spawn(ex_, run_call(s, tool, std::move(id), ctx, inf, opts_, observer_),
+  asio::co_spawn(ex_, run_call(s, tool, std::move(id), ctx, inf, opts_, observer_, out),
                  asio::bind_cancellation_slot(inf->signal.slot(), [timer, ctx, s](std::exception_ptr e) {
                    timer->cancel();
                    if (e) {

@@ -45,15 +45,19 @@ class Server {
   // Creates a session bound to this server (application state attached).
   std::shared_ptr<Session> make_session(Session::Sender send);
 
+  // Where the response and request-related notifications of one message go. Empty: the
+  // session's sender (stdio). HTTP passes the POST's response stream.
+  using Sink = std::function<void(json::object)>;
+
   // Parses one raw message (a line on stdio, a POST body on HTTP) and dispatches it.
-  void handle_raw(const std::shared_ptr<Session>& s, std::string_view raw);
-  void handle(const std::shared_ptr<Session>& s, json::value msg);
+  void handle_raw(const std::shared_ptr<Session>& s, std::string_view raw, Sink sink = {});
+  void handle(const std::shared_ptr<Session>& s, json::value msg, Sink sink = {});
 
   boost::asio::any_io_executor executor() const { return ex_; }
 
  private:
   json::value dispatch_sync(Session& s, std::string_view method, const json::object& params);
-  void start_tool_call(const std::shared_ptr<Session>& s, json::value id, const json::object& params);
+  void start_tool_call(const std::shared_ptr<Session>& s, json::value id, const json::object& params, Sink out);
   json::object initialize(Session& s, const json::object& params);
   json::object list_tools(const json::object& params) const;
   void on_cancelled(Session& s, const json::object& params);

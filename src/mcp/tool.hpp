@@ -29,8 +29,10 @@ struct ToolResult {
 // Per-call view handed to a tool handler.
 class CallContext {
  public:
-  CallContext(Session& s, std::string tool, json::object args, json::value progress_token)
-      : session_(s), tool_(std::move(tool)), args_(std::move(args)), progress_token_(std::move(progress_token)) {}
+  using Sink = std::function<void(json::object)>;
+  CallContext(Session& s, std::string tool, json::object args, json::value progress_token, Sink sink = {})
+      : session_(s), tool_(std::move(tool)), args_(std::move(args)), progress_token_(std::move(progress_token)),
+        sink_(std::move(sink)) {}
 
   const json::object& args() const { return args_; }
   const std::string& tool() const { return tool_; }
@@ -46,6 +48,8 @@ class CallContext {
   std::string tool_;
   json::object args_;
   json::value progress_token_;
+  Sink sink_;  // where this request's notifications go (an HTTP response stream); session otherwise
+  void emit(json::object msg) const;
 };
 
 using ToolHandler = std::function<boost::asio::awaitable<ToolResult>(CallContext&)>;

@@ -8,6 +8,15 @@ void mask_map(json::value* m) {
   if (!m || !m->is_object()) return;
   for (auto& [k, v] : m->as_object()) v = kRedacted;
 }
+
+// Values, and the copy of them kubectl keeps in the last-applied annotation.
+void redact_secret_fields(json::object& o) {
+  mask_map(o.if_contains("data"));
+  mask_map(o.if_contains("stringData"));
+  if (auto* md = o.if_contains("metadata"); md && md->is_object())
+    if (auto* an = md->as_object().if_contains("annotations"); an && an->is_object())
+      if (auto* la = an->as_object().if_contains("kubectl.kubernetes.io/last-applied-configuration")) *la = kRedacted;
+}
 }  // namespace
 
 bool is_secret(const json::object& o) {
@@ -29,20 +38,11 @@ void redact_secrets(json::value& v) {
     bool secret_list = false;
     if (auto* k = o.if_contains("kind"); k && k->is_string()) secret_list = k->as_string() == "SecretList";
     for (auto& it : items->as_array()) {
-      if (secret_list && it.is_object() && !it.as_object().contains("kind")) {
-        mask_map(it.as_object().if_contains("data"));
-        mask_map(it.as_object().if_contains("stringData"));
-      }
+      if (secret_list && it.is_object() && !it.as_object().contains("kind")) redact_secret_fields(it.as_object());
       redact_secrets(it);
     }
   }
-  if (!is_secret(o)) return;
-  mask_map(o.if_contains("data"));
-  mask_map(o.if_contains("stringData"));
-  if (auto* md = o.if_contains("metadata"); md && md->is_object())
-    if (auto* an = md->as_object().if_contains("annotations"); an && an->is_object())
-      if (auto* la = an->as_object().if_contains("kubectl.kubernetes.io/last-applied-configuration"))
-        *la = kRedacted;
+  if (is_secret(o)) redact_secret_fields(o);
 }
 
 }  // namespace mk::output

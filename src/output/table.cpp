@@ -25,12 +25,18 @@ Table parse_table(const json::value& v, bool wide) {
   if (auto* cd = o.if_contains("columnDefinitions"); cd && cd->is_array()) {
     std::size_t i = 0;
     for (auto& c : cd->as_array()) {
+      if (!c.is_object()) {
+        ++i;
+        continue;
+      }
       auto& co = c.as_object();
       std::int64_t prio = 0;
       if (auto* p = co.if_contains("priority"); p && p->is_number()) prio = p->to_number<std::int64_t>();
       if (wide || prio == 0) {
         keep.push_back(i);
-        std::string name(co.at("name").as_string());
+        auto* n = co.if_contains("name");
+        std::string name =
+            n && n->is_string() ? std::string(n->as_string()) : std::string("COLUMN") + std::to_string(i);
         for (auto& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
         t.columns.push_back(std::move(name));
       }
@@ -39,14 +45,14 @@ Table parse_table(const json::value& v, bool wide) {
   }
   if (auto* rows = o.if_contains("rows"); rows && rows->is_array()) {
     for (auto& r : rows->as_array()) {
+      if (!r.is_object()) continue;
       auto& ro = r.as_object();
       std::vector<std::string> row;
       auto* cells = ro.if_contains("cells");
       for (auto idx : keep) {
         if (cells && cells->is_array() && idx < cells->as_array().size())
           row.push_back(cell_to_string(cells->as_array()[idx]));
-        else
-          row.emplace_back();
+        else row.emplace_back();
       }
       std::string ns;
       if (auto* obj = ro.if_contains("object"); obj && obj->is_object())
@@ -74,7 +80,9 @@ std::string render_tsv(const Table& t) {
   auto line = [&out](const std::vector<std::string>& cells) {
     for (std::size_t i = 0; i < cells.size(); ++i) {
       if (i) out.push_back('\t');
-      out += cells[i];
+      // A tab or newline inside a cell (printer columns can show any string) would shift the
+      // columns or start a fake row.
+      for (char ch : cells[i]) out.push_back(ch == '\t' || ch == '\n' || ch == '\r' ? ' ' : ch);
     }
     out.push_back('\n');
   };

@@ -6,14 +6,19 @@
 #include "tools/common/schema.hpp"
 #include "tools/resources/resource_tools.hpp"
 #include "tools/resources/target.hpp"
+#include "util/error.hpp"
 
 namespace mk::tools {
 namespace json = boost::json;
 
 boost::asio::awaitable<mcp::ToolResult> get_resource(App& app, mcp::CallContext& c) {
   auto& a = c.args();
+  auto name = str(a, "name");
+  // An empty name would turn the GET into a list of the whole collection.
+  if (name.empty()) fail(Errc::invalid_argument, "name must not be empty (use k8s_list_resources to list)");
   auto t = co_await resolve_target(app, c);
-  auto v = co_await t.client->get_json(t.path(str(a, "name")));
+  auto v = co_await t.client->get_json(t.path(name));
+  if (!v.is_object()) fail(Errc::unavailable, "API server returned a non-object for a get");
   if (str(a, "output", "slim") != "full") output::slim_object(v.as_object());
   if (!app.config().show_secret_values) output::redact_secrets(v);
   std::string text = json::serialize(v);
@@ -28,8 +33,8 @@ json::object get_input_schema() {
        {"apiGroup", schema::string("API group or group/version to disambiguate (apps, apps/v1, core)")},
        {"namespace", schema::string("namespace (default: the context's namespace)")},
        {"name", schema::string("object name")},
-       {"output", schema::string_enum("slim (default) or full (with managedFields and annotations)",
-                                      {"slim", "full"})}},
+       {"output",
+        schema::string_enum("slim (default) or full (with managedFields and annotations)", {"slim", "full"})}},
       {"resourceType", "name"}));
 }
 

@@ -1,0 +1,350 @@
+#!/usr/bin/env node
+// Side-by-side benchmark: this server vs kubernetes-mcp-server (Go) vs mcp-server-kubernetes
+// (Node), same cluster, same raw stdio client, plus a direct keep-alive HTTPS floor.
+// Started by bench/run.sh, which prepares the cluster and the namespace of pods; all inputs
+// come from the environment (see `config` below). Writes JSON results and the markdown report.
+import { spawn } from 'node:child_process';
+import { writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { StdioClient } from './lib/stdio-client.mjs';
+import { ApiFloor, clusterFromKubeconfig } from './lib/floor.mjs';
+import { percentile, median, procMem, treeRssKiB, sleep, nsToMs } from './lib/stats.mjs';
+import { serverSpecs, namesFound, resultText } from './lib/servers.mjs';
+import { renderReport } from './lib/report.mjs';
+
+const envInt = (k, d) => (process.env[k] ? Number.parseInt(process.env[k], 10) : d);
+const config = {
+  kubectl: process.env.KUBECTL || 'kubectl',
+  kubeconfig: process.env.KUBECONFIG,
+  ns: process.env.BENCH_NS || 'bench',
+  pods: envInt('BENCH_PODS', 500),
+  nSpawn: envInt('BENCH_N_SPAWN', 20),
+  nGet: envInt('BENCH_N_GET', 200),
+  nList: envInt('BENCH_N_LIST', 50),
+  warmup: envInt('BENCH_WARMUP', 5),
+  idleMs: envInt('BENCH_IDLE_MS', 3000),
+  // A slow server (seconds per call) stops a loop at this budget, keeping at least minSamples.
+  phaseBudgetMs: envInt('BENCH_PHASE_BUDGET_S', 90) * 1000,
+  minSamples: envInt('BENCH_MIN_SAMPLES', 5),
+  callTimeoutMs: envInt('BENCH_CALL_TIMEOUT_S', 60) * 1000,
+  initTimeoutMs: envInt('BENCH_INIT_TIMEOUT_S', 60) * 1000,
+  only: (process.env.BENCH_ONLY || '').split(',').filter(Boolean),
+  oursBin: process.env.MCPK_BIN,
+  jsonOut: process.env.BENCH_JSON_OUT,
+  mdOut: process.env.BENCH_MD_OUT,
+  command: process.env.BENCH_COMMAND || 'bench/run.sh',
+  profileNotes: process.env.BENCH_PROFILE_NOTES,
+};
+
+function log(...a) {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${a.join(' ')}\n`);
+}
+
+let tokenizers = null;
+async function loadTokenizers() {
+  try {
+    const o200k = await import('gpt-tokenizer/encoding/o200k_base');
+    const cl100k = await import('gpt-tokenizer/encoding/cl100k_base');
+    tokenizers = { o200k: o200k.countTokens, cl100k: cl100k.countTokens };
+  } catch (e) {
+    log(`gpt-tokenizer not available (${e.message}); token counts are bytes/4 only`);
+  }
+}
+function tokens(text) {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return {
+    bytes,
+    approx: Math.round(bytes / 4),
+    o200k: tokenizers ? tokenizers.o200k(text) : null,
+    cl100k: tokenizers ? tokenizers.cl100k(text) : null,
+  };
+}
+
+function summarize(samplesMs, extra = {}) {
+  return {
+    n: samplesMs.length,
+    p50: median(samplesMs),
+    p99: percentile(samplesMs, 99),
+    min: Math.min(...samplesMs),
+    max: Math.max(...samplesMs),
+    ...extra,
+  };
+}
+
+// Runs fn n times sequentially; stops early (keeping >= minSamples) past the phase budget.
+async function loop(n, fn) {
+  const samples = [];
+  const t0 = Date.now();
+  let last;
+  for (let i = 0; i < n; i++) {
+    last = await fn(i);
+    samples.push(last.ms);
+    if (Date.now() - t0 > config.phaseBudgetMs && samples.length >= config.minSamples) break;
+  }
+  return { stats: summarize(samples, { requested: n }), last };
+}
+
+// Spawn floor: a process that echoes one line back (head -n1): fork/exec + pipes, no work.
+async function spawnFloorOnce() {
+  const t0 = process.hrtime.bigint();
+  const child = spawn('head', ['-n1'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const got = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('head -n1 did not answer in 10 s')), 10000);
+    child.stdout.once('data', () => {
+      clearTimeout(timer);
+      resolve(process.hrtime.bigint());
+    });
+    child.on('error', reject);
+  });
+  child.stdin.end('{"jsonrpc":"2.0","id":1,"method":"initialize"}\n');
+  const t1 = await got;
+  await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+  return nsToMs(t1 - t0);
+}
+
+async function measureSpawns(spec) {
+  const samples = [];
+  const t0 = Date.now();
+  for (let i = 0; i < config.nSpawn; i++) {
+    const c = new StdioClient(spec.key, spec.cmd, spec.args, spec.env);
+    const start = c.start();
+    try {
+      const r = await c.initialize(config.initTimeoutMs);
+      samples.push(nsToMs(r.tEnd - start));
+    } finally {
+      await c.close();
+    }
+    if (Date.now() - t0 > config.phaseBudgetMs && samples.length >= config.minSamples) break;
+  }
+  return summarize(samples, { requested: config.nSpawn });
+}
+
+async function openSession(spec, args = spec.args, env = spec.env) {
+  const c = new StdioClient(spec.key, spec.cmd, args, env);
+  const start = c.start();
+  const init = await c.initialize(config.initTimeoutMs);
+  c.notify('notifications/initialized', {});
+  return { c, initMs: nsToMs(init.tEnd - start), serverInfo: init.result?.serverInfo, protocolVersion: init.result?.protocolVersion };
+}
+
+async function toolsList(c) {
+  const r = await c.request('tools/list', {}, config.callTimeoutMs);
+  const tools = r.result?.tools || [];
+  let bytes = r.bytes;
+  let count = tools.length;
+  // Follow pagination so every server is charged for its whole catalogue.
+  let cursor = r.result?.nextCursor;
+  for (let page = 0; cursor && page < 100; page++) {
+    const more = await c.request('tools/list', { cursor }, config.callTimeoutMs);
+    bytes += more.bytes;
+    count += (more.result?.tools || []).length;
+    cursor = more.result?.nextCursor;
+  }
+  return { bytes, count, tokens: tokens(JSON.stringify(r.result)) };
+}
+
+// Analyses one list answer: sizes, tokens, and whether all pods are in the text.
+function analyseList(r, podNames) {
+  const text = resultText(r.result);
+  const structured = r.result?.structuredContent ? JSON.stringify(r.result.structuredContent) : '';
+  return {
+    wireBytes: r.bytes,
+    text: tokens(text),
+    structuredBytes: Buffer.byteLength(structured, 'utf8'),
+    podsInText: namesFound(text, podNames),
+    sample: text.split('\n').slice(0, text.trimStart().startsWith('{') ? 9 : 3).join('\n').slice(0, 500),
+  };
+}
+
+async function measureServer(spec, ctx) {
+  const res = { key: spec.key, name: spec.name, errors: [], version: spec.version || null };
+  const attempt = async (what, fn) => {
+    try {
+      return await fn();
+    } catch (e) {
+      log(`${spec.key}: ${what} failed: ${e.message.split('\n')[0]}`);
+      res.errors.push(`${what}: ${e.message.split('\n').slice(0, 3).join(' | ')}`);
+      return undefined;
+    }
+  };
+
+  if (!spec.latencyOnly) {
+    log(`${spec.key}: ${config.nSpawn} spawns -> initialize`);
+    res.spawn = await attempt('spawn/initialize', () => measureSpawns(spec));
+    if (!res.spawn) return res; // cannot even start: skip the rest of this server
+    log(`${spec.key}: default configuration (all tools${spec.allToolsEnv ? ', default env' : ''})`);
+    res.defaults = await attempt('default configuration', async () => {
+      const s = await openSession(spec, spec.allToolsArgs, spec.allToolsEnv || spec.env);
+      try {
+        const tl = await toolsList(s.c);
+        // Does the 500-pod list work out of the box? (Flux's default kubectl buffer is 1 MiB.)
+        const [tool, args] = spec.list(ctx.ns, ctx.pods);
+        let listOk = true;
+        let listError = null;
+        try {
+          const r = await s.c.callTool(tool, args, config.callTimeoutMs);
+          const a = analyseList(r, ctx.podNames);
+          if (a.podsInText < ctx.podNames.length) {
+            listOk = false;
+            listError = `only ${a.podsInText}/${ctx.podNames.length} pods in the answer`;
+          }
+        } catch (e) {
+          listOk = false;
+          listError = e.message.split('\n')[0].slice(0, 300);
+        }
+        return { toolsList: tl, listOk, listError };
+      } finally {
+        await s.c.close();
+      }
+    });
+  }
+
+  log(`${spec.key}: measured session`);
+  const s = await attempt('start session', () => openSession(spec));
+  if (!s) return res;
+  try {
+    res.serverInfo = s.serverInfo;
+    res.protocolVersion = s.protocolVersion;
+    if (!res.version) res.version = s.serverInfo?.version || null;
+    if (!spec.latencyOnly) {
+      await sleep(config.idleMs);
+      const m = procMem(s.c.pid);
+      res.idle = m ? { rssKiB: m.rss, treeRssKiB: treeRssKiB(s.c.pid) } : null;
+      res.toolsList = await attempt('tools/list', () => toolsList(s.c));
+    }
+
+    const call = async ([tool, args]) => {
+      const r = await s.c.callTool(tool, args, config.callTimeoutMs);
+      return { ms: nsToMs(r.ns), r };
+    };
+    res.get = await attempt('pod get', async () => {
+      for (let i = 0; i < config.warmup; i++) await call(spec.get(ctx.ns, ctx.podNames[i % ctx.podNames.length]));
+      log(`${spec.key}: ${config.nGet} x pod get`);
+      const { stats, last } = await loop(config.nGet, (i) => call(spec.get(ctx.ns, ctx.podNames[i % ctx.podNames.length])));
+      const text = resultText(last.r.result);
+      return { ...stats, outBytes: last.r.bytes, text: tokens(text) };
+    });
+    res.list = await attempt('pod list', async () => {
+      for (let i = 0; i < Math.min(config.warmup, 3); i++) await call(spec.list(ctx.ns, ctx.pods));
+      log(`${spec.key}: ${config.nList} x list of ${ctx.pods} pods`);
+      const { stats, last } = await loop(config.nList, () => call(spec.list(ctx.ns, ctx.pods)));
+      const a = analyseList(last.r, ctx.podNames);
+      if (a.podsInText !== ctx.podNames.length)
+        res.errors.push(`pod list: only ${a.podsInText}/${ctx.podNames.length} pod names in the text answer`);
+      return { ...stats, ...a, columns: spec.columns };
+    });
+    if (spec.listWide) {
+      res.listWide = await attempt('pod list (wide)', async () => {
+        const { r } = await call(spec.listWide(ctx.ns, ctx.pods));
+        return { ...analyseList(r, ctx.podNames), columns: spec.wideColumns };
+      });
+    }
+    const m = procMem(s.c.pid);
+    if (m) res.peakRssKiB = m.hwm;
+    if (s.c.stdoutNoise) res.errors.push(`${s.c.stdoutNoise} non-JSON lines on stdout`);
+  } finally {
+    await s.c.close();
+  }
+  return res;
+}
+
+async function measureFloor(ctx, floor) {
+  const getPath = (i) => `/api/v1/namespaces/${ctx.ns}/pods/${ctx.podNames[i % ctx.podNames.length]}`;
+  const listPath = `/api/v1/namespaces/${ctx.ns}/pods?limit=${ctx.pods}`;
+  const table = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
+  const run = async (n, fn) => {
+    for (let i = 0; i < config.warmup; i++) await fn(i);
+    const samples = [];
+    let last;
+    for (let i = 0; i < n; i++) {
+      last = await fn(i);
+      samples.push(nsToMs(last.ns));
+    }
+    return { ...summarize(samples, { requested: n }), bytes: Buffer.byteLength(last.body) };
+  };
+  return {
+    get: await run(config.nGet, (i) => floor.get(getPath(i))),
+    listTable: await run(config.nList, () => floor.get(listPath, table)),
+    // The same Table without the per-row object metadata: what a cells-only list needs.
+    listTableNoObject: await run(config.nList, () => floor.get(`${listPath}&includeObject=None`, table)),
+    listJson: await run(config.nList, () => floor.get(listPath)),
+  };
+}
+
+function machineNote() {
+  const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m) || [])[1] || 'unknown CPU';
+  return {
+    cpus: os.cpus().length,
+    cpu,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    loadStart: os.loadavg().map((x) => x.toFixed(1)).join(' '),
+  };
+}
+
+async function main() {
+  if (!config.kubeconfig) throw new Error('KUBECONFIG is not set (run via bench/run.sh)');
+  if (!config.oursBin) throw new Error('MCPK_BIN is not set (run via bench/run.sh)');
+  await loadTokenizers();
+  const machine = machineNote();
+  const cluster = clusterFromKubeconfig(config.kubectl, config.kubeconfig);
+  const floor = new ApiFloor(cluster);
+  const version = JSON.parse((await floor.get('/version')).body);
+
+  // The pods: names from the API itself, so every answer can be checked for completeness.
+  const list = JSON.parse((await floor.get(`/api/v1/namespaces/${config.ns}/pods?limit=${config.pods + 1}`)).body);
+  const podNames = list.items.map((p) => p.metadata.name);
+  const running = list.items.filter((p) => p.status?.phase === 'Running').length;
+  if (podNames.length !== config.pods || running !== config.pods)
+    throw new Error(`namespace ${config.ns} has ${podNames.length} pods (${running} Running), expected ${config.pods}`);
+  const ctx = { ns: config.ns, pods: config.pods, podNames };
+
+  const baseEnv = {
+    PATH: `${config.kubectl.includes('/') ? config.kubectl.replace(/\/[^/]+$/, '') + ':' : ''}${process.env.PATH}`,
+    HOME: process.env.HOME || '/root',
+    KUBECONFIG: config.kubeconfig,
+  };
+  const specs = serverSpecs({ oursBin: config.oursBin, baseEnv }).filter(
+    (s) => !config.only.length || config.only.includes(s.key));
+
+  const results = { date: new Date().toISOString(), machine, kubernetes: version.gitVersion, oursRev: process.env.BENCH_OURS_REV || null, config: { ...config }, servers: {} };
+  log('spawn floor (head -n1)');
+  const sf = [];
+  for (let i = 0; i < config.nSpawn; i++) sf.push(await spawnFloorOnce());
+  results.spawnFloor = summarize(sf);
+  log('raw HTTPS floor');
+  results.floor = await measureFloor(ctx, floor);
+
+  for (const spec of specs) {
+    if (spec.available) {
+      log(`SKIP ${spec.key}: ${spec.available}`);
+      results.servers[spec.key] = { key: spec.key, name: spec.name, skipped: spec.available, errors: [] };
+      continue;
+    }
+    const r = await measureServer(spec, ctx);
+    r.note = spec.note || null;
+    r.flags = spec.flags || null;
+    results.servers[spec.key] = r;
+  }
+  log('raw HTTPS floor again (drift check)');
+  results.floorEnd = await measureFloor(ctx, floor);
+  floor.close();
+  results.machine.loadEnd = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+
+  if (config.jsonOut) writeFileSync(config.jsonOut, JSON.stringify(results, null, 2));
+  let notes = '';
+  try {
+    if (config.profileNotes) notes = readFileSync(config.profileNotes, 'utf8');
+  } catch {
+    // no notes: the report just has none
+  }
+  const md = renderReport(results, { command: config.command, notes });
+  if (config.mdOut) writeFileSync(config.mdOut, md);
+  process.stdout.write(md);
+}
+
+main().catch((e) => {
+  log(`FAILED: ${e.stack || e.message}`);
+  process.exit(1);
+});

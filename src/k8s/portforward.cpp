@@ -1,0 +1,266 @@
+#include "k8s/portforward.hpp"
+
+#include "instrumentation/metrics.hpp"
+#include "k8s/websocket.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/core.h>
+
+#include <array>
+
+namespace mk::k8s {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+using asio::use_awaitable;
+
+namespace {
+std::size_t g_active = 0;  // one io thread: no atomics needed
+constexpr auto kUpgradeTimeout = std::chrono::seconds(30);
+constexpr const char* kProtocol = "v4.channel.k8s.io";
+}  // namespace
+
+std::size_t active_port_forwards() { return g_active; }
+
+namespace {
+void publish_active() {
+  metrics::Registry::global().set("active_port_forward_sessions", {}, static_cast<double>(g_active));
+}
+}  // namespace
+
+std::string portforward_target(std::string_view ns, std::string_view pod, int port) {
+  return fmt::format("/api/v1/namespaces/{}/pods/{}/portforward?ports={}", url_encode(ns), url_encode(pod), port);
+}
+
+struct PortForward::Conn {
+  explicit Conn(tcp::socket s) : local(std::move(s)) {}
+  tcp::socket local;
+  std::shared_ptr<ChannelSocket> ws;
+  bool closed = false;
+  void close() {
+    if (closed) return;
+    closed = true;
+    boost::system::error_code ec;
+    local.shutdown(tcp::socket::shutdown_both, ec);
+    local.close(ec);
+    if (ws) ws->close();
+  }
+};
+
+PortForward::PortForward(std::shared_ptr<Client> client, ForwardSpec spec, std::string id)
+    : client_(std::move(client)), spec_(std::move(spec)), id_(std::move(id)),
+      acceptor_(client_->transport().executor()), started_(std::chrono::system_clock::now()) {}
+
+PortForward::~PortForward() { stop(); }
+
+asio::awaitable<std::shared_ptr<PortForward>> PortForward::start(std::shared_ptr<Client> client, ForwardSpec spec,
+                                                                 std::string id) {
+  if (spec.remote_port < 1 || spec.remote_port > 65535)
+    fail(Errc::invalid_argument, fmt::format("remote port {} is out of range 1-65535", spec.remote_port));
+  if (spec.local_port < 0 || spec.local_port > 65535)
+    fail(Errc::invalid_argument, fmt::format("local port {} is out of range 0-65535", spec.local_port));
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(spec.address, ec);
+  if (ec) fail(Errc::invalid_argument, fmt::format("address \"{}\" is not an IP address", spec.address));
+
+  // Fail now, not on the first connection, when the API server refuses (RBAC, pod gone, not running).
+  auto what = fmt::format("port-forward to pod \"{}\"", spec.pod);
+  std::vector<std::string> protocols{kProtocol};  // not braced inside co_await (g++ 12)
+  auto probe = co_await ChannelSocket::open(client->transport(), portforward_target(spec.ns, spec.pod, spec.remote_port),
+                                            protocols, what, kUpgradeTimeout);
+  probe->close();
+
+  std::shared_ptr<PortForward> f(new PortForward(client, spec, std::move(id)));
+  tcp::endpoint ep(addr, static_cast<unsigned short>(spec.local_port));
+  auto& acc = f->acceptor_;
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    f->stopped_ = true;
+    fail(Errc::conflict, fmt::format("cannot listen on {}:{}: {}", spec.address, spec.local_port, ec.message()));
+  }
+  f->local_port_ = acc.local_endpoint().port();
+  ++g_active;
+  publish_active();
+  asio::co_spawn(acc.get_executor(), f->accept_loop(), asio::detached);
+  co_return f;
+}
+
+void PortForward::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (local_port_ != 0 && g_active > 0) {
+    --g_active;
+    publish_active();
+  }
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  auto conns = std::move(conns_);
+  conns_.clear();
+  for (auto& c : conns) c->close();
+}
+
+json::object PortForward::info() const {
+  json::object o{{"id", id_},
+                 {"localAddress", spec_.address},
+                 {"localPort", local_port_},
+                 {"namespace", spec_.ns},
+                 {"pod", spec_.pod},
+                 {"remotePort", spec_.remote_port},
+                 {"context", spec_.context},
+                 {"activeConnections", conns_.size()},
+                 {"totalConnections", total_conns_},
+                 {"bytesFromPod", bytes_in_},
+                 {"bytesToPod", bytes_out_},
+                 {"startedAt", std::chrono::duration_cast<std::chrono::seconds>(started_.time_since_epoch()).count()}};
+  if (!spec_.service.empty()) o["service"] = spec_.service;
+  if (!last_error_.empty()) o["lastError"] = last_error_;
+  return o;
+}
+
+asio::awaitable<void> PortForward::accept_loop() {
+  auto self = shared_from_this();
+  while (!stopped_) {
+    auto [ec, sock] = co_await acceptor_.async_accept(asio::as_tuple(use_awaitable));
+    if (stopped_) break;
+    if (ec) {
+      if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) break;
+      log::warn("port-forward {}: accept failed: {}", id_, ec.message());
+      continue;  // e.g. EMFILE: keep serving the connections we have
+    }
+    if (conns_.size() >= spec_.max_connections) {
+      last_error_ = fmt::format("connection refused: {} connections already open", spec_.max_connections);
+      boost::system::error_code ig;
+      sock.close(ig);
+      continue;
+    }
+    sock.set_option(tcp::no_delay(true), ec);
+    auto conn = std::make_shared<Conn>(std::move(sock));
+    conns_.insert(conn);
+    ++total_conns_;
+    asio::co_spawn(acceptor_.get_executor(), serve(conn), asio::detached);
+  }
+}
+
+namespace {
+asio::awaitable<void> pod_to_local(std::shared_ptr<PortForward::Conn> c, std::uint64_t* bytes, std::string* last_error,
+                                   std::string id) {
+  bool header_seen[2] = {false, false};
+  try {
+    for (;;) {
+      auto msg = co_await c->ws->read();
+      if (!msg) break;
+      if (msg->empty()) continue;
+      auto ch = static_cast<std::uint8_t>((*msg)[0]);
+      if (ch > 1) continue;
+      std::string_view payload = std::string_view(*msg).substr(1);
+      // The first frame on each channel starts with the port number (2 bytes, little-endian).
+      if (!header_seen[ch]) {
+        header_seen[ch] = true;
+        payload = payload.size() >= 2 ? payload.substr(2) : std::string_view();
+      }
+      if (payload.empty()) continue;
+      if (ch == 1) {
+        *last_error = std::string(payload.substr(0, 500));
+        log::warn("port-forward {}: {}", id, *last_error);
+        break;
+      }
+      co_await asio::async_write(c->local, asio::buffer(payload), use_awaitable);
+      *bytes += payload.size();
+    }
+  } catch (const boost::system::system_error&) {
+    // Either side closed: the connection is over.
+  }
+  c->close();
+}
+
+asio::awaitable<void> local_to_pod(std::shared_ptr<PortForward::Conn> c, std::uint64_t* bytes) {
+  std::array<char, 32 * 1024> buf;
+  try {
+    for (;;) {
+      auto [ec, n] = co_await c->local.async_read_some(asio::buffer(buf), asio::as_tuple(use_awaitable));
+      if (ec) break;
+      // The v4 channel protocol has no half-close: local EOF ends the connection.
+      co_await c->ws->write(0, std::string_view(buf.data(), n));
+      *bytes += n;
+    }
+  } catch (const boost::system::system_error&) {
+  }
+  c->close();
+}
+}  // namespace
+
+asio::awaitable<void> PortForward::serve(std::shared_ptr<Conn> conn) {
+  auto self = shared_from_this();
+  try {
+    std::vector<std::string> protocols{kProtocol};
+    auto what = fmt::format("port-forward to pod \"{}\"", spec_.pod);
+    conn->ws = co_await ChannelSocket::open(client_->transport(),
+                                            portforward_target(spec_.ns, spec_.pod, spec_.remote_port), protocols,
+                                            what, kUpgradeTimeout);
+  } catch (const std::exception& e) {
+    last_error_ = e.what();
+    log::warn("port-forward {}: {}", id_, last_error_);
+    conn->close();
+    conns_.erase(conn);
+    co_return;
+  }
+  if (conn->closed || stopped_) {
+    conn->ws->close();
+    conns_.erase(conn);
+    co_return;
+  }
+  auto ex = acceptor_.get_executor();
+  // Both directions hold `self` so the counters they update outlive them.
+  asio::co_spawn(ex, [](std::shared_ptr<PortForward> s, std::shared_ptr<Conn> c) -> asio::awaitable<void> {
+    co_await pod_to_local(c, &s->bytes_in_, &s->last_error_, s->id_);
+    s->conns_.erase(c);
+  }(self, conn), asio::detached);
+  asio::co_spawn(ex, [](std::shared_ptr<PortForward> s, std::shared_ptr<Conn> c) -> asio::awaitable<void> {
+    co_await local_to_pod(c, &s->bytes_out_);
+    s->conns_.erase(c);
+  }(self, conn), asio::detached);
+}
+
+void PortForwardRegistry::check_capacity() const {
+  if (forwards_.size() >= max_)
+    fail(Errc::too_large, fmt::format("this session already has {} port-forwards (the limit); stop one with "
+                                      "k8s_stop_port_forward_session",
+                                      forwards_.size()));
+}
+
+void PortForwardRegistry::add(std::shared_ptr<PortForward> f) {
+  check_capacity();
+  forwards_[f->id()] = std::move(f);
+}
+
+std::vector<std::shared_ptr<PortForward>> PortForwardRegistry::list() const {
+  std::vector<std::shared_ptr<PortForward>> out;
+  for (auto& [id, f] : forwards_) out.push_back(f);
+  return out;
+}
+
+bool PortForwardRegistry::stop(const std::string& id) {
+  auto it = forwards_.find(id);
+  if (it == forwards_.end()) return false;
+  it->second->stop();
+  forwards_.erase(it);
+  return true;
+}
+
+std::size_t PortForwardRegistry::stop_all() {
+  auto n = forwards_.size();
+  for (auto& [id, f] : forwards_) f->stop();
+  forwards_.clear();
+  return n;
+}
+
+}  // namespace mk::k8s

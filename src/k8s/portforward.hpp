@@ -1,0 +1,92 @@
+#pragma once
+// Port-forwarding to a pod through the API server: a local TCP listener whose every accepted
+// connection gets its own WebSocket stream (v4.channel.k8s.io on pods/NAME/portforward), and a
+// per-MCP-session registry of such forwards that closes them all when it goes away.
+#include "k8s/client.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+namespace mk::k8s {
+
+struct ForwardSpec {
+  std::string context, ns, pod;
+  int remote_port = 0;
+  std::string address = "127.0.0.1";
+  int local_port = 0;  // 0 => the OS picks
+  std::string service;  // set when forwarding a service (for listings)
+  std::size_t max_connections = 64;
+};
+
+class PortForward : public std::enable_shared_from_this<PortForward> {
+ public:
+  // Checks the API server accepts the forward (RBAC, pod exists and runs), binds the listener
+  // and starts accepting. Throws the API's error or Errc::invalid_argument for a bad address/port.
+  static boost::asio::awaitable<std::shared_ptr<PortForward>> start(std::shared_ptr<Client> client, ForwardSpec spec,
+                                                                    std::string id);
+  ~PortForward();
+
+  // Closes the listener and every connection; idempotent.
+  void stop();
+  bool stopped() const { return stopped_; }
+  const std::string& id() const { return id_; }
+  const ForwardSpec& spec() const { return spec_; }
+  int local_port() const { return local_port_; }
+  boost::json::object info() const;
+
+  struct Conn;
+
+ private:
+  PortForward(std::shared_ptr<Client> client, ForwardSpec spec, std::string id);
+  boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> serve(std::shared_ptr<Conn> conn);
+
+  std::shared_ptr<Client> client_;
+  ForwardSpec spec_;
+  std::string id_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  int local_port_ = 0;
+  bool stopped_ = false;
+  std::set<std::shared_ptr<Conn>> conns_;
+  std::chrono::system_clock::time_point started_;
+  std::uint64_t total_conns_ = 0, bytes_in_ = 0, bytes_out_ = 0;
+  std::string last_error_;
+};
+
+// Forwards live in the process: the `active_port_forward_sessions` gauge.
+std::size_t active_port_forwards();
+
+class PortForwardRegistry {
+ public:
+  explicit PortForwardRegistry(std::size_t max = 16) : max_(max) {}
+  ~PortForwardRegistry() { stop_all(); }
+  PortForwardRegistry(const PortForwardRegistry&) = delete;
+  PortForwardRegistry& operator=(const PortForwardRegistry&) = delete;
+
+  // Throws Errc::too_large when the session already has `max` forwards.
+  void check_capacity() const;
+  std::string next_id() { return "pf-" + std::to_string(++counter_); }
+  void add(std::shared_ptr<PortForward> f);
+  std::vector<std::shared_ptr<PortForward>> list() const;
+  // false when no forward has this id.
+  bool stop(const std::string& id);
+  std::size_t stop_all();
+  std::size_t max() const { return max_; }
+
+ private:
+  std::size_t max_;
+  std::uint64_t counter_ = 0;
+  std::map<std::string, std::shared_ptr<PortForward>> forwards_;
+};
+
+// Path and query of the upgrade request.
+std::string portforward_target(std::string_view ns, std::string_view pod, int port);
+
+}  // namespace mk::k8s

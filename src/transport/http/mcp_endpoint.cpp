@@ -1,0 +1,380 @@
+#include "transport/http/mcp_endpoint.hpp"
+
+#include "instrumentation/metrics.hpp"
+#include "mcp/jsonrpc.hpp"
+#include "transport/http/origin.hpp"
+#include "util/log.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <fmt/core.h>
+#include <openssl/rand.h>
+
+#include <deque>
+
+namespace mk::transport::http {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+// Messages of one request (its progress/log notifications, then its response), kept so a
+// client that lost the SSE connection can resume with Last-Event-ID.
+struct McpEndpoint::StreamLog {
+  explicit StreamLog(asio::any_io_executor ex, std::uint64_t n) : number(n), wake(ex) {}
+  std::uint64_t number;
+  std::deque<std::pair<std::uint64_t, std::string>> events;  // (seq, serialized message)
+  std::uint64_t next_seq = 1;
+  bool done = false;  // response stored
+  asio::steady_timer wake;
+  static constexpr std::size_t kCap = 1000;
+
+  void push(const json::object& m) {
+    bool is_response = m.contains("id") && (m.contains("result") || m.contains("error"));
+    // Notifications beyond the cap are dropped (oldest first); the response never is.
+    if (events.size() >= kCap && !is_response) events.pop_front();
+    events.emplace_back(next_seq++, json::serialize(m));
+    if (is_response) done = true;
+    wake.cancel();
+  }
+};
+
+struct McpEndpoint::HttpSession {
+  std::string id;
+  std::shared_ptr<mcp::Session> mcp;
+  std::chrono::steady_clock::time_point last_seen = std::chrono::steady_clock::now();
+  std::map<std::uint64_t, std::shared_ptr<StreamLog>> streams;  // bounded: finished ones are evicted
+  std::uint64_t next_stream = 1;
+  int active_requests = 0;
+};
+
+namespace {
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kMaxStreamsPerSession = 32;
+
+std::string header(const Request& req, std::string_view name) { return std::string(req[name]); }
+
+Response rpc_error(const Request& req, bhttp::status st, int code, std::string msg, json::value id = nullptr) {
+  return make_response(req, st, json::serialize(mcp::jsonrpc::error(id, code, msg)));
+}
+
+std::string sse_event(std::uint64_t stream, std::uint64_t seq, const std::string& data) {
+  return fmt::format("id: {}_{}\nevent: message\ndata: {}\n\n", stream, seq, data);
+}
+
+bool wants_sse(const json::object& msg) {
+  auto* m = msg.if_contains("method");
+  if (!m || !m->is_string() || m->as_string() != "tools/call") return false;
+  auto* p = msg.if_contains("params");
+  if (!p || !p->is_object()) return false;
+  auto* meta = p->as_object().if_contains("_meta");
+  return meta && meta->is_object() && meta->as_object().contains("progressToken");
+}
+}  // namespace
+
+McpEndpoint::McpEndpoint(asio::io_context& io, mcp::Server& server, Options opts)
+    : io_(io), server_(server), opts_(std::move(opts)), sweeper_(io) {}
+
+McpEndpoint::~McpEndpoint() { close_all(); }
+
+void McpEndpoint::start() { sweep(); }
+
+void McpEndpoint::sweep() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (it->second->active_requests == 0 && now - it->second->last_seen > opts_.session_idle_timeout) {
+      log::debug("MCP session {} expired after idle timeout", it->first.substr(0, 8));
+      it->second->mcp->cancel_all();
+      it = sessions_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));
+  sweeper_.expires_after(std::min<std::chrono::steady_clock::duration>(opts_.session_idle_timeout / 4, 30s));
+  sweeper_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) sweep();
+  });
+}
+
+void McpEndpoint::close_all() {
+  sweeper_.cancel();
+  for (auto& [id, s] : sessions_) s->mcp->cancel_all();
+  sessions_.clear();
+  metrics::Registry::global().set("mcp_sessions_active", {}, 0);
+}
+
+std::string McpEndpoint::new_session_id() const {
+  unsigned char raw[16];
+  RAND_bytes(raw, sizeof raw);
+  std::string s;
+  for (unsigned char c : raw) s += fmt::format("{:02x}", c);
+  return s;
+}
+
+std::shared_ptr<McpEndpoint::HttpSession> McpEndpoint::find(const std::string& id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return nullptr;
+  it->second->last_seen = std::chrono::steady_clock::now();
+  return it->second;
+}
+
+asio::awaitable<void> McpEndpoint::handle(Request& req, Writer& w) {
+  // DNS rebinding: a loopback-bound server answers only to loopback Host names, and browsers
+  // only from allowed Origins.
+  bool loopback_bind = is_loopback_host(opts_.address);
+  bool host_ok = !loopback_bind || is_loopback_host(header(req, "Host")) ||
+                 std::find(opts_.allowed_origins.begin(), opts_.allowed_origins.end(), "*") != opts_.allowed_origins.end();
+  if (!host_ok || !origin_allowed(header(req, "Origin"), opts_.allowed_origins)) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::forbidden, mcp::jsonrpc::invalid_request,
+                              host_ok ? "Forbidden: Origin not allowed" : "Forbidden: Host not allowed");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+    co_return;
+  }
+  switch (req.method()) {
+    case bhttp::verb::post: co_await post(req, w); break;
+    case bhttp::verb::get: co_await get(req, w); break;
+    case bhttp::verb::delete_: co_await del(req, w); break;
+    default: {
+      auto res = make_response(req, bhttp::status::method_not_allowed, R"({"error":"method not allowed"})");
+      res.set(bhttp::field::allow, "GET, POST, DELETE");
+      co_await w.send(std::move(res));
+    }
+  }
+}
+
+asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
+  auto ct = header(req, "Content-Type");
+  if (ct.find("application/json") == std::string::npos) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::unsupported_media_type, mcp::jsonrpc::invalid_request,
+                              "Content-Type must be application/json");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+    co_return;
+  }
+  auto accept = header(req, "Accept");
+  if (!accept.empty() && accept.find("application/json") == std::string::npos &&
+      accept.find("text/event-stream") == std::string::npos && accept.find("*/*") == std::string::npos) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::not_acceptable, mcp::jsonrpc::invalid_request,
+                              "Accept must include application/json and text/event-stream");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+    co_return;
+  }
+  boost::system::error_code ec;
+  json::parse_options po;
+  po.max_depth = 64;
+  json::value msg = json::parse(req.body(), ec, {}, po);
+  if (ec) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::parse_error,
+                              "Parse error: " + ec.message());  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+    co_return;
+  }
+  if (!msg.is_object()) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
+                              "Invalid Request: one JSON-RPC message per POST (batches are not supported)");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+    co_return;
+  }
+  auto& o = msg.as_object();
+  auto* method = o.if_contains("method");
+  bool is_request = o.contains("id") && method;
+  bool is_initialize = is_request && method->is_string() && method->as_string() == "initialize";
+  auto version = header(req, "MCP-Protocol-Version");
+  if (!version.empty() && !mcp::is_supported_legacy_version(version)) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
+                              fmt::format("Unsupported MCP-Protocol-Version: {}", version));  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+    co_return;
+  }
+
+  std::shared_ptr<HttpSession> hs;
+  auto sid = header(req, "Mcp-Session-Id");
+  if (is_initialize) {
+    if (sessions_.size() >= opts_.max_sessions) sweep();
+    if (sessions_.size() >= opts_.max_sessions) {
+      {
+      auto res_ = rpc_error(req, bhttp::status::service_unavailable, mcp::jsonrpc::internal_error,
+                                "too many MCP sessions; try again later", o.at("id"));  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+      co_return;
+    }
+    hs = std::make_shared<HttpSession>();
+    hs->id = new_session_id();
+    hs->mcp = server_.make_session({});  // every message is routed through a request stream
+    hs->mcp->id = hs->id;
+    sessions_[hs->id] = hs;
+    metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));
+  } else {
+    if (sid.empty()) {
+      {
+      auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
+                                "Bad Request: Mcp-Session-Id header is required");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+      co_return;
+    }
+    hs = find(sid);
+    if (!hs) {
+      {
+      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
+                                "Session not found: initialize a new session");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+      co_return;
+    }
+  }
+
+  if (!is_request) {  // notification or a client response: accepted, nothing to return
+    server_.handle(hs->mcp, std::move(msg), [](json::object) {});
+    {
+      auto res_ = make_response(req, bhttp::status::accepted, "", "");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+    co_return;
+  }
+
+  // Evict finished stream logs beyond the bound (oldest first).
+  while (hs->streams.size() >= kMaxStreamsPerSession) {
+    auto victim = std::find_if(hs->streams.begin(), hs->streams.end(), [](auto& p) { return p.second->done; });
+    if (victim == hs->streams.end()) victim = hs->streams.begin();
+    hs->streams.erase(victim);
+  }
+  auto log = std::make_shared<StreamLog>(io_.get_executor(), hs->next_stream++);
+  hs->streams[log->number] = log;
+  bool sse = !opts_.disable_streaming && wants_sse(o);
+  ++hs->active_requests;
+  server_.handle(hs->mcp, std::move(msg), [log](json::object m) { log->push(m); });
+  if (sse) co_await stream_events(log, 0, req, w, true);
+  else co_await reply_json(log, req, w, hs->id);
+  --hs->active_requests;
+  hs->last_seen = std::chrono::steady_clock::now();
+  if (log->done && !sse) hs->streams.erase(log->number);
+}
+
+asio::awaitable<void> McpEndpoint::reply_json(std::shared_ptr<StreamLog> log, Request& req, Writer& w,
+                                              const std::string& session_id) {
+  auto deadline = std::chrono::steady_clock::now() + 30min;  // tools have their own, shorter timeouts
+  while (!log->done && std::chrono::steady_clock::now() < deadline) {
+    log->wake.expires_at(deadline);
+    co_await log->wake.async_wait(tuple_awaitable);
+  }
+  if (!log->done) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::gateway_timeout, mcp::jsonrpc::internal_error, "request timed out");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+    co_return;
+  }
+  auto res = make_response(req, bhttp::status::ok, log->events.back().second);
+  res.set("Mcp-Session-Id", session_id);
+  co_await w.send(std::move(res));
+}
+
+asio::awaitable<void> McpEndpoint::stream_events(std::shared_ptr<StreamLog> log, std::uint64_t after, Request& req,
+                                                 Writer& w, bool fresh) {
+  auto hdr = make_response(req, bhttp::status::ok, "", "");
+  if (!co_await w.start_sse(std::move(hdr))) co_return;
+  // Priming event (id + empty data) and a retry hint, so a client that loses the stream
+  // knows it can resume with Last-Event-ID.
+  if (fresh) {
+    auto priming = fmt::format("id: {}_0\nretry: 1000\ndata: \n\n", log->number);
+    if (!co_await w.sse(std::move(priming))) co_return;
+  }
+  std::uint64_t sent = after;
+  auto deadline = std::chrono::steady_clock::now() + 30min;
+  for (;;) {
+    for (auto& [seq, data] : log->events) {
+      if (seq <= sent) continue;
+      auto ev = sse_event(log->number, seq, data);
+      if (!co_await w.sse(std::move(ev))) co_return;  // client gone; the log keeps the rest
+      sent = seq;
+    }
+    if (log->done || std::chrono::steady_clock::now() >= deadline) break;
+    log->wake.expires_at(deadline);
+    co_await log->wake.async_wait(tuple_awaitable);
+  }
+  co_await w.end_sse();
+}
+
+asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
+  auto sid = header(req, "Mcp-Session-Id");
+  if (sid.empty()) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
+                              "Bad Request: Mcp-Session-Id header is required");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+    co_return;
+  }
+  auto hs = find(sid);
+  if (!hs) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request, "Session not found");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+    co_return;
+  }
+  auto last = header(req, "Last-Event-ID");
+  if (last.empty() || opts_.disable_streaming) {
+    // We never send server-initiated messages outside a request, so there is no standalone stream.
+    auto res = make_response(req, bhttp::status::method_not_allowed, R"({"error":"no standalone SSE stream"})");
+    res.set(bhttp::field::allow, "POST, DELETE");
+    co_await w.send(std::move(res));
+    co_return;
+  }
+  std::uint64_t stream = 0, seq = 0;
+  if (std::sscanf(last.c_str(), "%lu_%lu", &stream, &seq) != 2 || !hs->streams.contains(stream)) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
+                              "Unknown Last-Event-ID (the stream ended or expired)");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+    co_return;
+  }
+  auto log = hs->streams[stream];
+  ++hs->active_requests;
+  co_await stream_events(log, seq, req, w, false);
+  --hs->active_requests;
+}
+
+asio::awaitable<void> McpEndpoint::del(Request& req, Writer& w) {
+  auto sid = header(req, "Mcp-Session-Id");
+  if (sid.empty()) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
+                              "Bad Request: Mcp-Session-Id header is required");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+    co_return;
+  }
+  auto it = sessions_.find(sid);
+  if (it == sessions_.end()) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request, "Session not found");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+    co_return;
+  }
+  it->second->mcp->cancel_all();
+  sessions_.erase(it);
+  metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));
+  {
+      auto res_ = make_response(req, bhttp::status::ok, "", "");  // named: g++ 12 double-destroys call temporaries in co_await
+      co_await w.send(std::move(res_));
+    }
+}
+
+}  // namespace mk::transport::http

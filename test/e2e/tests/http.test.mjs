@@ -1,0 +1,170 @@
+// Streamable HTTP transport (2025-11-25 era): the TypeScript SDK client over HTTP against the
+// local cluster, plus raw HTTP checks of every status code the transport promises.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { serverBin, clusterEnv, kubectlJson } from '../lib/harness.mjs';
+import net from 'node:net';
+
+let proc;
+let base;
+let stderr = '';
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+async function waitHealthy(url) {
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(url)).ok) return; } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server did not become healthy: ${stderr}`);
+}
+
+const initBody = (id = 1) => JSON.stringify({
+  jsonrpc: '2.0', id, method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+});
+const headers = (extra = {}) => ({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...extra });
+
+async function rawSession() {
+  const r = await fetch(`${base}/mcp`, { method: 'POST', headers: headers(), body: initBody() });
+  assert.equal(r.status, 200);
+  const sid = r.headers.get('mcp-session-id');
+  assert.match(sid, /^[0-9a-f]{32}$/);
+  await r.text();
+  return sid;
+}
+
+before(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  proc = spawn(serverBin, ['serve', '--transport', 'streamable-http', '--http-addr', `127.0.0.1:${port}`], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME || '/root', KUBECONFIG: clusterEnv().KUBECONFIG },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  proc.stderr.on('data', (d) => { stderr += d; });
+  await waitHealthy(`${base}/healthz`);
+});
+
+after(async () => {
+  if (proc && proc.exitCode === null) {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  }
+});
+
+test('TS SDK client over HTTP lists namespaces like kubectl', async () => {
+  const client = new Client({ name: 'e2e-http', version: '1' }, { capabilities: {} });
+  const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`));
+  await client.connect(transport);
+  assert.ok(transport.sessionId, 'session id issued');
+  const r = await client.callTool({ name: 'k8s_list_resources', arguments: { resourceType: 'namespaces' } });
+  assert.ok(!r.isError, JSON.stringify(r));
+  const names = r.structuredContent.rows.map((row) => row[0]).sort();
+  assert.deepEqual(names, kubectlJson(['get', 'ns']).items.map((i) => i.metadata.name).sort());
+  // A call with a progress token is answered over SSE; the SDK handles both.
+  const r2 = await client.request({ method: 'tools/call', params: { name: 'k8s_list_resources',
+    arguments: { resourceType: 'nodes' }, _meta: { progressToken: 'p1' } } }, CallToolResultSchema);
+  assert.ok(!r2.isError);
+  await transport.terminateSession();
+  await client.close();
+});
+
+test('raw: 202 for notifications, 400 without session, 404 unknown session, DELETE ends it', async () => {
+  const sid = await rawSession();
+  let r = await fetch(`${base}/mcp`, { method: 'POST', headers: headers({ 'mcp-session-id': sid }),
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  assert.equal(r.status, 202);
+  r = await fetch(`${base}/mcp`, { method: 'POST', headers: headers(), body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }) });
+  assert.equal(r.status, 400);
+  r = await fetch(`${base}/mcp`, { method: 'POST', headers: headers({ 'mcp-session-id': 'nope' }), body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }) });
+  assert.equal(r.status, 404);
+  r = await fetch(`${base}/mcp`, { method: 'POST', headers: headers({ 'mcp-session-id': sid }), body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'ping' }) });
+  assert.equal(r.status, 200);
+  assert.deepEqual((await r.json()).result, {});
+  r = await fetch(`${base}/mcp`, { method: 'DELETE', headers: { 'mcp-session-id': sid } });
+  assert.equal(r.status, 200);
+  r = await fetch(`${base}/mcp`, { method: 'POST', headers: headers({ 'mcp-session-id': sid }), body: JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'ping' }) });
+  assert.equal(r.status, 404);
+});
+
+test('raw: DNS rebinding and bad requests are refused', async () => {
+  let r = await fetch(`${base}/mcp`, { method: 'POST', headers: headers({ origin: 'http://evil.example.com' }), body: initBody() });
+  assert.equal(r.status, 403);
+  r = await fetch(`${base}/mcp`, { method: 'POST', headers: headers({ 'content-type': 'text/plain' }), body: initBody() });
+  assert.equal(r.status, 415);
+  r = await fetch(`${base}/mcp`, { method: 'POST', headers: headers(), body: '{not json' });
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).error.code, -32700);
+  r = await fetch(`${base}/mcp`, { method: 'POST', headers: headers(), body: '[' + initBody() + ']' });
+  assert.equal(r.status, 400);
+  r = await fetch(`${base}/mcp`, { method: 'POST', headers: headers({ 'mcp-protocol-version': '1999-01-01' }), body: initBody() });
+  assert.equal(r.status, 400);
+  // An oversized body is refused from its Content-Length, before it is read (raw socket: a
+  // client still uploading would see the connection close under it).
+  const status = await new Promise((resolve, reject) => {
+    const u = new URL(base);
+    const sock = net.connect(Number(u.port), u.hostname, () => {
+      sock.write(`POST /mcp HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${5 * 1024 * 1024}\r\n\r\n{`);
+    });
+    let buf = '';
+    sock.on('data', (d) => { buf += d; const m = buf.match(/^HTTP\/1\.1 (\d+)/); if (m) { resolve(Number(m[1])); sock.destroy(); } });
+    sock.on('error', reject);
+    setTimeout(() => reject(new Error('no answer to oversized body')), 10000);
+  });
+  assert.equal(status, 413);
+  r = await fetch(`${base}/mcp`, { method: 'PUT', headers: headers(), body: initBody() });
+  assert.equal(r.status, 405);
+  const sid = await rawSession();
+  r = await fetch(`${base}/mcp`, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': sid } });
+  assert.equal(r.status, 405);
+});
+
+test('raw: SSE response with priming event and Last-Event-ID replay', async () => {
+  const sid = await rawSession();
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call',
+    params: { name: 'k8s_list_resources', arguments: { resourceType: 'namespaces' }, _meta: { progressToken: 't' } } });
+  const r = await fetch(`${base}/mcp`, { method: 'POST', headers: headers({ 'mcp-session-id': sid }), body });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /text\/event-stream/);
+  const text = await r.text();
+  const ids = [...text.matchAll(/^id: (\S+)$/gm)].map((m) => m[1]);
+  assert.ok(ids.length >= 2, text);
+  assert.match(text, /^retry: \d+$/m);
+  const dataLines = [...text.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]));
+  const resp = dataLines.find((d) => d.id === 7);
+  assert.ok(resp && resp.result && !resp.result.isError);
+  // Resuming after the priming event replays the response.
+  const replay = await fetch(`${base}/mcp`, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': sid, 'last-event-id': ids[0] } });
+  assert.equal(replay.status, 200);
+  assert.match(await replay.text(), /"id":7/);
+});
+
+test('health, readiness and Prometheus metrics', async () => {
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  const ready = await fetch(`${base}/readyz`);
+  assert.equal(ready.status, 200, await ready.text());
+  const m = await (await fetch(`${base}/metrics`)).text();
+  assert.match(m, /^# TYPE http_requests_total counter$/m);
+  assert.match(m, /^http_requests_total\{method="POST",path="\/mcp",status="200"\} \d+$/m);
+  assert.match(m, /^mcp_kubernetes_operations_total\{tool="k8s_list_resources",status="success"\} \d+$/m);
+  assert.match(m, /^mcp_kubernetes_operation_duration_seconds_bucket\{tool="k8s_list_resources",le="\+Inf"\} \d+$/m);
+});
+
+test('SIGTERM shuts down gracefully', async () => {
+  const exited = new Promise((r) => proc.once('exit', (code, sig) => r({ code, sig })));
+  proc.kill('SIGTERM');
+  const { code } = await exited;
+  assert.equal(code, 0, stderr);
+  await assert.rejects(fetch(`${base}/healthz`));
+});

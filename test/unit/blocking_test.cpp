@@ -1,0 +1,54 @@
+#include "util/blocking.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+// Regression: owning captures must survive exactly once (g++ 12 destroyed them twice when
+// this was a co_spawn of a coroutine lambda), results and exceptions must come back, and the
+// coroutine must resume on its own thread.
+TEST(RunBlocking, ReturnsResultAndResumesOnCaller) {
+  boost::asio::io_context io;
+  std::string captured(1000, 'x');
+  std::string got;
+  std::thread::id worker, resumed;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        // A named lambda: g++ 12 destroys lambda temporaries of a co_await expression twice.
+        auto job = [captured, &worker] {
+          worker = std::this_thread::get_id();
+          return captured + "!";
+        };
+        got = co_await mk::run_blocking(std::move(job));
+        resumed = std::this_thread::get_id();
+      },
+      boost::asio::detached);
+  io.run();
+  EXPECT_EQ(got, std::string(1000, 'x') + "!");
+  EXPECT_NE(worker, std::this_thread::get_id());
+  EXPECT_EQ(resumed, std::this_thread::get_id());
+}
+
+TEST(RunBlocking, PropagatesExceptions) {
+  boost::asio::io_context io;
+  std::string what;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        try {
+          auto job = [s = std::string("boom")]() -> int { throw std::runtime_error(s); };
+          co_await mk::run_blocking(std::move(job));
+        } catch (const std::runtime_error& e) {
+          what = e.what();
+        }
+      },
+      boost::asio::detached);
+  io.run();
+  EXPECT_EQ(what, "boom");
+}
