@@ -106,6 +106,7 @@ void register_standard_metrics() {
   r.describe("mcp_kubernetes_operations_total", "counter", "Tool calls (Kubernetes operations) by tool and status.");
   r.describe("mcp_kubernetes_operation_duration_seconds", "histogram", "Tool call duration by tool.");
   r.describe("kubernetes_pod_operations_total", "counter", "Pod operations (logs, exec, port-forward) by status.");
+  r.describe("kubernetes_pod_operation_duration_seconds", "histogram", "Pod operation duration by operation.");
   r.describe("active_port_forward_sessions", "gauge", "Port-forward sessions currently open.");
   r.describe("mcp_sessions_active", "gauge", "MCP sessions currently open (HTTP transport).");
   r.set("active_port_forward_sessions", {}, 0);
