@@ -1,11 +1,11 @@
 // mcp-kubernetes entry point: parse flags, build the app, run the chosen transport.
 #include "app/app.hpp"
 #include "cli/options.hpp"
+#include "instrumentation/metrics.hpp"
 #include "mcp/server.hpp"
 #include "transport/http/origin.hpp"
 #include "transport/http/serve.hpp"
 #include "transport/stdio.hpp"
-#include "instrumentation/metrics.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -24,8 +24,10 @@ int serve_http(boost::asio::io_context& io, mcp::Server& server, mk::App& app, c
   // No authentication is configured in this build, so an unspecified host means loopback only.
   o.address = host.empty() ? "127.0.0.1" : host;
   if (!http::is_loopback_host(o.address))
-    mk::log::warn("listening on {} without authentication: anyone who can reach it can use your cluster "
-                  "credentials", o.address);
+    mk::log::warn(
+        "listening on {} without authentication: anyone who can reach it can use your cluster "
+        "credentials",
+        o.address);
   o.port = port;
   o.endpoint = cfg.http_endpoint;
   o.disable_streaming = cfg.disable_streaming;

@@ -23,8 +23,7 @@ std::vector<std::string> split_csv(const std::vector<std::string>& in) {
 }
 
 void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, std::vector<std::string>& allow_ns,
-                     std::vector<std::string>& deny_ns, double& timeout_s, int& session_idle_s,
-                     int& shutdown_grace_s) {
+                     std::vector<std::string>& deny_ns, double& timeout_s, int& session_idle_s, int& shutdown_grace_s) {
   app.add_flag("--non-destructive", c.non_destructive,
                "Only offer read tools and refuse writes (use --non-destructive=false to allow writes)")
       ->default_val(true);
@@ -134,8 +133,8 @@ Parsed parse(int argc, char** argv) {
   p.config.allowed_namespaces = split_csv(allow_ns);
   p.config.denied_namespaces = split_csv(deny_ns);
   for (auto& o : p.config.allowed_operations) {
-    static const std::vector<std::string> known{"get", "list", "describe", "logs", "create", "apply", "patch",
-                                                "delete", "scale", "exec", "port-forward"};
+    static const std::vector<std::string> known{"get",   "list",   "describe", "logs", "create",      "apply",
+                                                "patch", "delete", "scale",    "exec", "port-forward"};
     if (std::find(known.begin(), known.end(), o) == known.end()) {
       std::cerr << "--allowed-operations: unknown operation '" << o << "' (known: get, list, describe, logs, create, "
                 << "apply, patch, delete, scale, exec, port-forward)\n";

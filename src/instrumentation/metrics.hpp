@@ -42,8 +42,7 @@ class Registry {
 };
 
 // Latency buckets (seconds) shared by every histogram.
-inline constexpr std::array<double, 12> kBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                 0.1,   0.25,   0.5,   1,    2.5,   10};
+inline constexpr std::array<double, 12> kBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
 
 std::string escape_label_value(const std::string& v);
 

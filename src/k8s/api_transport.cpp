@@ -4,6 +4,7 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 
+#include <fmt/core.h>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -13,7 +14,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
-#include <fmt/core.h>
 
 #include <optional>
 
@@ -118,8 +118,8 @@ asio::awaitable<std::string> ApiTransport::authorization() {
       auto cluster = cfg_.cluster;
       auto job = [cfg, cluster] { return run_exec_plugin(cfg, cluster); };  // named: see blocking.hpp
       auto cred = co_await run_blocking(std::move(job));
-      bool new_cert = !cred.client_cert_pem.empty() &&
-                      (!exec_cred_ || exec_cred_->client_cert_pem != cred.client_cert_pem);
+      bool new_cert =
+          !cred.client_cert_pem.empty() && (!exec_cred_ || exec_cred_->client_cert_pem != cred.client_cert_pem);
       exec_cred_ = std::move(cred);
       if (new_cert) build_ssl_context(exec_cred_->client_cert_pem, exec_cred_->client_key_pem);
     }
@@ -194,8 +194,7 @@ asio::awaitable<Response> ApiTransport::send_once(const Request& r, const std::s
   req.set(http::field::accept, r.accept);
   if (!auth.empty()) req.set(http::field::authorization, auth);
   for (auto& [k, v] : extra_headers()) req.insert(k, v);
-  if (!r.body.empty() || r.method == http::verb::post || r.method == http::verb::put ||
-      r.method == http::verb::patch) {
+  if (!r.body.empty() || r.method == http::verb::post || r.method == http::verb::put || r.method == http::verb::patch) {
     req.set(http::field::content_type, r.content_type.empty() ? "application/json" : r.content_type);
     req.body() = r.body;
   }
@@ -232,8 +231,8 @@ asio::awaitable<Response> ApiTransport::send_once(const Request& r, const std::s
       if (ec == beast::error::timeout)
         fail(Errc::timeout, fmt::format("API server did not answer within {} s", timeout.count() / 1000.0));
       if (ec == http::error::body_limit)
-        fail(Errc::too_large, fmt::format("API response exceeds {} bytes; use limit/continue or selectors",
-                                          opts_.max_response_bytes));
+        fail(Errc::too_large,
+             fmt::format("API response exceeds {} bytes; use limit/continue or selectors", opts_.max_response_bytes));
       if (reused && attempt == 0 &&
           (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
            ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated))
@@ -255,8 +254,8 @@ asio::awaitable<Response> ApiTransport::send(Request r) {
       continue;
     }
     if ((res.status == 429 || res.status == 503) && attempt < opts_.max_retries) {
-      auto wait = std::min<std::chrono::milliseconds>(std::chrono::seconds(retry_after_seconds(res)),
-                                                      opts_.max_retry_wait);
+      auto wait =
+          std::min<std::chrono::milliseconds>(std::chrono::seconds(retry_after_seconds(res)), opts_.max_retry_wait);
       log::debug("API server answered {}; retrying in {} ms", res.status, wait.count());
       asio::steady_timer t(ex_, wait);
       co_await t.async_wait(use_awaitable);

@@ -30,7 +30,7 @@ class Client {
   boost::asio::awaitable<Response> call(Request r, std::string_view what = {});
   boost::asio::awaitable<json::value> get_json(std::string path, Query q = {});
   boost::asio::awaitable<json::value> send_json(boost::beast::http::verb verb, std::string path, Query q,
-                                               std::string body, std::string content_type);
+                                                std::string body, std::string content_type);
 
   // Discovery; `refresh` forces a reload. Cached for ten minutes otherwise.
   boost::asio::awaitable<std::shared_ptr<const DiscoveryDoc>> discovery(bool refresh = false);

@@ -5,12 +5,12 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 
+#include <fmt/core.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/core.h>
+#include <boost/asio/write.hpp>
 
 #include <array>
 
@@ -72,8 +72,8 @@ asio::awaitable<std::shared_ptr<PortForward>> PortForward::start(std::shared_ptr
   // Fail now, not on the first connection, when the API server refuses (RBAC, pod gone, not running).
   auto what = fmt::format("port-forward to pod \"{}\"", spec.pod);
   std::vector<std::string> protocols{kProtocol};  // not braced inside co_await (g++ 12)
-  auto probe = co_await ChannelSocket::open(client->transport(), portforward_target(spec.ns, spec.pod, spec.remote_port),
-                                            protocols, what, kUpgradeTimeout);
+  auto probe = co_await ChannelSocket::open(
+      client->transport(), portforward_target(spec.ns, spec.pod, spec.remote_port), protocols, what, kUpgradeTimeout);
   probe->close();
 
   std::shared_ptr<PortForward> f(new PortForward(client, spec, std::move(id)));
@@ -203,9 +203,9 @@ asio::awaitable<void> PortForward::serve(std::shared_ptr<Conn> conn) {
   try {
     std::vector<std::string> protocols{kProtocol};
     auto what = fmt::format("port-forward to pod \"{}\"", spec_.pod);
-    conn->ws = co_await ChannelSocket::open(client_->transport(),
-                                            portforward_target(spec_.ns, spec_.pod, spec_.remote_port), protocols,
-                                            what, kUpgradeTimeout);
+    conn->ws =
+        co_await ChannelSocket::open(client_->transport(), portforward_target(spec_.ns, spec_.pod, spec_.remote_port),
+                                     protocols, what, kUpgradeTimeout);
   } catch (const std::exception& e) {
     last_error_ = e.what();
     log::warn("port-forward {}: {}", id_, last_error_);
@@ -220,14 +220,20 @@ asio::awaitable<void> PortForward::serve(std::shared_ptr<Conn> conn) {
   }
   auto ex = acceptor_.get_executor();
   // Both directions hold `self` so the counters they update outlive them.
-  asio::co_spawn(ex, [](std::shared_ptr<PortForward> s, std::shared_ptr<Conn> c) -> asio::awaitable<void> {
-    co_await pod_to_local(c, &s->bytes_in_, &s->last_error_, s->id_);
-    s->conns_.erase(c);
-  }(self, conn), asio::detached);
-  asio::co_spawn(ex, [](std::shared_ptr<PortForward> s, std::shared_ptr<Conn> c) -> asio::awaitable<void> {
-    co_await local_to_pod(c, &s->bytes_out_);
-    s->conns_.erase(c);
-  }(self, conn), asio::detached);
+  asio::co_spawn(
+      ex,
+      [](std::shared_ptr<PortForward> s, std::shared_ptr<Conn> c) -> asio::awaitable<void> {
+        co_await pod_to_local(c, &s->bytes_in_, &s->last_error_, s->id_);
+        s->conns_.erase(c);
+      }(self, conn),
+      asio::detached);
+  asio::co_spawn(
+      ex,
+      [](std::shared_ptr<PortForward> s, std::shared_ptr<Conn> c) -> asio::awaitable<void> {
+        co_await local_to_pod(c, &s->bytes_out_);
+        s->conns_.erase(c);
+      }(self, conn),
+      asio::detached);
 }
 
 void PortForwardRegistry::check_capacity() const {

@@ -20,7 +20,7 @@ struct ForwardSpec {
   std::string context, ns, pod;
   int remote_port = 0;
   std::string address = "127.0.0.1";
-  int local_port = 0;  // 0 => the OS picks
+  int local_port = 0;   // 0 => the OS picks
   std::string service;  // set when forwarding a service (for listings)
   std::size_t max_connections = 64;
 };

@@ -4,6 +4,7 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 
+#include <fmt/core.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,7 +16,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-#include <fmt/core.h>
 
 namespace mk::k8s {
 namespace asio = boost::asio;

@@ -42,8 +42,8 @@ class HttpStream {
  public:
   // Sends GET `target` (path and query; the base path is prepended) and reads the response
   // header within `timeout`. A non-2xx answer is read (capped) and thrown as the API's Status.
-  static boost::asio::awaitable<std::unique_ptr<HttpStream>> open(ApiTransport& t, std::string target,
-                                                                  std::string what, std::chrono::milliseconds timeout);
+  static boost::asio::awaitable<std::unique_ptr<HttpStream>> open(ApiTransport& t, std::string target, std::string what,
+                                                                  std::chrono::milliseconds timeout);
   ~HttpStream();
 
   // The next piece of body as it arrives (at most `max` bytes); std::nullopt at the end of the body.
@@ -66,7 +66,6 @@ enum class StreamEnd { finished, deadline, cancelled };
 // its socket); `body` must therefore own (or share) everything it touches. An exception from a
 // finished `body` is rethrown.
 boost::asio::awaitable<StreamEnd> run_bounded(std::function<boost::asio::awaitable<void>()> body,
-                                              std::function<void()> stop,
-                                              std::chrono::steady_clock::duration limit);
+                                              std::function<void()> stop, std::chrono::steady_clock::duration limit);
 
 }  // namespace mk::k8s

@@ -5,11 +5,11 @@
 #include "k8s/websocket.hpp"
 #include "util/error.hpp"
 
+#include <fmt/core.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
-#include <fmt/core.h>
 
 #include <algorithm>
 #include <charconv>
@@ -61,7 +61,8 @@ asio::awaitable<void> write_stdin(std::shared_ptr<ExecState> st, std::string dat
 }
 
 asio::awaitable<void> pump(std::shared_ptr<ExecState> st, std::optional<std::string> stdin_data) {
-  if (stdin_data) asio::co_spawn(co_await asio::this_coro::executor, write_stdin(st, std::move(*stdin_data)), asio::detached);
+  if (stdin_data)
+    asio::co_spawn(co_await asio::this_coro::executor, write_stdin(st, std::move(*stdin_data)), asio::detached);
   for (;;) {
     std::optional<std::string> msg;
     try {
@@ -93,8 +94,7 @@ std::string exec_target(const ExecOptions& o) {
   q.emplace_back("stdout", "true");
   q.emplace_back("stderr", "true");
   if (o.stdin_data) q.emplace_back("stdin", "true");
-  return Client::with_query(
-      fmt::format("/api/v1/namespaces/{}/pods/{}/exec", url_encode(o.ns), url_encode(o.pod)), q);
+  return Client::with_query(fmt::format("/api/v1/namespaces/{}/pods/{}/exec", url_encode(o.ns), url_encode(o.pod)), q);
 }
 
 ExecStatus parse_exec_status(std::string_view text) {
@@ -149,7 +149,8 @@ asio::awaitable<ExecOutcome> exec_in_pod(ApiTransport& t, ExecOptions o) {
   st->max_out = o.max_stdout;
   st->max_err = o.max_stderr;
   st->out.protocol = sock->protocol();
-  auto left = o.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  auto left =
+      o.timeout - std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   if (left < std::chrono::milliseconds(1)) left = std::chrono::milliseconds(1);
   auto stdin_data = std::move(o.stdin_data);
   std::function<asio::awaitable<void>()> body = [st, stdin_data]() { return pump(st, stdin_data); };

@@ -28,7 +28,7 @@ struct ExecOutcome {
   std::optional<int> exit_code;  // set when the command ran to completion
   std::string failure;           // the API's message when it reported something other than an exit code
   bool timed_out = false, cancelled = false;
-  std::string protocol;          // negotiated subprotocol
+  std::string protocol;  // negotiated subprotocol
 };
 
 // Path and query for the exec upgrade request.

@@ -4,13 +4,13 @@
 #include "k8s/stream.hpp"
 #include "util/error.hpp"
 
+#include <fmt/core.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <fmt/core.h>
 
 namespace mk::k8s {
 namespace asio = boost::asio;
@@ -63,7 +63,8 @@ asio::awaitable<std::shared_ptr<ChannelSocket>> ChannelSocket::open(ApiTransport
   auto& im = *s->impl_;
   std::string offered;
   for (auto& p : protocols) offered += (offered.empty() ? "" : ", ") + p;
-  if (conn->tls) im.tls = std::make_unique<websocket::stream<beast::ssl_stream<beast::tcp_stream>>>(std::move(*conn->tls));
+  if (conn->tls)
+    im.tls = std::make_unique<websocket::stream<beast::ssl_stream<beast::tcp_stream>>>(std::move(*conn->tls));
   else im.plain = std::make_unique<websocket::stream<beast::tcp_stream>>(std::move(*conn->plain));
   websocket::response_type res;
   std::string host = api_host_header(t), path = api_base_path(t) + target;
@@ -85,7 +86,9 @@ asio::awaitable<std::shared_ptr<ChannelSocket>> ChannelSocket::open(ApiTransport
       r.body = res.body();
       throw_status(r, what);
     }
-    if (ec == beast::error::timeout) fail(Errc::timeout, fmt::format("{}: the API server did not upgrade within {} s", what, timeout.count() / 1000.0));
+    if (ec == beast::error::timeout)
+      fail(Errc::timeout,
+           fmt::format("{}: the API server did not upgrade within {} s", what, timeout.count() / 1000.0));
     fail(Errc::unavailable, fmt::format("{}: WebSocket upgrade failed: {}", what, ec.message()));
   }
   s->protocol_ = std::string(res[http::field::sec_websocket_protocol]);

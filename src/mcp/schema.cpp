@@ -14,7 +14,10 @@ bool type_matches(const json::value& v, std::string_view t) {
   if (t == "null") return v.is_null();
   if (t == "integer") {
     if (v.is_int64() || v.is_uint64()) return true;
-    if (v.is_double()) { double d = v.as_double(); return d == static_cast<double>(static_cast<long long>(d)); }
+    if (v.is_double()) {
+      double d = v.as_double();
+      return d == static_cast<double>(static_cast<long long>(d));
+    }
     return false;
   }
   if (t == "number") return v.is_number();

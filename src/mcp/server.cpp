@@ -5,11 +5,11 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 
+#include <fmt/core.h>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <fmt/core.h>
 
 #include <array>
 #include <chrono>
@@ -39,8 +39,11 @@ std::size_t decode_cursor(const json::value* c) {
 json::object result_json(const Tool& t, ToolResult r, std::size_t cap) {
   if (r.text.size() > cap) {
     auto n = r.text.size();
-    r = ToolResult{{}, fmt::format("response is {} bytes, over the {} byte limit; narrow the query (filters, "
-                                   "limit, a smaller time range)", n, cap), true};
+    r = ToolResult{{},
+                   fmt::format("response is {} bytes, over the {} byte limit; narrow the query (filters, "
+                               "limit, a smaller time range)",
+                               n, cap),
+                   true};
   }
   json::object out{{"content", json::array{json::object{{"type", "text"}, {"text", r.text}}}}};
   if (!r.is_error && !t.output_schema.empty() && r.structured.is_object()) out["structuredContent"] = r.structured;
@@ -133,7 +136,7 @@ void Server::handle(const std::shared_ptr<Session>& s, json::value msg, Sink sin
   Sink out = sink ? std::move(sink) : Sink([s](json::object m) { s->send(std::move(m)); });
   if (!msg.is_object()) {
     out(error(nullptr, invalid_request,
-                  msg.is_array() ? "Invalid Request: JSON-RPC batches are not supported" : "Invalid Request"));
+              msg.is_array() ? "Invalid Request: JSON-RPC batches are not supported" : "Invalid Request"));
     return;
   }
   auto& o = msg.as_object();
@@ -142,7 +145,7 @@ void Server::handle(const std::shared_ptr<Session>& s, json::value msg, Sink sin
   auto* jv = o.if_contains("jsonrpc");
   if (!jv || !jv->is_string() || jv->as_string() != "2.0") {
     out(error(id && valid_id(*id) ? *id : json::value(nullptr), invalid_request,
-                  "Invalid Request: jsonrpc must be \"2.0\""));
+              "Invalid Request: jsonrpc must be \"2.0\""));
     return;
   }
   if (!method) {
@@ -153,7 +156,7 @@ void Server::handle(const std::shared_ptr<Session>& s, json::value msg, Sink sin
   }
   if (!method->is_string()) {
     out(error(id && valid_id(*id) ? *id : json::value(nullptr), invalid_request,
-                  "Invalid Request: method must be a string"));
+              "Invalid Request: method must be a string"));
     return;
   }
   std::string_view m = method->as_string();
@@ -195,14 +198,15 @@ void Server::handle(const std::shared_ptr<Session>& s, json::value msg, Sink sin
 json::value Server::dispatch_sync(Session& s, std::string_view m, const json::object& params) {
   if (m == "initialize") return initialize(s, params);
   if (m == "ping") return json::object{};
-  if (s.protocol_version.empty())
-    throw ProtocolError(invalid_request, "Server not initialized: send initialize first");
+  if (s.protocol_version.empty()) throw ProtocolError(invalid_request, "Server not initialized: send initialize first");
   if (m == "tools/list") return list_tools(params);
   if (m == "logging/setLevel") {
     auto* l = params.if_contains("level");
     int r = l && l->is_string() ? log_level_rank(l->as_string()) : -1;
-    if (r < 0) throw ProtocolError(invalid_params, "level must be one of debug, info, notice, warning, error, "
-                                                   "critical, alert, emergency");
+    if (r < 0)
+      throw ProtocolError(invalid_params,
+                          "level must be one of debug, info, notice, warning, error, "
+                          "critical, alert, emergency");
     s.log_rank = r;
     return json::object{};
   }
@@ -220,14 +224,14 @@ json::object Server::initialize(Session& s, const json::object& params) {
   if (auto* ci = params.if_contains("clientInfo"); ci && ci->is_object()) s.client_info = ci->as_object();
   if (auto* cc = params.if_contains("capabilities"); cc && cc->is_object()) s.client_capabilities = cc->as_object();
   mk::log::debug("initialize: client={} requested={} negotiated={}",
-             s.client_info.contains("name") ? json::serialize(s.client_info.at("name")) : "?", requested,
-             s.protocol_version);
+                 s.client_info.contains("name") ? json::serialize(s.client_info.at("name")) : "?", requested,
+                 s.protocol_version);
   json::object server_info{{"name", info_.name}, {"version", info_.version}};
   if (!info_.title.empty()) server_info["title"] = info_.title;
-  json::object r{{"protocolVersion", s.protocol_version},
-                 {"capabilities", json::object{{"tools", json::object{{"listChanged", false}}},
-                                               {"logging", json::object{}}}},
-                 {"serverInfo", std::move(server_info)}};
+  json::object r{
+      {"protocolVersion", s.protocol_version},
+      {"capabilities", json::object{{"tools", json::object{{"listChanged", false}}}, {"logging", json::object{}}}},
+      {"serverInfo", std::move(server_info)}};
   if (!info_.instructions.empty()) r["instructions"] = info_.instructions;
   return r;
 }
@@ -254,8 +258,8 @@ void Server::on_cancelled(Session& s, const json::object& params) {
 
 namespace {
 asio::awaitable<void> run_call(std::shared_ptr<Session> s, const Tool* tool, json::value id,
-                               std::shared_ptr<CallContext> ctx, std::shared_ptr<Inflight> inf,
-                               ServerOptions opts, CallObserver obs, Server::Sink out) {
+                               std::shared_ptr<CallContext> ctx, std::shared_ptr<Inflight> inf, ServerOptions opts,
+                               CallObserver obs, Server::Sink out) {
   auto started = std::chrono::steady_clock::now();
   ToolResult r;
   std::string_view outcome = "success";
@@ -266,8 +270,9 @@ asio::awaitable<void> run_call(std::shared_ptr<Session> s, const Tool* tool, jso
     r = error_result(mk::to_string(e.code()), e.what());
     outcome = "error";
   } catch (const boost::system::system_error& e) {
-    if (inf->timed_out) r = error_result("Timeout", fmt::format("tool '{}' did not finish within {} s", tool->name,
-                                                                tool->timeout.count() / 1000.0));
+    if (inf->timed_out)
+      r = error_result("Timeout",
+                       fmt::format("tool '{}' did not finish within {} s", tool->name, tool->timeout.count() / 1000.0));
     else if (e.code() == asio::error::operation_aborted) r = error_result("Cancelled", "the call was cancelled");
     else r = error_result("Unavailable", e.what());
     outcome = "error";
@@ -277,8 +282,8 @@ asio::awaitable<void> run_call(std::shared_ptr<Session> s, const Tool* tool, jso
     outcome = "error";
   }
   if (inf->timed_out && !r.is_error) {
-    r = error_result("Timeout", fmt::format("tool '{}' did not finish within {} s", tool->name,
-                                            tool->timeout.count() / 1000.0));
+    r = error_result("Timeout",
+                     fmt::format("tool '{}' did not finish within {} s", tool->name, tool->timeout.count() / 1000.0));
     outcome = "error";
   }
   s->inflight.erase(id_key(id));
@@ -291,8 +296,7 @@ asio::awaitable<void> run_call(std::shared_ptr<Session> s, const Tool* tool, jso
 }
 }  // namespace
 
-void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, const json::object& params,
-                             Sink out) {
+void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, const json::object& params, Sink out) {
   auto* nv = params.if_contains("name");
   if (!nv || !nv->is_string()) {
     out(error(id, invalid_params, "tools/call requires params.name"));
@@ -314,8 +318,7 @@ void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, 
     }
   }
   if (auto err = validate(args, tool->input_schema); !err.empty()) {
-    out(response(id, result_json(*tool, ToolResult{{}, "InvalidArgument: " + err, true},
-                                     opts_.max_result_text_bytes)));
+    out(response(id, result_json(*tool, ToolResult{{}, "InvalidArgument: " + err, true}, opts_.max_result_text_bytes)));
     if (observer_) observer_(tool->name, "error", 0);
     return;
   }

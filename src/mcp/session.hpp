@@ -45,7 +45,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool initialized = false;
   json::object client_info;
   json::object client_capabilities;
-  int log_rank = 99;  // nothing is sent until logging/setLevel
+  int log_rank = 99;                                          // nothing is sent until logging/setLevel
   std::map<std::string, std::shared_ptr<Inflight>> inflight;  // key: serialized request id
   std::unique_ptr<SessionData> data;
 

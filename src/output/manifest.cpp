@@ -191,8 +191,7 @@ class JsonBuilder : public YAML::EventHandler {
   void close() {
     Frame f = std::move(stack_.back());
     stack_.pop_back();
-    if (f.is_map && f.key)
-      fail(Errc::invalid_argument, where(mark_) + fmt::format("key \"{}\" has no value", *f.key));
+    if (f.is_map && f.key) fail(Errc::invalid_argument, where(mark_) + fmt::format("key \"{}\" has no value", *f.key));
     if (f.is_map) {
       auto& o = f.value.as_object();
       for (auto& src : f.merges)
@@ -206,10 +205,11 @@ class JsonBuilder : public YAML::EventHandler {
     total_nodes_ += nodes;
     total_bytes_ += bytes;
     if (total_nodes_ > limits_.max_nodes)
-      fail(Errc::too_large, fmt::format("the manifest expands to more than {} values (aliases included)", limits_.max_nodes));
-    if (total_bytes_ > limits_.max_value_bytes)
       fail(Errc::too_large,
-           fmt::format("the manifest expands to more than {} bytes of strings (aliases included)", limits_.max_value_bytes));
+           fmt::format("the manifest expands to more than {} values (aliases included)", limits_.max_nodes));
+    if (total_bytes_ > limits_.max_value_bytes)
+      fail(Errc::too_large, fmt::format("the manifest expands to more than {} bytes of strings (aliases included)",
+                                        limits_.max_value_bytes));
   }
 
   // A finished value: recorded under its anchor, then attached to its parent (or the root).
@@ -321,7 +321,8 @@ json::value resolve_plain_scalar(std::string_view s) {
 
 std::vector<json::value> yaml_to_json(std::string_view text, const ManifestLimits& limits) {
   if (text.size() > limits.max_bytes)
-    fail(Errc::too_large, fmt::format("the manifest is {} bytes; the limit is {} bytes", text.size(), limits.max_bytes));
+    fail(Errc::too_large,
+         fmt::format("the manifest is {} bytes; the limit is {} bytes", text.size(), limits.max_bytes));
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 BOM
   std::vector<json::value> docs;
   auto first = text.find_first_not_of(" \t\r\n");

@@ -20,11 +20,11 @@
 namespace mk::output {
 
 struct ManifestLimits {
-  std::size_t max_bytes = 4u << 20;     // input text
-  std::size_t max_objects = 500;        // objects after List expansion
-  std::size_t max_nodes = 500'000;      // JSON values produced, aliases expanded
+  std::size_t max_bytes = 4u << 20;         // input text
+  std::size_t max_objects = 500;            // objects after List expansion
+  std::size_t max_nodes = 500'000;          // JSON values produced, aliases expanded
   std::size_t max_value_bytes = 16u << 20;  // string bytes produced, aliases expanded
-  std::size_t max_depth = 128;          // nesting of maps/sequences
+  std::size_t max_depth = 128;              // nesting of maps/sequences
 };
 
 // Every non-empty document of a YAML stream (or the one JSON text) as JSON values.

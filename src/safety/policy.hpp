@@ -11,9 +11,9 @@ namespace mk {
 
 // Operation verbs, as named in --allowed-operations.
 namespace op {
-inline constexpr std::string_view get = "get", list = "list", describe = "describe", logs = "logs",
-                                  create = "create", apply = "apply", patch = "patch", del = "delete",
-                                  scale = "scale", exec = "exec", port_forward = "port-forward";
+inline constexpr std::string_view get = "get", list = "list", describe = "describe", logs = "logs", create = "create",
+                                  apply = "apply", patch = "patch", del = "delete", scale = "scale", exec = "exec",
+                                  port_forward = "port-forward";
 }
 
 bool is_read_operation(std::string_view op);

@@ -7,10 +7,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <unistd.h>
 #include <atomic>
 #include <cerrno>
 #include <thread>
-#include <unistd.h>
 
 namespace mk::transport {
 namespace asio = boost::asio;

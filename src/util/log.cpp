@@ -39,8 +39,8 @@ void write(Level l, std::string_view msg) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char ts[32];
-  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   std::string line;
   if (g_json) {
     line = fmt::format(R"({{"time":"{}","level":"{}","msg":{}}})", ts, name(l),

@@ -23,7 +23,8 @@ TEST(HealthVerbose, ParsesPassingAndFailingChecks) {
 
 TEST(HealthNodes, CountsReadyAndExplainsNotReady) {
   h::NodeTally t;
-  t.add(json::parse(R"({"metadata":{"name":"a"},"status":{"conditions":[{"type":"Ready","status":"True"}]}})").as_object());
+  t.add(json::parse(R"({"metadata":{"name":"a"},"status":{"conditions":[{"type":"Ready","status":"True"}]}})")
+            .as_object());
   t.add(json::parse(R"({"metadata":{"name":"b"},"spec":{"unschedulable":true},"status":{"conditions":[
       {"type":"MemoryPressure","status":"False"},
       {"type":"Ready","status":"Unknown","reason":"NodeStatusUnknown","message":"Kubelet stopped posting node status."}]}})")

@@ -36,8 +36,8 @@ TEST(DescribeEvents, MatchesKindNamespaceAndUid) {
   };
   EXPECT_TRUE(d::event_is_about(ev("Pod", "web", "ns1", "uid-1"), s));
   EXPECT_TRUE(d::event_is_about(ev("Pod", "web", "ns1", ""), s));
-  EXPECT_FALSE(d::event_is_about(ev("Service", "web", "ns1", ""), s));    // same name, other kind
-  EXPECT_FALSE(d::event_is_about(ev("Pod", "web", "ns1", "uid-0"), s));   // an earlier pod named web
+  EXPECT_FALSE(d::event_is_about(ev("Service", "web", "ns1", ""), s));   // same name, other kind
+  EXPECT_FALSE(d::event_is_about(ev("Pod", "web", "ns1", "uid-0"), s));  // an earlier pod named web
   EXPECT_FALSE(d::event_is_about(ev("Pod", "web", "ns2", "uid-1"), s));
   d::Subject node{"Node", "n1", "", "real-uid"};
   EXPECT_TRUE(d::event_is_about(ev("Node", "n1", "", "n1"), node));  // kubelet uses the name as uid
@@ -127,8 +127,8 @@ TEST(DescribeReplicas, FillsOmittedZeroCounters) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("has not observed generation 3"), std::string::npos) << text;
-  EXPECT_TRUE(d::replica_status(json::parse(R"({"spec":{"containers":[]},"status":{"phase":"Running"}})").as_object())
-                  .empty());
+  EXPECT_TRUE(
+      d::replica_status(json::parse(R"({"spec":{"containers":[]},"status":{"phase":"Running"}})").as_object()).empty());
 }
 
 TEST(DescribeConditions, KeepsReasonAndMessage) {

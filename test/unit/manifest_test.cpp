@@ -48,8 +48,8 @@ TEST(PlainScalar, CoreSchemaTypes) {
 }
 
 TEST(PlainScalar, YamlOneOneWordsStayStrings) {
-  for (const char* s : {"yes", "no", "on", "off", "y", "n", "Yes", "NO", "2001-12-14", "1_000", "0b101", "1.2.3",
-                        "v1", "-", ".", "e3", "1e", "0x", "infinity", "nan"})
+  for (const char* s : {"yes",   "no",    "on", "off", "y", "n",  "Yes", "NO", "2001-12-14", "1_000",
+                        "0b101", "1.2.3", "v1", "-",   ".", "e3", "1e",  "0x", "infinity",   "nan"})
     EXPECT_EQ(resolve_plain_scalar(s), json::value(json::string(s))) << s;
 }
 
@@ -80,8 +80,9 @@ TEST(YamlToJson, QuotedAndBlockScalarsStayStrings) {
 
 TEST(YamlToJson, PlainValuesAreTyped) {
   auto v = one("replicas: 3\nenabled: true\nmode: 0644\nratio: 0.25\nempty:\ntilde: ~\nname: web\nanswer: yes\n");
-  EXPECT_EQ(json::serialize(v),
-            R"({"replicas":3,"enabled":true,"mode":420,"ratio":2.5E-1,"empty":null,"tilde":null,"name":"web","answer":"yes"})");
+  EXPECT_EQ(
+      json::serialize(v),
+      R"({"replicas":3,"enabled":true,"mode":420,"ratio":2.5E-1,"empty":null,"tilde":null,"name":"web","answer":"yes"})");
 }
 
 TEST(YamlToJson, ExplicitTags) {

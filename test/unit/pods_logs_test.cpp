@@ -47,7 +47,8 @@ TEST(ChooseContainer, DefaultsLikeKubectl) {
   auto one = json::parse(R"({"metadata":{"name":"p"},"spec":{"containers":[{"name":"app"}]}})").as_object();
   EXPECT_EQ(choose_container(one, ""), "app");
   auto two = json::parse(R"({"metadata":{"name":"p"},"spec":{"containers":[{"name":"a"},{"name":"b"}],
-      "initContainers":[{"name":"init"}]}})").as_object();
+      "initContainers":[{"name":"init"}]}})")
+                 .as_object();
   try {
     choose_container(two, "");
     FAIL() << "expected an error";

@@ -1,5 +1,5 @@
-#include "k8s/stream_exec.hpp"
 #include "k8s/portforward.hpp"
+#include "k8s/stream_exec.hpp"
 
 #include <gtest/gtest.h>
 
@@ -56,5 +56,6 @@ TEST(ExecTarget, RepeatsCommandAndEncodes) {
 }
 
 TEST(PortForwardTarget, PathAndPort) {
-  EXPECT_EQ(mk::k8s::portforward_target("ns", "pod-1", 8080), "/api/v1/namespaces/ns/pods/pod-1/portforward?ports=8080");
+  EXPECT_EQ(mk::k8s::portforward_target("ns", "pod-1", 8080),
+            "/api/v1/namespaces/ns/pods/pod-1/portforward?ports=8080");
 }

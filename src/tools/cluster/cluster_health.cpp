@@ -43,7 +43,8 @@ boost::asio::awaitable<json::object> probe(std::shared_ptr<k8s::Client> client, 
   out["httpStatus"] = res.status;
   if (res.status == 401 || res.status == 403) {
     out["status"] = res.status == 403 ? "forbidden" : "unauthorized";
-    out["error"] = fmt::format("{} {} for this identity", endpoint, res.status == 403 ? "is forbidden" : "needs credentials");
+    out["error"] =
+        fmt::format("{} {} for this identity", endpoint, res.status == 403 ? "is forbidden" : "needs credentials");
     co_return out;
   }
   auto checks = health::parse_verbose(res.body);
@@ -176,7 +177,8 @@ std::string probe_text(const char* name, const json::object& p) {
       failed += (failed.empty() ? "" : ", ") + str_of(co, "name");
       if (auto m = str_of(co, "message"); !m.empty()) failed += " (" + m + ")";
     }
-    return fmt::format("{}: FAILED: {}\n", name, failed.empty() ? "HTTP " + std::to_string(int_of(p, "httpStatus")) : failed);
+    return fmt::format("{}: FAILED: {}\n", name,
+                       failed.empty() ? "HTTP " + std::to_string(int_of(p, "httpStatus")) : failed);
   }
   return fmt::format("{}: {} ({})\n", name, st, str_of(p, "error"));
 }
@@ -200,7 +202,8 @@ boost::asio::awaitable<mcp::ToolResult> get_cluster_health(App& app, mcp::CallCo
   else if (ns == "degraded" || rs == "error" || ls == "error") overall = "degraded";
   json::array unknown;
   using Part = std::pair<const char*, std::string>;
-  for (auto& [name, st] : {Part{"readyz", rs}, Part{"livez", ls}, Part{"version", str_of(ver, "status")}, Part{"nodes", ns}})
+  for (auto& [name, st] :
+       {Part{"readyz", rs}, Part{"livez", ls}, Part{"version", str_of(ver, "status")}, Part{"nodes", ns}})
     if (st == "forbidden" || st == "unauthorized") unknown.push_back(json::string(name));
 
   std::string text = fmt::format("Cluster health: {} (context {})\n", overall, context);
@@ -221,11 +224,10 @@ boost::asio::awaitable<mcp::ToolResult> get_cluster_health(App& app, mcp::CallCo
   if (lat.contains("medianMs"))
     text += fmt::format("API latency: min {} ms, median {} ms over {} GET {}\n", lat.at("minMs").to_number<double>(),
                         lat.at("medianMs").to_number<double>(), int_of(lat, "samples"), str_of(lat, "path"));
-  else
-    text += fmt::format("API latency: not measured ({})\n", str_of(lat, "error"));
+  else text += fmt::format("API latency: not measured ({})\n", str_of(lat, "error"));
   if (!unknown.empty()) text += "Not visible to this identity: " + json::serialize(unknown) + "\n";
 
-  json::object out{{"status", overall}, {"context", context}, {"version", std::move(ver)},
+  json::object out{{"status", overall},           {"context", context},        {"version", std::move(ver)},
                    {"readyz", std::move(readyz)}, {"livez", std::move(livez)}, {"nodes", std::move(nd)},
                    {"latency", std::move(lat)}};
   if (!unknown.empty()) out["notVisible"] = std::move(unknown);

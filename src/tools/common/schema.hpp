@@ -12,7 +12,8 @@ namespace json = boost::json;
 
 json::object string(std::string description);
 json::object string_enum(std::string description, std::initializer_list<const char*> values);
-json::object integer(std::string description, std::optional<std::int64_t> min = {}, std::optional<std::int64_t> max = {});
+json::object integer(std::string description, std::optional<std::int64_t> min = {},
+                     std::optional<std::int64_t> max = {});
 json::object boolean(std::string description);
 json::object string_array(std::string description);
 json::object any_object(std::string description);

@@ -21,8 +21,11 @@ std::string session_context(App& app, const CallContext& c) {
 
 json::object describe_context(App& app, const k8s::ContextInfo& cx, const std::string& current) {
   auto& kc = app.clusters().kubeconfig();
-  json::object o{{"name", cx.name}, {"cluster", cx.cluster}, {"user", cx.user},
-                 {"namespace", cx.namespace_.empty() ? "default" : cx.namespace_}, {"current", cx.name == current}};
+  json::object o{{"name", cx.name},
+                 {"cluster", cx.cluster},
+                 {"user", cx.user},
+                 {"namespace", cx.namespace_.empty() ? "default" : cx.namespace_},
+                 {"current", cx.name == current}};
   if (auto it = kc.clusters.find(cx.cluster); it != kc.clusters.end()) o["server"] = it->second.server;
   return o;
 }
@@ -76,8 +79,8 @@ void register_context_tools(mcp::Server& server, App& app) {
       .description = "Switch the context used by later calls in this MCP session. Does not modify the "
                      "kubeconfig file and does not affect other sessions.",
       .input_schema = schema::object({{"name", schema::string("context name (see k8s_list_contexts)")}}, {"name"}),
-      .output_schema = schema::output({{"previous", schema::string("")}, {"current", schema::string("")}},
-                                      {"previous", "current"}),
+      .output_schema =
+          schema::output({{"previous", schema::string("")}, {"current", schema::string("")}}, {"previous", "current"}),
       .annotations = {.read_only = false, .destructive = false, .idempotent = true, .open_world = false},
       .handler = [&app](CallContext& c) -> boost::asio::awaitable<ToolResult> {
         auto name = str(c.args(), "name");

@@ -59,9 +59,9 @@ asio::awaitable<mcp::ToolResult> exec_pod(App& app, mcp::CallContext& c) {
   if (app.policy().dry_run()) {
     base["dryRun"] = true;
     base["command"] = json::value_from(o.command);
-    co_return mcp::ToolResult{
-        std::move(base), fmt::format("dry-run: would run `{}` in {}/{} container {}; nothing was executed", argv,
-                                     ref.ns, ref.name, o.container)};
+    co_return mcp::ToolResult{std::move(base),
+                              fmt::format("dry-run: would run `{}` in {}/{} container {}; nothing was executed", argv,
+                                          ref.ns, ref.name, o.container)};
   }
 
   auto r = co_await k8s::exec_in_pod(ref.client->transport(), o);
@@ -77,7 +77,9 @@ asio::awaitable<mcp::ToolResult> exec_pod(App& app, mcp::CallContext& c) {
                               true};
   if (!r.exit_code)
     co_return mcp::ToolResult{
-        {}, fit_text(fmt::format("ExecFailed: `{}` in {}/{}: {}\n{}", argv, ref.ns, ref.name, r.failure, render(r)), budget),
+        {},
+        fit_text(fmt::format("ExecFailed: `{}` in {}/{}: {}\n{}", argv, ref.ns, ref.name, r.failure, render(r)),
+                 budget),
         true};
   base["exitCode"] = *r.exit_code;
   base["stdout"] = r.out;
@@ -89,7 +91,8 @@ asio::awaitable<mcp::ToolResult> exec_pod(App& app, mcp::CallContext& c) {
 }
 
 json::object exec_input_schema() {
-  auto cmd = schema::string_array("command and arguments, e.g. [\"sh\", \"-c\", \"ls /\"] (no shell unless you run one)");
+  auto cmd =
+      schema::string_array("command and arguments, e.g. [\"sh\", \"-c\", \"ls /\"] (no shell unless you run one)");
   cmd["minItems"] = 1;
   return schema::with_context(schema::object(
       {{"name", schema::string("pod name")},
@@ -97,7 +100,8 @@ json::object exec_input_schema() {
        {"container", schema::string("container (default: the only one, or the pod's default-container annotation)")},
        {"command", cmd},
        {"stdin", schema::string("text sent to the command's stdin (at most 1 MiB)")},
-       {"timeout", schema::integer("seconds before the command is abandoned (default 30, max 600)", 1, kMaxExecSeconds)},
+       {"timeout",
+        schema::integer("seconds before the command is abandoned (default 30, max 600)", 1, kMaxExecSeconds)},
        {"maxOutputBytes", schema::integer("cap for stdout and for stderr each (default 1 MiB)", 1, kMaxOutput)}},
       {"name", "command"}));
 }

@@ -123,9 +123,9 @@ asio::awaitable<mcp::ToolResult> get_pod_logs(App& app, mcp::CallContext& c) {
     q.emplace_back("follow", "true");
     auto seconds = opt_int(a, "followSeconds").value_or(kDefaultFollowSeconds);
     auto st = std::make_shared<FollowState>();
-    st->stream = co_await k8s::HttpStream::open(req.ref.client->transport(),
-                                                k8s::Client::with_query(log_path(req.ref), q), "logs",
-                                                app.config().request_timeout);
+    st->stream =
+        co_await k8s::HttpStream::open(req.ref.client->transport(), k8s::Client::with_query(log_path(req.ref), q),
+                                       "logs", app.config().request_timeout);
     st->filter = filter_ptr;
     st->cap = req.limit_bytes;
     st->ctx = &c;
@@ -141,12 +141,8 @@ asio::awaitable<mcp::ToolResult> get_pod_logs(App& app, mcp::CallContext& c) {
     got = std::move(st->got);
   }
 
-  json::object out{{"pod", req.ref.name},
-                   {"namespace", req.ref.ns},
-                   {"container", req.container},
-                   {"context", req.ref.context},
-                   {"logs", got.text},
-                   {"lines", got.lines},
+  json::object out{{"pod", req.ref.name},        {"namespace", req.ref.ns}, {"container", req.container},
+                   {"context", req.ref.context}, {"logs", got.text},        {"lines", got.lines},
                    {"truncated", got.truncated}};
   if (filter.active() || follow) out["matchedLines"] = got.matched;
   if (follow) out["followEnded"] = ended;

@@ -1,8 +1,8 @@
 // Registers the pod tools: logs (read-only), exec and port-forward (destructive; offered only
 // when the safety policy allows the verb).
+#include "tools/pods/pod_tools.hpp"
 #include "instrumentation/metrics.hpp"
 #include "tools/common/schema.hpp"
-#include "tools/pods/pod_tools.hpp"
 #include "tools/registry.hpp"
 
 namespace mk::tools {
@@ -10,8 +10,7 @@ namespace json = boost::json;
 
 namespace {
 // Counts a pod operation in kubernetes_pod_operations_total / _duration_seconds.
-boost::asio::awaitable<mcp::ToolResult> run_observed(std::string operation, mcp::ToolHandler h,
-                                                     mcp::CallContext& c) {
+boost::asio::awaitable<mcp::ToolResult> run_observed(std::string operation, mcp::ToolHandler h, mcp::CallContext& c) {
   auto started = std::chrono::steady_clock::now();
   std::string status = "error";
   struct Record {

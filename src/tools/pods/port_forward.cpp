@@ -154,7 +154,8 @@ asio::awaitable<mcp::ToolResult> forward_service(App& app, mcp::CallContext& c) 
         break;
       }
   if (!chosen)
-    fail(Errc::unavailable, fmt::format("service \"{}\" has no Ready pod (selector {})", ref.name, fmt::join(terms, ",")));
+    fail(Errc::unavailable,
+         fmt::format("service \"{}\" has no Ready pod (selector {})", ref.name, fmt::join(terms, ",")));
 
   int target = 0;
   auto* tp = port->if_contains("targetPort");
@@ -163,8 +164,9 @@ asio::awaitable<mcp::ToolResult> forward_service(App& app, mcp::CallContext& c) 
   else if (tp->is_string()) {
     auto n = named_container_port(*chosen, std::string(tp->as_string()));
     if (!n)
-      fail(Errc::invalid_argument, fmt::format("pod \"{}\" has no container port named \"{}\" (the service's targetPort)",
-                                               s(*obj(*chosen, "metadata"), "name"), std::string_view(tp->as_string())));
+      fail(Errc::invalid_argument,
+           fmt::format("pod \"{}\" has no container port named \"{}\" (the service's targetPort)",
+                       s(*obj(*chosen, "metadata"), "name"), std::string_view(tp->as_string())));
     target = *n;
   }
   k8s::ForwardSpec fs;
@@ -195,9 +197,9 @@ asio::awaitable<mcp::ToolResult> stop_forward(App&, mcp::CallContext& c) {
   if (!reg.stop(id)) {
     std::vector<std::string> ids;
     for (auto& f : reg.list()) ids.push_back(f->id());
-    fail(Errc::not_found, fmt::format("no port-forward \"{}\" in this session{}", id,
-                                      ids.empty() ? std::string(" (it has none)")
-                                                  : fmt::format("; active: {}", fmt::join(ids, ", "))));
+    fail(Errc::not_found,
+         fmt::format("no port-forward \"{}\" in this session{}", id,
+                     ids.empty() ? std::string(" (it has none)") : fmt::format("; active: {}", fmt::join(ids, ", "))));
   }
   co_return mcp::ToolResult{json::object{{"stopped", id}}, "stopped " + id};
 }
@@ -215,8 +217,7 @@ json::object forward_props(json::object s, bool service) {
     auto port = schema::string("service port number or name (default: the only port)");
     port["type"] = json::array{"string", "integer"};
     p["port"] = std::move(port);
-  }
-  else p["port"] = schema::integer("pod port to forward to", 1, 65535);
+  } else p["port"] = schema::integer("pod port to forward to", 1, 65535);
   return s;
 }
 }  // namespace
@@ -233,11 +234,11 @@ void register_port_forward_tools(mcp::Server& server, App& app) {
       .description = "Listen on a local port (127.0.0.1 by default; localPort 0 picks one) and forward each "
                      "connection to a pod port through the API server. Runs in the background until stopped or "
                      "this MCP session ends; at most 16 per session.",
-      .input_schema = schema::with_context(forward_props(
-          schema::object({{"name", schema::string("pod name")},
-                          {"namespace", schema::string("namespace (default: the context's namespace)")}},
-                         {"name", "port"}),
-          false)),
+      .input_schema = schema::with_context(
+          forward_props(schema::object({{"name", schema::string("pod name")},
+                                        {"namespace", schema::string("namespace (default: the context's namespace)")}},
+                                       {"name", "port"}),
+                        false)),
       .output_schema = info_schema,
       .annotations = writes,
       .handler = observed("port-forward", [&app](mcp::CallContext& c) { return forward_pod(app, c); }),
@@ -247,11 +248,11 @@ void register_port_forward_tools(mcp::Server& server, App& app) {
       .title = "Port-forward to a service",
       .description = "Like k8s_port_forward_pod for a service: resolves the service port's targetPort (named "
                      "ports too) on a Ready pod selected by the service and forwards to it.",
-      .input_schema = schema::with_context(forward_props(
-          schema::object({{"name", schema::string("service name")},
-                          {"namespace", schema::string("namespace (default: the context's namespace)")}},
-                         {"name"}),
-          true)),
+      .input_schema = schema::with_context(
+          forward_props(schema::object({{"name", schema::string("service name")},
+                                        {"namespace", schema::string("namespace (default: the context's namespace)")}},
+                                       {"name"}),
+                        true)),
       .output_schema = info_schema,
       .annotations = writes,
       .handler = observed("port-forward", [&app](mcp::CallContext& c) { return forward_service(app, c); }),
@@ -261,8 +262,8 @@ void register_port_forward_tools(mcp::Server& server, App& app) {
       .title = "List port-forwards",
       .description = "The port-forwards this MCP session started, with local port, target and traffic counters.",
       .input_schema = schema::object({}),
-      .output_schema = schema::output({{"sessions", json::object{{"type", "array"}}}, {"count", schema::integer("")}},
-                                      {"sessions"}),
+      .output_schema =
+          schema::output({{"sessions", json::object{{"type", "array"}}}, {"count", schema::integer("")}}, {"sessions"}),
       .annotations = {.read_only = true, .destructive = false, .idempotent = true, .open_world = false},
       .handler = [&app](mcp::CallContext& c) { return list_forwards(app, c); },
   });

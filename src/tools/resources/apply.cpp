@@ -8,8 +8,8 @@
 #include "tools/resources/write_common.hpp"
 #include "util/error.hpp"
 
-#include <boost/beast/http/verb.hpp>
 #include <fmt/core.h>
+#include <boost/beast/http/verb.hpp>
 
 namespace mk::tools {
 namespace asio = boost::asio;
@@ -69,8 +69,8 @@ asio::awaitable<json::object> apply_one(const App& app, std::string field_manage
   auto r = object_identity(ri, applied, mo.ns);
   r["action"] = action;
   r["resourceVersion"] = str_at(applied, "metadata", "resourceVersion");
-  text += fmt::format("{} {}{}{}\n", object_ref(ri, mo.name), action,
-                      mo.ns.empty() ? "" : " in namespace " + mo.ns, dry ? " (dry run)" : "");
+  text += fmt::format("{} {}{}{}\n", object_ref(ri, mo.name), action, mo.ns.empty() ? "" : " in namespace " + mo.ns,
+                      dry ? " (dry run)" : "");
   if (dry) {
     output::slim_object(applied);
     json::value echo = std::move(applied);

@@ -7,8 +7,8 @@
 #include "tools/resources/manifest_objects.hpp"
 #include "tools/resources/write_common.hpp"
 
-#include <boost/beast/http/verb.hpp>
 #include <fmt/core.h>
+#include <boost/beast/http/verb.hpp>
 
 namespace mk::tools {
 namespace asio = boost::asio;
@@ -24,13 +24,11 @@ json::value echo(const App& app, json::value v) {
   return v;
 }
 
-asio::awaitable<json::object> create_one(const App& app, std::string field_manager,
-                                         std::shared_ptr<k8s::Client> client, ManifestObject& mo, bool dry,
-                                         std::string& text) {
+asio::awaitable<json::object> create_one(const App& app, std::string field_manager, std::shared_ptr<k8s::Client> client,
+                                         ManifestObject& mo, bool dry, std::string& text) {
   auto& ri = *mo.resource;
   auto resp = co_await client->send_json(http::verb::post, k8s::Client::path_for(ri, mo.ns),
-                                         write_query(dry, field_manager), json::serialize(mo.body),
-                                         "application/json");
+                                         write_query(dry, field_manager), json::serialize(mo.body), "application/json");
   json::object created = resp.is_object() ? resp.as_object() : json::object{};
   auto r = object_identity(ri, created, mo.ns);
   r["action"] = "created";

@@ -5,8 +5,8 @@
 #include "tools/resources/target.hpp"
 #include "tools/resources/write_common.hpp"
 
-#include <boost/beast/http/verb.hpp>
 #include <fmt/core.h>
+#include <boost/beast/http/verb.hpp>
 
 namespace mk::tools {
 namespace asio = boost::asio;
@@ -41,8 +41,8 @@ asio::awaitable<mcp::ToolResult> delete_resource(App& app, mcp::CallContext& c) 
   auto propagation = opt_str(a, "propagationPolicy");
   if (propagation) opts["propagationPolicy"] = *propagation;
   if (auto g = opt_int(a, "gracePeriodSeconds")) opts["gracePeriodSeconds"] = *g;
-  auto resp = co_await t.client->send_json(http::verb::delete_, t.path(name), write_query(dry),
-                                           json::serialize(opts), "application/json");
+  auto resp = co_await t.client->send_json(http::verb::delete_, t.path(name), write_query(dry), json::serialize(opts),
+                                           "application/json");
 
   json::object obj = resp.is_object() ? resp.as_object() : json::object{};
   bool is_status = str_at(obj, "kind") == "Status";
@@ -83,8 +83,8 @@ json::object delete_input_schema() {
         schema::string_enum("what happens to dependents: Background (default for most types: deleted after), "
                             "Foreground (deleted first; the owner waits for them) or Orphan (kept)",
                             {"Foreground", "Background", "Orphan"})},
-       {"gracePeriodSeconds", schema::integer("seconds the object gets to terminate (0 = immediately)", 0,
-                                              365LL * 24 * 3600)},
+       {"gracePeriodSeconds",
+        schema::integer("seconds the object gets to terminate (0 = immediately)", 0, 365LL * 24 * 3600)},
        {"dryRun", schema::boolean("validate on the server without deleting (dryRun=All)")}},
       {"resourceType", "name"}));
 }

@@ -60,8 +60,8 @@ struct EventsResult {
   std::string error;
 };
 
-boost::asio::awaitable<EventsResult> fetch_events(App& app, std::shared_ptr<k8s::Client> client,
-                                                  describe::Subject subj, std::int64_t limit) {
+boost::asio::awaitable<EventsResult> fetch_events(App& app, std::shared_ptr<k8s::Client> client, describe::Subject subj,
+                                                  std::int64_t limit) {
   EventsResult r;
   // Events of a cluster-scoped object (a Node, a PV) may live in any namespace.
   std::string path = subj.ns.empty() ? "/api/v1/events" : "/api/v1/namespaces/" + k8s::url_encode(subj.ns) + "/events";
@@ -143,8 +143,8 @@ boost::asio::awaitable<json::array> owner_chain(std::shared_ptr<k8s::Client> cli
     std::size_t n_refs = 0;
     auto* ref = pick_owner(cur, n_refs);
     if (!ref) break;
-    json::object entry{{"kind", sget(*ref, {"kind"})}, {"name", sget(*ref, {"name"})},
-                       {"apiVersion", sget(*ref, {"apiVersion"})}};
+    json::object entry{
+        {"kind", sget(*ref, {"kind"})}, {"name", sget(*ref, {"name"})}, {"apiVersion", sget(*ref, {"apiVersion"})}};
     std::string want_uid = sget(*ref, {"uid"});
     if (!want_uid.empty()) entry["uid"] = want_uid;
     if (auto* ctl = ref->if_contains("controller"); ctl && ctl->is_bool()) entry["controller"] = ctl->as_bool();
@@ -198,7 +198,8 @@ std::string join_map(const json::object* m, std::size_t value_cap) {
     if (k == "kubectl.kubernetes.io/last-applied-configuration") continue;  // a copy of the object
     if (!out.empty()) out += ", ";
     out += std::string(k);
-    if (value_cap) out += "=" + describe::truncate_utf8(v.is_string() ? std::string(v.as_string()) : json::serialize(v), value_cap);
+    if (value_cap)
+      out += "=" + describe::truncate_utf8(v.is_string() ? std::string(v.as_string()) : json::serialize(v), value_cap);
   }
   return out.empty() ? "<none>" : describe::truncate_utf8(out, 1000);
 }
@@ -218,8 +219,8 @@ std::string data_keys(const json::object& o, bool sizes) {
 }
 
 // kubectl-describe-like header lines plus the kind-specific middle part.
-std::string render_object(const json::object& o, const std::string& kind, const std::string& api_version,
-                          bool is_pod, bool has_replicas, std::int64_t now) {
+std::string render_object(const json::object& o, const std::string& kind, const std::string& api_version, bool is_pod,
+                          bool has_replicas, std::int64_t now) {
   std::string out;
   auto* md = oget(o, "metadata");
   static const json::object empty;
@@ -241,7 +242,8 @@ std::string render_object(const json::object& o, const std::string& kind, const 
       if (auto r = sget(*st, {"reason"}); !r.empty()) line += " (" + r + ")";
     out += line + "\n";
     if (st)
-      if (auto msg = sget(*st, {"message"}); !msg.empty()) out += "Message:     " + describe::truncate_utf8(msg, 300) + "\n";
+      if (auto msg = sget(*st, {"message"}); !msg.empty())
+        out += "Message:     " + describe::truncate_utf8(msg, 300) + "\n";
     std::string node = spec ? sget(*spec, {"nodeName"}) : "";
     out += fmt::format("Node:        {}\n", node.empty() ? "<none>" : node);
     if (st) {
@@ -255,7 +257,8 @@ std::string render_object(const json::object& o, const std::string& kind, const 
     out += fmt::format("Data:        {}\n", data_keys(o, true));
   } else if (!has_replicas) {
     // No dedicated section for this kind: compact spec and status (conditions are listed below).
-    if (spec && !spec->empty()) out += "Spec:        " + describe::truncate_utf8(json::serialize(*spec), kSpecTextCap) + "\n";
+    if (spec && !spec->empty())
+      out += "Spec:        " + describe::truncate_utf8(json::serialize(*spec), kSpecTextCap) + "\n";
     if (st) {
       json::object rest = *st;
       rest.erase("conditions");

@@ -91,8 +91,8 @@ std::string state_text(const json::object& st, std::int64_t now) {
   return out;
 }
 
-void add_containers(const json::object& pod, std::string_view spec_key, std::string_view status_key,
-                    const char* type, json::array& out) {
+void add_containers(const json::object& pod, std::string_view spec_key, std::string_view status_key, const char* type,
+                    json::array& out) {
   auto* spec = obj(pod, "spec");
   auto* status = obj(pod, "status");
   const json::array* specs = spec ? arr(*spec, spec_key) : nullptr;
@@ -212,8 +212,8 @@ EventRow event_row(const json::object& ev) {
   if (auto sc = i(series, "count"); sc && *sc > r.count) r.count = *sc;
   if (r.count < 1) r.count = 1;
   // The most recent observation wins: series (events.k8s.io), then the legacy fields.
-  for (auto t : {s(series, "lastObservedTime"), s(&ev, "lastTimestamp"), s(&ev, "eventTime"),
-                 s(&ev, "firstTimestamp"), s(md, "creationTimestamp")}) {
+  for (auto t : {s(series, "lastObservedTime"), s(&ev, "lastTimestamp"), s(&ev, "eventTime"), s(&ev, "firstTimestamp"),
+                 s(md, "creationTimestamp")}) {
     if (auto us = parse_time_us(t)) {
       if (r.last_seen.empty() || *us > r.last_us) {
         r.last_seen = t;
@@ -237,8 +237,11 @@ void sort_newest_first(std::vector<EventRow>& rows) {
 }
 
 json::object event_json(const EventRow& r, std::int64_t now) {
-  json::object o{{"type", r.type}, {"reason", r.reason}, {"message", truncate_utf8(r.message, 1024)},
-                 {"count", r.count}, {"lastSeen", r.last_seen}};
+  json::object o{{"type", r.type},
+                 {"reason", r.reason},
+                 {"message", truncate_utf8(r.message, 1024)},
+                 {"count", r.count},
+                 {"lastSeen", r.last_seen}};
   if (!r.last_seen.empty()) o["age"] = human_duration((now - r.last_us) / 1000000);
   if (!r.first_seen.empty() && r.first_seen != r.last_seen) o["firstSeen"] = r.first_seen;
   if (!r.source.empty()) o["source"] = r.source;
@@ -277,12 +280,12 @@ json::object replica_status(const json::object& o) {
   auto* st = obj(o, "status");
   auto desired = i(spec, "replicas");
   bool replica_style = desired.has_value() || (st && st->contains("replicas"));
-  static const char* kReplicaKeys[] = {"replicas",        "updatedReplicas",     "readyReplicas",
-                                       "availableReplicas", "unavailableReplicas", "currentReplicas",
-                                       "fullyLabeledReplicas", "terminatingReplicas"};
-  static const char* kDaemonKeys[] = {"desiredNumberScheduled", "currentNumberScheduled", "updatedNumberScheduled",
-                                      "numberReady",            "numberAvailable",        "numberUnavailable",
-                                      "numberMisscheduled"};
+  static const char* kReplicaKeys[] = {
+      "replicas",        "updatedReplicas",      "readyReplicas",      "availableReplicas", "unavailableReplicas",
+      "currentReplicas", "fullyLabeledReplicas", "terminatingReplicas"};
+  static const char* kDaemonKeys[] = {
+      "desiredNumberScheduled", "currentNumberScheduled", "updatedNumberScheduled", "numberReady",
+      "numberAvailable",        "numberUnavailable",      "numberMisscheduled"};
   if (replica_style) {
     if (desired) out["desired"] = *desired;
     for (auto* k : kReplicaKeys)
@@ -308,9 +311,9 @@ json::object replica_status(const json::object& o) {
 
 std::string render_events(const json::array& events, std::size_t total, bool truncated) {
   if (events.empty()) return total ? fmt::format("Events: {} (none shown)\n", total) : "Events: <none>\n";
-  std::string out = events.size() < total || truncated
-                        ? fmt::format("Events ({} of {}{}, newest first):\n", events.size(), total, truncated ? "+" : "")
-                        : fmt::format("Events ({}, newest first):\n", events.size());
+  std::string out = events.size() < total || truncated ? fmt::format("Events ({} of {}{}, newest first):\n",
+                                                                     events.size(), total, truncated ? "+" : "")
+                                                       : fmt::format("Events ({}, newest first):\n", events.size());
   for (auto& e : events) {
     auto* eo = &e.as_object();
     std::string a = s(eo, "age");
@@ -330,9 +333,8 @@ std::string render_containers(const json::array& containers, std::int64_t now) {
     auto* ready = co->if_contains("ready");
     bool is_ready = ready && ready->is_bool() && ready->as_bool();
     std::string line = fmt::format("  {}{} [{}]: {}, {}, restarts {}", type == "container" ? "" : type + "/",
-                                   s(co, "name"), s(co, "image"),
-                                   state_text(co->at("state").as_object(), now), is_ready ? "ready" : "not ready",
-                                   i(co, "restartCount").value_or(0));
+                                   s(co, "name"), s(co, "image"), state_text(co->at("state").as_object(), now),
+                                   is_ready ? "ready" : "not ready", i(co, "restartCount").value_or(0));
     if (auto* ls = obj(*co, "lastState")) line += "; last: " + state_text(*ls, now);
     out += line + "\n";
   }

@@ -7,10 +7,10 @@
 #include "util/blocking.hpp"
 #include "util/error.hpp"
 
+#include <fmt/core.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/core.h>
 
 namespace mk::tools {
 namespace asio = boost::asio;
@@ -23,7 +23,8 @@ constexpr int kCrdWaitAttempts = 40;                 // x 250 ms: a new CRD is s
 constexpr std::chrono::milliseconds kCrdWaitStep{250};
 
 bool is_crd(const json::object& o) {
-  return str_at(o, "kind") == "CustomResourceDefinition" && str_at(o, "apiVersion").starts_with("apiextensions.k8s.io/");
+  return str_at(o, "kind") == "CustomResourceDefinition" &&
+         str_at(o, "apiVersion").starts_with("apiextensions.k8s.io/");
 }
 
 std::string error_text(const Error& e) { return fmt::format("{}: {}", to_string(e.code()), e.what()); }
@@ -77,8 +78,9 @@ asio::awaitable<std::vector<ManifestObject>> plan(App& app, const mcp::CallConte
     auto* md = mo.body.if_contains("metadata");
     if (!md || !md->is_object()) fail(Errc::invalid_argument, fmt::format("{}: metadata is required", mo.label));
     if (mo.name.empty() && (require_name || str_at(mo.body, "metadata", "generateName").empty()))
-      fail(Errc::invalid_argument, fmt::format("{}: metadata.name is required{}", mo.label,
-                                               require_name ? " (server-side apply needs a name)" : " (or generateName)"));
+      fail(Errc::invalid_argument,
+           fmt::format("{}: metadata.name is required{}", mo.label,
+                       require_name ? " (server-side apply needs a name)" : " (or generateName)"));
     if (auto* n = md->as_object().if_contains("namespace"); n && !n->is_string())
       fail(Errc::invalid_argument, fmt::format("{}: metadata.namespace must be a string", mo.label));
     // A manifest cannot redirect a call made for one namespace into another one.
@@ -90,8 +92,7 @@ asio::awaitable<std::vector<ManifestObject>> plan(App& app, const mcp::CallConte
     try {
       mo.resource = co_await client.resolve(mo.kind, mo.api_version);
     } catch (const Error& e) {
-      if (e.code() != Errc::not_found || !crd_earlier)
-        throw Error(e.code(), fmt::format("{}: {}", mo.label, e.what()));
+      if (e.code() != Errc::not_found || !crd_earlier) throw Error(e.code(), fmt::format("{}: {}", mo.label, e.what()));
     }
     if (mo.resource) settle_scope(app, client, mo, arg_ns);
     crd_earlier = crd_earlier || is_crd(mo.body);
@@ -170,8 +171,9 @@ json::object manifest_input_schema(bool apply) {
   auto& props = s["properties"].as_object();
   props["manifest"].as_object()["minLength"] = 1;
   if (apply)
-    props["force"] = schema::boolean("take ownership of fields another manager owns instead of failing with a "
-                                     "conflict (default false)");
+    props["force"] = schema::boolean(
+        "take ownership of fields another manager owns instead of failing with a "
+        "conflict (default false)");
   return schema::with_context(std::move(s));
 }
 
@@ -184,8 +186,8 @@ json::object manifest_output_schema() {
                                                 {"action", schema::string("created, configured or unchanged")},
                                                 {"resourceVersion", schema::string("")},
                                                 {"error", schema::string("why this object failed")}}}};
-  json::object results{{"type", "array"}, {"description", "one entry per object, in manifest order"},
-                       {"items", std::move(item)}};
+  json::object results{
+      {"type", "array"}, {"description", "one entry per object, in manifest order"}, {"items", std::move(item)}};
   return schema::output({{"results", std::move(results)},
                          {"dryRun", schema::boolean("true when nothing was persisted (dryRun=All)")},
                          {"context", schema::string("")}},

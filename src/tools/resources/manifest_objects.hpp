@@ -17,10 +17,10 @@
 namespace mk::tools {
 
 struct ManifestObject {
-  boost::json::object body;                    // what is sent; metadata.namespace settled
-  std::optional<k8s::ResourceInfo> resource;   // empty: its CRD comes earlier in this manifest
-  std::string api_version, kind, name, ns;     // ns: effective namespace ("" when cluster-scoped)
-  std::string label;                           // "object 2 (apps/v1 Deployment web)" for messages
+  boost::json::object body;                   // what is sent; metadata.namespace settled
+  std::optional<k8s::ResourceInfo> resource;  // empty: its CRD comes earlier in this manifest
+  std::string api_version, kind, name, ns;    // ns: effective namespace ("" when cluster-scoped)
+  std::string label;                          // "object 2 (apps/v1 Deployment web)" for messages
 };
 
 // Writes one object; returns its result entry (identity, action, resourceVersion, ...) and

@@ -9,8 +9,8 @@
 #include "tools/resources/write_common.hpp"
 #include "util/error.hpp"
 
-#include <boost/beast/http/verb.hpp>
 #include <fmt/core.h>
+#include <boost/beast/http/verb.hpp>
 
 namespace mk::tools {
 namespace asio = boost::asio;
@@ -45,12 +45,14 @@ json::value patch_body(const json::value& arg, std::string_view type) {
   }
   if (type == "json") {
     if (!body.is_array())
-      fail(Errc::invalid_argument, "patchType json needs a JSON Patch array, e.g. "
-                                   "[{\"op\":\"replace\",\"path\":\"/spec/replicas\",\"value\":2}]");
+      fail(Errc::invalid_argument,
+           "patchType json needs a JSON Patch array, e.g. "
+           "[{\"op\":\"replace\",\"path\":\"/spec/replicas\",\"value\":2}]");
     if (body.as_array().empty()) fail(Errc::invalid_argument, "the JSON Patch array is empty");
   } else if (!body.is_object()) {
     fail(Errc::invalid_argument, fmt::format("patchType {} needs a JSON object (for a JSON Patch array use "
-                                             "patchType json)", type));
+                                             "patchType json)",
+                                             type));
   }
   return body;
 }
@@ -87,8 +89,8 @@ asio::awaitable<mcp::ToolResult> patch_resource(App& app, mcp::CallContext& c) {
            fmt::format("{} does not support strategic merge patch (custom resources and aggregated APIs accept "
                        "only merge and json patches): retry with patchType \"merge\" (or \"json\")",
                        t.resource.qualified()));
-    fail(Errc::invalid_argument, fmt::format("{} does not accept a {}: {}", t.resource.qualified(), kind.label,
-                                             unsupported->what()));
+    fail(Errc::invalid_argument,
+         fmt::format("{} does not accept a {}: {}", t.resource.qualified(), kind.label, unsupported->what()));
   }
   json::object obj = resp.is_object() ? resp.as_object() : json::object{};
   auto out = object_identity(t.resource, obj, t.ns);
@@ -112,8 +114,9 @@ asio::awaitable<mcp::ToolResult> patch_resource(App& app, mcp::CallContext& c) {
 
 json::object patch_input_schema() {
   json::object patch{{"type", json::array{"string", "object", "array"}},
-                     {"description", "the patch: an object (strategic/merge), an array (json), or the same as "
-                                     "JSON/YAML text"}};
+                     {"description",
+                      "the patch: an object (strategic/merge), an array (json), or the same as "
+                      "JSON/YAML text"}};
   return schema::with_context(schema::object(
       {{"resourceType", schema::string("resource type: plural, singular, Kind or short name; CRDs included")},
        {"apiGroup", schema::string("API group or group/version to disambiguate (apps, apps/v1, core)")},

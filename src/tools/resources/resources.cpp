@@ -15,10 +15,9 @@ void register_resource_tools(mcp::Server& server, App& app) {
                      "namespaces. Default output is kubectl's columns as tab-separated rows; paging with "
                      "limit/continue never drops items and says when more are available.",
       .input_schema = list_input_schema(),
-      .output_schema = schema::output({{"resource", schema::string("")},
-                                       {"count", schema::integer("")},
-                                       {"hasMore", schema::boolean("")}},
-                                      {"resource"}),
+      .output_schema = schema::output(
+          {{"resource", schema::string("")}, {"count", schema::integer("")}, {"hasMore", schema::boolean("")}},
+          {"resource"}),
       .annotations = read,
       .handler = [&app](mcp::CallContext& c) { return list_resources(app, c); },
   });

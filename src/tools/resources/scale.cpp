@@ -7,8 +7,8 @@
 #include "tools/resources/write_common.hpp"
 #include "util/error.hpp"
 
-#include <boost/beast/http/verb.hpp>
 #include <fmt/core.h>
+#include <boost/beast/http/verb.hpp>
 
 namespace mk::tools {
 namespace asio = boost::asio;
@@ -47,9 +47,8 @@ asio::awaitable<mcp::ToolResult> scale_resource(App& app, mcp::CallContext& c) {
   auto before = co_await t.client->get_json(path);
   auto previous = replicas_of(before);
   json::object patch{{"spec", json::object{{"replicas", *replicas}}}};
-  auto after = co_await t.client->send_json(http::verb::patch, path,
-                                            write_query(dry, kDefaultFieldManager), json::serialize(patch),
-                                            "application/merge-patch+json");
+  auto after = co_await t.client->send_json(http::verb::patch, path, write_query(dry, kDefaultFieldManager),
+                                            json::serialize(patch), "application/merge-patch+json");
   auto now = replicas_of(after);
 
   json::object out{{"apiVersion", t.resource.group_version()}, {"kind", t.resource.kind}, {"name", name}};
@@ -59,8 +58,7 @@ asio::awaitable<mcp::ToolResult> scale_resource(App& app, mcp::CallContext& c) {
   out["dryRun"] = dry;
   out["context"] = t.context;
   std::string text = fmt::format("{}{} scaled from {} to {} replicas{}", object_ref(t.resource, name),
-                                 t.ns.empty() ? "" : " in namespace " + t.ns, previous, now,
-                                 dry ? " (dry run)" : "");
+                                 t.ns.empty() ? "" : " in namespace " + t.ns, previous, now, dry ? " (dry run)" : "");
   if (previous == now && !dry) text += " (already at that scale)";
   co_return mcp::ToolResult{std::move(out), std::move(text)};
 }

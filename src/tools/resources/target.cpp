@@ -20,7 +20,8 @@ boost::asio::awaitable<Target> resolve_target_for(App& app, const mcp::CallConte
   t.client = app.clusters().client(t.context);
   t.resource = co_await t.client->resolve(type, group);
   if (!t.resource.namespaced) {
-    if (!ns.empty()) t.hint = fmt::format("{} is cluster-scoped; the namespace argument was ignored", t.resource.plural);
+    if (!ns.empty())
+      t.hint = fmt::format("{} is cluster-scoped; the namespace argument was ignored", t.resource.plural);
     co_return t;
   }
   if (all_namespaces) {

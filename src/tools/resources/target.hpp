@@ -14,9 +14,9 @@ struct Target {
   std::shared_ptr<k8s::Client> client;
   std::string context;
   k8s::ResourceInfo resource;
-  std::string ns;               // "" for cluster-scoped resources or all-namespace lists
+  std::string ns;  // "" for cluster-scoped resources or all-namespace lists
   bool all_namespaces = false;
-  std::string hint;             // e.g. "nodes is cluster-scoped; namespace was ignored"
+  std::string hint;  // e.g. "nodes is cluster-scoped; namespace was ignored"
 
   std::string path(std::string_view name = {}, std::string_view sub = {}) const {
     return k8s::Client::path_for(resource, ns, name, sub);

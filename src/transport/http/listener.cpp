@@ -3,6 +3,7 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 
+#include <fmt/core.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,7 +12,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fmt/core.h>
 
 namespace mk::transport::http {
 namespace asio = boost::asio;
@@ -198,9 +198,10 @@ asio::awaitable<void> Listener::serve(Stream stream) {
       failed = true;
     }
     // co_await is not allowed inside a catch block.
-    if (failed && w.status == 0)
-      {
-      auto res_ = make_response(req, bhttp::status::internal_server_error, R"({"error":"internal"})");  // named: g++ 12 double-destroys call temporaries in co_await
+    if (failed && w.status == 0) {
+      auto res_ =
+          make_response(req, bhttp::status::internal_server_error,
+                        R"({"error":"internal"})");  // named: g++ 12 double-destroys call temporaries in co_await
       co_await w.send(std::move(res_));
     }
     --active_;

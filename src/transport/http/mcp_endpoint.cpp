@@ -5,11 +5,11 @@
 #include "transport/http/origin.hpp"
 #include "util/log.hpp"
 
+#include <fmt/core.h>
+#include <openssl/rand.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <fmt/core.h>
-#include <openssl/rand.h>
 
 #include <deque>
 
@@ -123,12 +123,15 @@ asio::awaitable<void> McpEndpoint::handle(Request& req, Writer& w) {
   // DNS rebinding: a loopback-bound server answers only to loopback Host names, and browsers
   // only from allowed Origins.
   bool loopback_bind = is_loopback_host(opts_.address);
-  bool host_ok = !loopback_bind || is_loopback_host(header(req, "Host")) ||
-                 std::find(opts_.allowed_origins.begin(), opts_.allowed_origins.end(), "*") != opts_.allowed_origins.end();
+  bool host_ok =
+      !loopback_bind || is_loopback_host(header(req, "Host")) ||
+      std::find(opts_.allowed_origins.begin(), opts_.allowed_origins.end(), "*") != opts_.allowed_origins.end();
   if (!host_ok || !origin_allowed(header(req, "Origin"), opts_.allowed_origins)) {
     {
-      auto res_ = rpc_error(req, bhttp::status::forbidden, mcp::jsonrpc::invalid_request,
-                              host_ok ? "Forbidden: Origin not allowed" : "Forbidden: Host not allowed");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = rpc_error(
+          req, bhttp::status::forbidden, mcp::jsonrpc::invalid_request,
+          host_ok ? "Forbidden: Origin not allowed"
+                  : "Forbidden: Host not allowed");  // named: g++ 12 double-destroys call temporaries in co_await
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -149,8 +152,9 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   auto ct = header(req, "Content-Type");
   if (ct.find("application/json") == std::string::npos) {
     {
-      auto res_ = rpc_error(req, bhttp::status::unsupported_media_type, mcp::jsonrpc::invalid_request,
-                              "Content-Type must be application/json");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = rpc_error(
+          req, bhttp::status::unsupported_media_type, mcp::jsonrpc::invalid_request,
+          "Content-Type must be application/json");  // named: g++ 12 double-destroys call temporaries in co_await
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -159,8 +163,10 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   if (!accept.empty() && accept.find("application/json") == std::string::npos &&
       accept.find("text/event-stream") == std::string::npos && accept.find("*/*") == std::string::npos) {
     {
-      auto res_ = rpc_error(req, bhttp::status::not_acceptable, mcp::jsonrpc::invalid_request,
-                              "Accept must include application/json and text/event-stream");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ =
+          rpc_error(req, bhttp::status::not_acceptable, mcp::jsonrpc::invalid_request,
+                    "Accept must include application/json and text/event-stream");  // named: g++ 12 double-destroys
+                                                                                    // call temporaries in co_await
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -171,16 +177,20 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   json::value msg = json::parse(req.body(), ec, {}, po);
   if (ec) {
     {
-      auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::parse_error,
-                              "Parse error: " + ec.message());  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ =
+          rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::parse_error,
+                    "Parse error: " + ec.message());  // named: g++ 12 double-destroys call temporaries in co_await
       co_await w.send(std::move(res_));
     }
     co_return;
   }
   if (!msg.is_object()) {
     {
-      auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
-                              "Invalid Request: one JSON-RPC message per POST (batches are not supported)");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = rpc_error(
+          req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
+          "Invalid Request: one JSON-RPC message per POST (batches are not supported)");  // named: g++ 12
+                                                                                          // double-destroys call
+                                                                                          // temporaries in co_await
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -193,7 +203,8 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   if (!version.empty() && !mcp::is_supported_legacy_version(version)) {
     {
       auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
-                              fmt::format("Unsupported MCP-Protocol-Version: {}", version));  // named: g++ 12 double-destroys call temporaries in co_await
+                            fmt::format("Unsupported MCP-Protocol-Version: {}",
+                                        version));  // named: g++ 12 double-destroys call temporaries in co_await
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -205,10 +216,11 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
     if (sessions_.size() >= opts_.max_sessions) sweep();
     if (sessions_.size() >= opts_.max_sessions) {
       {
-      auto res_ = rpc_error(req, bhttp::status::service_unavailable, mcp::jsonrpc::internal_error,
-                                "too many MCP sessions; try again later", o.at("id"));  // named: g++ 12 double-destroys call temporaries in co_await
-      co_await w.send(std::move(res_));
-    }
+        auto res_ = rpc_error(req, bhttp::status::service_unavailable, mcp::jsonrpc::internal_error,
+                              "too many MCP sessions; try again later",
+                              o.at("id"));  // named: g++ 12 double-destroys call temporaries in co_await
+        co_await w.send(std::move(res_));
+      }
       co_return;
     }
     hs = std::make_shared<HttpSession>();
@@ -220,19 +232,21 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   } else {
     if (sid.empty()) {
       {
-      auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
-                                "Bad Request: Mcp-Session-Id header is required");  // named: g++ 12 double-destroys call temporaries in co_await
-      co_await w.send(std::move(res_));
-    }
+        auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
+                              "Bad Request: Mcp-Session-Id header is required");  // named: g++ 12 double-destroys call
+                                                                                  // temporaries in co_await
+        co_await w.send(std::move(res_));
+      }
       co_return;
     }
     hs = find(sid);
     if (!hs) {
       {
-      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
-                                "Session not found: initialize a new session");  // named: g++ 12 double-destroys call temporaries in co_await
-      co_await w.send(std::move(res_));
-    }
+        auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
+                              "Session not found: initialize a new session");  // named: g++ 12 double-destroys call
+                                                                               // temporaries in co_await
+        co_await w.send(std::move(res_));
+      }
       co_return;
     }
   }
@@ -240,7 +254,8 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   if (!is_request) {  // notification or a client response: accepted, nothing to return
     server_.handle(hs->mcp, std::move(msg), [](json::object) {});
     {
-      auto res_ = make_response(req, bhttp::status::accepted, "", "");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = make_response(req, bhttp::status::accepted, "",
+                                "");  // named: g++ 12 double-destroys call temporaries in co_await
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -273,7 +288,8 @@ asio::awaitable<void> McpEndpoint::reply_json(std::shared_ptr<StreamLog> log, Re
   }
   if (!log->done) {
     {
-      auto res_ = rpc_error(req, bhttp::status::gateway_timeout, mcp::jsonrpc::internal_error, "request timed out");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = rpc_error(req, bhttp::status::gateway_timeout, mcp::jsonrpc::internal_error,
+                            "request timed out");  // named: g++ 12 double-destroys call temporaries in co_await
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -314,7 +330,8 @@ asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
   if (sid.empty()) {
     {
       auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
-                              "Bad Request: Mcp-Session-Id header is required");  // named: g++ 12 double-destroys call temporaries in co_await
+                            "Bad Request: Mcp-Session-Id header is required");  // named: g++ 12 double-destroys call
+                                                                                // temporaries in co_await
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -322,7 +339,8 @@ asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
   auto hs = find(sid);
   if (!hs) {
     {
-      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request, "Session not found");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
+                            "Session not found");  // named: g++ 12 double-destroys call temporaries in co_await
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -339,7 +357,8 @@ asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
   if (std::sscanf(last.c_str(), "%lu_%lu", &stream, &seq) != 2 || !hs->streams.contains(stream)) {
     {
       auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
-                              "Unknown Last-Event-ID (the stream ended or expired)");  // named: g++ 12 double-destroys call temporaries in co_await
+                            "Unknown Last-Event-ID (the stream ended or expired)");  // named: g++ 12 double-destroys
+                                                                                     // call temporaries in co_await
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -355,7 +374,8 @@ asio::awaitable<void> McpEndpoint::del(Request& req, Writer& w) {
   if (sid.empty()) {
     {
       auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
-                              "Bad Request: Mcp-Session-Id header is required");  // named: g++ 12 double-destroys call temporaries in co_await
+                            "Bad Request: Mcp-Session-Id header is required");  // named: g++ 12 double-destroys call
+                                                                                // temporaries in co_await
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -363,7 +383,8 @@ asio::awaitable<void> McpEndpoint::del(Request& req, Writer& w) {
   auto it = sessions_.find(sid);
   if (it == sessions_.end()) {
     {
-      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request, "Session not found");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
+                            "Session not found");  // named: g++ 12 double-destroys call temporaries in co_await
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -372,9 +393,10 @@ asio::awaitable<void> McpEndpoint::del(Request& req, Writer& w) {
   sessions_.erase(it);
   metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));
   {
-      auto res_ = make_response(req, bhttp::status::ok, "", "");  // named: g++ 12 double-destroys call temporaries in co_await
-      co_await w.send(std::move(res_));
-    }
+    auto res_ =
+        make_response(req, bhttp::status::ok, "", "");  // named: g++ 12 double-destroys call temporaries in co_await
+    co_await w.send(std::move(res_));
+  }
 }
 
 }  // namespace mk::transport::http

@@ -21,8 +21,8 @@ class McpEndpoint {
   ~McpEndpoint();
 
   boost::asio::awaitable<void> handle(Request& req, Writer& w);
-  void start();       // idle-session sweeper
-  void close_all();   // on shutdown: cancel in-flight calls, drop sessions (their state closes)
+  void start();      // idle-session sweeper
+  void close_all();  // on shutdown: cancel in-flight calls, drop sessions (their state closes)
   std::size_t sessions() const { return sessions_.size(); }
 
   struct StreamLog;

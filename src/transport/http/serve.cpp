@@ -6,13 +6,13 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 
+#include <fmt/core.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <fmt/core.h>
 
 namespace mk::transport::http {
 namespace asio = boost::asio;
@@ -54,36 +54,42 @@ int serve(asio::io_context& io, mcp::Server& server, Options opts, ServeHooks ho
       co_await endpoint.handle(req, w);
     } else if (path == "/healthz" && req.method() == bhttp::verb::get) {
       {
-      auto res_ = make_response(req, bhttp::status::ok, "ok\n", "text/plain");  // named: g++ 12 double-destroys call temporaries in co_await
-      co_await w.send(std::move(res_));
-    }
+        auto res_ = make_response(req, bhttp::status::ok, "ok\n",
+                                  "text/plain");  // named: g++ 12 double-destroys call temporaries in co_await
+        co_await w.send(std::move(res_));
+      }
     } else if (path == "/readyz" && req.method() == bhttp::verb::get) {
       if (stopping) {
         {
-      auto res_ = make_response(req, bhttp::status::service_unavailable, "shutting down\n", "text/plain");  // named: g++ 12 double-destroys call temporaries in co_await
-      co_await w.send(std::move(res_));
-    }
+          auto res_ = make_response(req, bhttp::status::service_unavailable, "shutting down\n",
+                                    "text/plain");  // named: g++ 12 double-destroys call temporaries in co_await
+          co_await w.send(std::move(res_));
+        }
       } else {
         std::pair<bool, std::string> rd{true, ""};
         if (hooks.readiness) rd = co_await hooks.readiness();  // not in ?: (g++ 12 coroutine bug)
         auto& [ready, detail] = rd;
         {
-      auto res_ = make_response(req, ready ? bhttp::status::ok : bhttp::status::service_unavailable,
-                                      (ready ? "ok" : "not ready: " + detail) + "\n", "text/plain");  // named: g++ 12 double-destroys call temporaries in co_await
-      co_await w.send(std::move(res_));
-    }
+          auto res_ = make_response(req, ready ? bhttp::status::ok : bhttp::status::service_unavailable,
+                                    (ready ? "ok" : "not ready: " + detail) + "\n",
+                                    "text/plain");  // named: g++ 12 double-destroys call temporaries in co_await
+          co_await w.send(std::move(res_));
+        }
       }
     } else if (path == "/metrics" && opts.serve_metrics && req.method() == bhttp::verb::get) {
       {
-      auto res_ = make_response(req, bhttp::status::ok, metrics::Registry::global().render(),
-                                    "text/plain; version=0.0.4; charset=utf-8");  // named: g++ 12 double-destroys call temporaries in co_await
-      co_await w.send(std::move(res_));
-    }
+        auto res_ = make_response(
+            req, bhttp::status::ok, metrics::Registry::global().render(),
+            "text/plain; version=0.0.4; charset=utf-8");  // named: g++ 12 double-destroys call temporaries in co_await
+        co_await w.send(std::move(res_));
+      }
     } else {
       {
-      auto res_ = make_response(req, bhttp::status::not_found, R"({"error":"not found"})");  // named: g++ 12 double-destroys call temporaries in co_await
-      co_await w.send(std::move(res_));
-    }
+        auto res_ =
+            make_response(req, bhttp::status::not_found,
+                          R"({"error":"not found"})");  // named: g++ 12 double-destroys call temporaries in co_await
+        co_await w.send(std::move(res_));
+      }
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     auto label = path_label(target, opts.endpoint);
@@ -101,16 +107,16 @@ int serve(asio::io_context& io, mcp::Server& server, Options opts, ServeHooks ho
     mo.tls_cert_file.clear();
     Router mr = [&](Request& req, Writer& w) -> asio::awaitable<void> {
       std::string target(req.target());
-      if (target.substr(0, target.find('?')) == "/metrics")
-        {
-      auto res_ = make_response(req, bhttp::status::ok, metrics::Registry::global().render(),
-                                      "text/plain; version=0.0.4; charset=utf-8");  // named: g++ 12 double-destroys call temporaries in co_await
-      co_await w.send(std::move(res_));
-    }
-      else {
-      auto res_ = make_response(req, bhttp::status::not_found, "not found\n", "text/plain");  // named: g++ 12 double-destroys call temporaries in co_await
-      co_await w.send(std::move(res_));
-    }
+      if (target.substr(0, target.find('?')) == "/metrics") {
+        auto res_ = make_response(
+            req, bhttp::status::ok, metrics::Registry::global().render(),
+            "text/plain; version=0.0.4; charset=utf-8");  // named: g++ 12 double-destroys call temporaries in co_await
+        co_await w.send(std::move(res_));
+      } else {
+        auto res_ = make_response(req, bhttp::status::not_found, "not found\n",
+                                  "text/plain");  // named: g++ 12 double-destroys call temporaries in co_await
+        co_await w.send(std::move(res_));
+      }
     };
     metrics_listener = std::make_unique<Listener>(io, hooks.metrics_address, hooks.metrics_port, mo, mr);
     metrics_listener->start();
