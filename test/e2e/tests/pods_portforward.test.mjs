@@ -13,15 +13,18 @@ let srv;
 let ns;
 let echo;
 
+const echoSockets = new Set();
 before(async () => {
   ns = freshNamespace('pods-pf');
   createWorkload(ns);
-  echo = net.createServer((s) => s.pipe(s));
+  echo = net.createServer((s) => { echoSockets.add(s); s.on('close', () => echoSockets.delete(s)); s.pipe(s); });
   await new Promise((res, rej) => echo.once('error', rej).listen(Number(clusterEnv().PF_TARGET_8080), '127.0.0.1', res));
   srv = await startServer(['--non-destructive=false']);
 });
 after(async () => {
   await srv?.close();
+  // kwok keeps its side of forwarded connections open; close() would wait for them forever.
+  for (const s of echoSockets) s.destroy();
   await new Promise((res) => (echo ? echo.close(res) : res()));
   dropNamespace(ns);
 });
