@@ -199,9 +199,7 @@ asio::awaitable<void> Listener::serve(Stream stream) {
     }
     // co_await is not allowed inside a catch block.
     if (failed && w.status == 0) {
-      auto res_ =
-          make_response(req, bhttp::status::internal_server_error,
-                        R"({"error":"internal"})");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = make_response(req, bhttp::status::internal_server_error, R"({"error":"internal"})");
       co_await w.send(std::move(res_));
     }
     --active_;

@@ -1,3 +1,5 @@
+// Responses are built into named locals before co_await: g++ 12 destroys call temporaries
+// inside a co_await expression twice (docs/architecture.md).
 #include "transport/http/mcp_endpoint.hpp"
 
 #include "instrumentation/metrics.hpp"
@@ -128,10 +130,8 @@ asio::awaitable<void> McpEndpoint::handle(Request& req, Writer& w) {
       std::find(opts_.allowed_origins.begin(), opts_.allowed_origins.end(), "*") != opts_.allowed_origins.end();
   if (!host_ok || !origin_allowed(header(req, "Origin"), opts_.allowed_origins)) {
     {
-      auto res_ = rpc_error(
-          req, bhttp::status::forbidden, mcp::jsonrpc::invalid_request,
-          host_ok ? "Forbidden: Origin not allowed"
-                  : "Forbidden: Host not allowed");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = rpc_error(req, bhttp::status::forbidden, mcp::jsonrpc::invalid_request,
+                            host_ok ? "Forbidden: Origin not allowed" : "Forbidden: Host not allowed");
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -152,9 +152,8 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   auto ct = header(req, "Content-Type");
   if (ct.find("application/json") == std::string::npos) {
     {
-      auto res_ = rpc_error(
-          req, bhttp::status::unsupported_media_type, mcp::jsonrpc::invalid_request,
-          "Content-Type must be application/json");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = rpc_error(req, bhttp::status::unsupported_media_type, mcp::jsonrpc::invalid_request,
+                            "Content-Type must be application/json");
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -163,10 +162,8 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   if (!accept.empty() && accept.find("application/json") == std::string::npos &&
       accept.find("text/event-stream") == std::string::npos && accept.find("*/*") == std::string::npos) {
     {
-      auto res_ =
-          rpc_error(req, bhttp::status::not_acceptable, mcp::jsonrpc::invalid_request,
-                    "Accept must include application/json and text/event-stream");  // named: g++ 12 double-destroys
-                                                                                    // call temporaries in co_await
+      auto res_ = rpc_error(req, bhttp::status::not_acceptable, mcp::jsonrpc::invalid_request,
+                            "Accept must include application/json and text/event-stream");
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -177,20 +174,16 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   json::value msg = json::parse(req.body(), ec, {}, po);
   if (ec) {
     {
-      auto res_ =
-          rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::parse_error,
-                    "Parse error: " + ec.message());  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::parse_error, "Parse error: " + ec.message());
       co_await w.send(std::move(res_));
     }
     co_return;
   }
   if (!msg.is_object()) {
     {
-      auto res_ = rpc_error(
-          req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
-          "Invalid Request: one JSON-RPC message per POST (batches are not supported)");  // named: g++ 12
-                                                                                          // double-destroys call
-                                                                                          // temporaries in co_await
+      auto res_ =
+          rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
+                    "Invalid Request: one JSON-RPC message per POST (batches are not supported)");  // named: g++ 12
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -203,8 +196,7 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   if (!version.empty() && !mcp::is_supported_legacy_version(version)) {
     {
       auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
-                            fmt::format("Unsupported MCP-Protocol-Version: {}",
-                                        version));  // named: g++ 12 double-destroys call temporaries in co_await
+                            fmt::format("Unsupported MCP-Protocol-Version: {}", version));
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -217,8 +209,7 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
     if (sessions_.size() >= opts_.max_sessions) {
       {
         auto res_ = rpc_error(req, bhttp::status::service_unavailable, mcp::jsonrpc::internal_error,
-                              "too many MCP sessions; try again later",
-                              o.at("id"));  // named: g++ 12 double-destroys call temporaries in co_await
+                              "too many MCP sessions; try again later", o.at("id"));
         co_await w.send(std::move(res_));
       }
       co_return;
@@ -233,8 +224,7 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
     if (sid.empty()) {
       {
         auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
-                              "Bad Request: Mcp-Session-Id header is required");  // named: g++ 12 double-destroys call
-                                                                                  // temporaries in co_await
+                              "Bad Request: Mcp-Session-Id header is required");
         co_await w.send(std::move(res_));
       }
       co_return;
@@ -243,8 +233,7 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
     if (!hs) {
       {
         auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
-                              "Session not found: initialize a new session");  // named: g++ 12 double-destroys call
-                                                                               // temporaries in co_await
+                              "Session not found: initialize a new session");
         co_await w.send(std::move(res_));
       }
       co_return;
@@ -254,8 +243,7 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   if (!is_request) {  // notification or a client response: accepted, nothing to return
     server_.handle(hs->mcp, std::move(msg), [](json::object) {});
     {
-      auto res_ = make_response(req, bhttp::status::accepted, "",
-                                "");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = make_response(req, bhttp::status::accepted, "", "");
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -288,8 +276,7 @@ asio::awaitable<void> McpEndpoint::reply_json(std::shared_ptr<StreamLog> log, Re
   }
   if (!log->done) {
     {
-      auto res_ = rpc_error(req, bhttp::status::gateway_timeout, mcp::jsonrpc::internal_error,
-                            "request timed out");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = rpc_error(req, bhttp::status::gateway_timeout, mcp::jsonrpc::internal_error, "request timed out");
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -330,8 +317,7 @@ asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
   if (sid.empty()) {
     {
       auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
-                            "Bad Request: Mcp-Session-Id header is required");  // named: g++ 12 double-destroys call
-                                                                                // temporaries in co_await
+                            "Bad Request: Mcp-Session-Id header is required");
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -339,8 +325,7 @@ asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
   auto hs = find(sid);
   if (!hs) {
     {
-      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
-                            "Session not found");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request, "Session not found");
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -357,8 +342,7 @@ asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
   if (std::sscanf(last.c_str(), "%lu_%lu", &stream, &seq) != 2 || !hs->streams.contains(stream)) {
     {
       auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
-                            "Unknown Last-Event-ID (the stream ended or expired)");  // named: g++ 12 double-destroys
-                                                                                     // call temporaries in co_await
+                            "Unknown Last-Event-ID (the stream ended or expired)");
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -374,8 +358,7 @@ asio::awaitable<void> McpEndpoint::del(Request& req, Writer& w) {
   if (sid.empty()) {
     {
       auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
-                            "Bad Request: Mcp-Session-Id header is required");  // named: g++ 12 double-destroys call
-                                                                                // temporaries in co_await
+                            "Bad Request: Mcp-Session-Id header is required");
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -383,8 +366,7 @@ asio::awaitable<void> McpEndpoint::del(Request& req, Writer& w) {
   auto it = sessions_.find(sid);
   if (it == sessions_.end()) {
     {
-      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
-                            "Session not found");  // named: g++ 12 double-destroys call temporaries in co_await
+      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request, "Session not found");
       co_await w.send(std::move(res_));
     }
     co_return;
@@ -393,8 +375,7 @@ asio::awaitable<void> McpEndpoint::del(Request& req, Writer& w) {
   sessions_.erase(it);
   metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));
   {
-    auto res_ =
-        make_response(req, bhttp::status::ok, "", "");  // named: g++ 12 double-destroys call temporaries in co_await
+    auto res_ = make_response(req, bhttp::status::ok, "", "");
     co_await w.send(std::move(res_));
   }
 }

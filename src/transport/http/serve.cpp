@@ -54,15 +54,13 @@ int serve(asio::io_context& io, mcp::Server& server, Options opts, ServeHooks ho
       co_await endpoint.handle(req, w);
     } else if (path == "/healthz" && req.method() == bhttp::verb::get) {
       {
-        auto res_ = make_response(req, bhttp::status::ok, "ok\n",
-                                  "text/plain");  // named: g++ 12 double-destroys call temporaries in co_await
+        auto res_ = make_response(req, bhttp::status::ok, "ok\n", "text/plain");
         co_await w.send(std::move(res_));
       }
     } else if (path == "/readyz" && req.method() == bhttp::verb::get) {
       if (stopping) {
         {
-          auto res_ = make_response(req, bhttp::status::service_unavailable, "shutting down\n",
-                                    "text/plain");  // named: g++ 12 double-destroys call temporaries in co_await
+          auto res_ = make_response(req, bhttp::status::service_unavailable, "shutting down\n", "text/plain");
           co_await w.send(std::move(res_));
         }
       } else {
@@ -71,23 +69,19 @@ int serve(asio::io_context& io, mcp::Server& server, Options opts, ServeHooks ho
         auto& [ready, detail] = rd;
         {
           auto res_ = make_response(req, ready ? bhttp::status::ok : bhttp::status::service_unavailable,
-                                    (ready ? "ok" : "not ready: " + detail) + "\n",
-                                    "text/plain");  // named: g++ 12 double-destroys call temporaries in co_await
+                                    (ready ? "ok" : "not ready: " + detail) + "\n", "text/plain");
           co_await w.send(std::move(res_));
         }
       }
     } else if (path == "/metrics" && opts.serve_metrics && req.method() == bhttp::verb::get) {
       {
-        auto res_ = make_response(
-            req, bhttp::status::ok, metrics::Registry::global().render(),
-            "text/plain; version=0.0.4; charset=utf-8");  // named: g++ 12 double-destroys call temporaries in co_await
+        auto res_ = make_response(req, bhttp::status::ok, metrics::Registry::global().render(),
+                                  "text/plain; version=0.0.4; charset=utf-8");
         co_await w.send(std::move(res_));
       }
     } else {
       {
-        auto res_ =
-            make_response(req, bhttp::status::not_found,
-                          R"({"error":"not found"})");  // named: g++ 12 double-destroys call temporaries in co_await
+        auto res_ = make_response(req, bhttp::status::not_found, R"({"error":"not found"})");
         co_await w.send(std::move(res_));
       }
     }
@@ -108,13 +102,11 @@ int serve(asio::io_context& io, mcp::Server& server, Options opts, ServeHooks ho
     Router mr = [&](Request& req, Writer& w) -> asio::awaitable<void> {
       std::string target(req.target());
       if (target.substr(0, target.find('?')) == "/metrics") {
-        auto res_ = make_response(
-            req, bhttp::status::ok, metrics::Registry::global().render(),
-            "text/plain; version=0.0.4; charset=utf-8");  // named: g++ 12 double-destroys call temporaries in co_await
+        auto res_ = make_response(req, bhttp::status::ok, metrics::Registry::global().render(),
+                                  "text/plain; version=0.0.4; charset=utf-8");
         co_await w.send(std::move(res_));
       } else {
-        auto res_ = make_response(req, bhttp::status::not_found, "not found\n",
-                                  "text/plain");  // named: g++ 12 double-destroys call temporaries in co_await
+        auto res_ = make_response(req, bhttp::status::not_found, "not found\n", "text/plain");
         co_await w.send(std::move(res_));
       }
     };
