@@ -203,7 +203,6 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   }
 
   std::shared_ptr<HttpSession> hs;
-  auto sid = header(req, "Mcp-Session-Id");
   if (is_initialize) {
     if (sessions_.size() >= opts_.max_sessions) sweep();
     if (sessions_.size() >= opts_.max_sessions) {
@@ -221,23 +220,8 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
     sessions_[hs->id] = hs;
     metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));
   } else {
-    if (sid.empty()) {
-      {
-        auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
-                              "Bad Request: Mcp-Session-Id header is required");
-        co_await w.send(std::move(res_));
-      }
-      co_return;
-    }
-    hs = find(sid);
-    if (!hs) {
-      {
-        auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
-                              "Session not found: initialize a new session");
-        co_await w.send(std::move(res_));
-      }
-      co_return;
-    }
+    hs = co_await require_session(req, w);
+    if (!hs) co_return;
   }
 
   if (!is_request) {  // notification or a client response: accepted, nothing to return
@@ -312,24 +296,23 @@ asio::awaitable<void> McpEndpoint::stream_events(std::shared_ptr<StreamLog> log,
   co_await w.end_sse();
 }
 
-asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
+// The session a non-initialize request names; answers 400 (no header) or 404 (unknown or
+// expired: the client must initialize again) itself and returns null then.
+asio::awaitable<std::shared_ptr<McpEndpoint::HttpSession>> McpEndpoint::require_session(Request& req, Writer& w) {
   auto sid = header(req, "Mcp-Session-Id");
-  if (sid.empty()) {
-    {
-      auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
-                            "Bad Request: Mcp-Session-Id header is required");
-      co_await w.send(std::move(res_));
-    }
-    co_return;
-  }
-  auto hs = find(sid);
-  if (!hs) {
-    {
-      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request, "Session not found");
-      co_await w.send(std::move(res_));
-    }
-    co_return;
-  }
+  std::shared_ptr<HttpSession> hs = sid.empty() ? nullptr : find(sid);
+  if (hs) co_return hs;
+  auto res = sid.empty() ? rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
+                                     "Bad Request: Mcp-Session-Id header is required")
+                         : rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
+                                     "Session not found: initialize a new session");
+  co_await w.send(std::move(res));
+  co_return nullptr;
+}
+
+asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
+  auto hs = co_await require_session(req, w);
+  if (!hs) co_return;
   auto last = header(req, "Last-Event-ID");
   if (last.empty() || opts_.disable_streaming) {
     // We never send server-initiated messages outside a request, so there is no standalone stream.
@@ -354,23 +337,9 @@ asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
 }
 
 asio::awaitable<void> McpEndpoint::del(Request& req, Writer& w) {
-  auto sid = header(req, "Mcp-Session-Id");
-  if (sid.empty()) {
-    {
-      auto res_ = rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
-                            "Bad Request: Mcp-Session-Id header is required");
-      co_await w.send(std::move(res_));
-    }
-    co_return;
-  }
-  auto it = sessions_.find(sid);
-  if (it == sessions_.end()) {
-    {
-      auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request, "Session not found");
-      co_await w.send(std::move(res_));
-    }
-    co_return;
-  }
+  auto hs = co_await require_session(req, w);
+  if (!hs) co_return;
+  auto it = sessions_.find(hs->id);
   it->second->mcp->cancel_all();
   sessions_.erase(it);
   metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));

@@ -37,6 +37,7 @@ class McpEndpoint {
   boost::asio::awaitable<void> reply_json(std::shared_ptr<StreamLog> log, Request& req, Writer& w,
                                           const std::string& session_id);
   std::shared_ptr<HttpSession> find(const std::string& id);
+  boost::asio::awaitable<std::shared_ptr<HttpSession>> require_session(Request& req, Writer& w);
   std::string new_session_id() const;
   void sweep();
 
