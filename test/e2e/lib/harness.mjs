@@ -95,3 +95,20 @@ export function freshNamespace(prefix = 'e2e') {
 export function dropNamespace(name) {
   kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found'], { allowFail: true });
 }
+
+// Asserts that the names a server call returned are what kubectl sees. Other test files
+// delete namespaces with --wait=false, so objects may vanish between two reads: kubectl is
+// read before and after the server call; every name present in both reads must be in the
+// server's answer, and every name in the server's answer must be in one of them.
+export async function assertNamesMatchKubectl(serverNames, kubectlArgs, opts = {}) {
+  const read = () => kubectlJson(kubectlArgs, opts).items.map((i) => i.metadata.name);
+  const before = new Set(read());
+  const got = await serverNames();
+  const after = new Set(read());
+  const server = new Set(got);
+  assert.equal(server.size, got.length, `duplicate names in the server's answer: ${got}`);
+  const stable = [...before].filter((n) => after.has(n)).sort();
+  assert.deepEqual(stable.filter((n) => !server.has(n)), [], 'names kubectl saw before and after are missing');
+  assert.deepEqual(got.filter((n) => !before.has(n) && !after.has(n)), [], 'names kubectl never saw');
+  return got;
+}
