@@ -16,7 +16,11 @@ enum Code : int {
   method_not_found = -32601,
   invalid_params = -32602,
   internal_error = -32603,
-  resource_not_found = -32002,
+  resource_not_found = -32002,  // 2025 era; 2026-07-28 uses invalid_params with data.uri
+  // 2026-07-28 (-32020..-32099 are reserved for MCP)
+  header_mismatch = -32020,
+  missing_required_client_capability = -32021,
+  unsupported_protocol_version = -32022,
 };
 
 // Raised by method handlers for protocol-level failures; becomes a JSON-RPC error response.

@@ -86,7 +86,7 @@ void CallContext::progress(double done, std::optional<double> total, std::string
 
 void CallContext::log(std::string_view level, json::value data) const {
   int r = log_level_rank(level);
-  if (r < 0 || r < session_.log_rank) return;
+  if (r < 0 || r < log_rank_.value_or(session_.log_rank)) return;
   emit(notification("notifications/message",
                     json::object{{"level", level}, {"logger", tool_}, {"data", std::move(data)}}));
 }
@@ -115,6 +115,12 @@ void Server::add_tool(Tool t) { tools_.push_back(std::move(t)); }
 std::shared_ptr<Session> Server::make_session(Session::Sender send) {
   auto s = std::make_shared<Session>(std::move(send));
   if (session_factory_) s->data = session_factory_();
+  return s;
+}
+
+std::shared_ptr<Session> Server::make_request_session(std::shared_ptr<SessionData> data) {
+  auto s = std::make_shared<Session>(Session::Sender{});
+  s->data = data ? std::move(data) : new_session_data();
   return s;
 }
 
@@ -168,6 +174,10 @@ void Server::handle(const std::shared_ptr<Session>& s, json::value msg, Sink sin
   }
   const json::object& params = pv ? pv->as_object() : empty;
 
+  if (id && valid_id(*id) && is_modern_request(m, params)) {
+    handle_modern(s, *id, m, params, out);
+    return;
+  }
   if (!id) {  // notification: never answered
     if (m == "notifications/initialized") s->initialized = true;
     else if (m == "notifications/cancelled") on_cancelled(*s, params);
@@ -213,6 +223,11 @@ json::value Server::dispatch_sync(Session& s, std::string_view m, const json::ob
   if (m == "resources/list") return json::object{{"resources", json::array{}}};
   if (m == "resources/templates/list") return json::object{{"resourceTemplates", json::array{}}};
   if (m == "prompts/list") return json::object{{"prompts", json::array{}}};
+  if (m == "resources/read") {
+    auto* u = params.if_contains("uri");
+    throw ProtocolError(resource_not_found, "Resource not found",
+                        json::object{{"uri", u ? *u : json::value(nullptr)}});
+  }
   throw ProtocolError(method_not_found, fmt::format("Method not found: {}", m));
 }
 
@@ -226,13 +241,80 @@ json::object Server::initialize(Session& s, const json::object& params) {
   mk::log::debug("initialize: client={} requested={} negotiated={}",
                  s.client_info.contains("name") ? json::serialize(s.client_info.at("name")) : "?", requested,
                  s.protocol_version);
-  json::object server_info{{"name", info_.name}, {"version", info_.version}};
-  if (!info_.title.empty()) server_info["title"] = info_.title;
-  json::object r{
-      {"protocolVersion", s.protocol_version},
-      {"capabilities", json::object{{"tools", json::object{{"listChanged", false}}}, {"logging", json::object{}}}},
-      {"serverInfo", std::move(server_info)}};
+  json::object r{{"protocolVersion", s.protocol_version}, {"capabilities", capabilities()}, {"serverInfo", server_info()}};
   if (!info_.instructions.empty()) r["instructions"] = info_.instructions;
+  return r;
+}
+
+// Prompts and resources are declared (with empty lists) so clients may list them; nothing
+// changes at run time, so no listChanged and no subscriptions.
+json::object Server::capabilities() const {
+  return json::object{{"tools", json::object{{"listChanged", false}}},
+                      {"prompts", json::object{{"listChanged", false}}},
+                      {"resources", json::object{{"listChanged", false}, {"subscribe", false}}},
+                      {"logging", json::object{}}};
+}
+
+json::object Server::server_info() const {
+  json::object o{{"name", info_.name}, {"version", info_.version}};
+  if (!info_.title.empty()) o["title"] = info_.title;
+  return o;
+}
+
+namespace {
+// Caching hints (SEP-2549): lists are fixed for the life of the process and the same for
+// every caller.
+constexpr std::int64_t kListTtlMs = 10 * 60 * 1000;
+void add_cache_hints(json::object& r) {
+  r["ttlMs"] = kListTtlMs;
+  r["cacheScope"] = "public";
+}
+}  // namespace
+
+void Server::handle_modern(const std::shared_ptr<Session>& s, const json::value& id, std::string_view m,
+                           const json::object& params, const Sink& out) {
+  try {
+    RequestMeta rm = parse_request_meta(params);
+    check_modern_version(rm);
+    if (m == "tools/call") {
+      start_tool_call(s, id, params, out, &rm);
+      return;
+    }
+    json::object r = dispatch_modern(m, params);
+    r["resultType"] = "complete";
+    r["_meta"] = json::object{{meta::server_info, server_info()}};
+    out(response(id, std::move(r)));
+  } catch (const ProtocolError& e) {
+    out(error(id, e.code, e.message, e.data));
+  } catch (const std::exception& e) {
+    mk::log::error("method {} failed: {}", m, e.what());
+    out(error(id, internal_error, "Internal error"));
+  }
+}
+
+// Methods of the 2026-07-28 era. initialize, ping, logging/setLevel and resources/subscribe
+// were removed from it and are "not found" like any unknown method.
+json::object Server::dispatch_modern(std::string_view m, const json::object& params) const {
+  if (m == "server/discover") {
+    json::object r{{"supportedVersions", supported_versions()}, {"capabilities", capabilities()}};
+    if (!info_.instructions.empty()) r["instructions"] = info_.instructions;
+    add_cache_hints(r);
+    return r;
+  }
+  json::object r;
+  if (m == "tools/list") r = list_tools(params);
+  else if (m == "resources/list") r = json::object{{"resources", json::array{}}};
+  else if (m == "resources/templates/list") r = json::object{{"resourceTemplates", json::array{}}};
+  else if (m == "prompts/list") r = json::object{{"prompts", json::array{}}};
+  else if (m == "resources/read") {
+    auto* u = params.if_contains("uri");
+    json::value uri = u ? *u : json::value(nullptr);
+    throw ProtocolError(invalid_params, "Resource not found", json::object{{"uri", uri}});
+  } else if (m == "prompts/get") {
+    throw ProtocolError(invalid_params, "Prompt not found");
+  } else
+    throw ProtocolError(method_not_found, fmt::format("Method not found: {}", m));
+  add_cache_hints(r);
   return r;
 }
 
@@ -259,7 +341,7 @@ void Server::on_cancelled(Session& s, const json::object& params) {
 namespace {
 asio::awaitable<void> run_call(std::shared_ptr<Session> s, const Tool* tool, json::value id,
                                std::shared_ptr<CallContext> ctx, std::shared_ptr<Inflight> inf, ServerOptions opts,
-                               CallObserver obs, Server::Sink out) {
+                               CallObserver obs, Server::Sink out, json::object extra) {
   auto started = std::chrono::steady_clock::now();
   ToolResult r;
   std::string_view outcome = "success";
@@ -292,11 +374,20 @@ asio::awaitable<void> run_call(std::shared_ptr<Session> s, const Tool* tool, jso
   if (obs) obs(tool->name, outcome, secs);
   // A cancelled request gets no response (spec: basic/utilities/cancellation).
   if (inf->cancelled_by_client) co_return;
-  out(jsonrpc::response(id, result_json(*tool, std::move(r), opts.max_result_text_bytes)));
+  json::object result = result_json(*tool, std::move(r), opts.max_result_text_bytes);
+  for (auto& [k, v] : extra) result[k] = v;
+  out(jsonrpc::response(id, std::move(result)));
 }
 }  // namespace
 
-void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, const json::object& params, Sink out) {
+void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, const json::object& params, Sink out,
+                             const RequestMeta* modern) {
+  // Fields a 2026-07-28 result carries beside the tool's own.
+  json::object extra;
+  if (modern) {
+    extra["resultType"] = "complete";
+    extra["_meta"] = json::object{{meta::server_info, server_info()}};
+  }
   auto* nv = params.if_contains("name");
   if (!nv || !nv->is_string()) {
     out(error(id, invalid_params, "tools/call requires params.name"));
@@ -318,7 +409,9 @@ void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, 
     }
   }
   if (auto err = validate(args, tool->input_schema); !err.empty()) {
-    out(response(id, result_json(*tool, ToolResult{{}, "InvalidArgument: " + err, true}, opts_.max_result_text_bytes)));
+    json::object r = result_json(*tool, ToolResult{{}, "InvalidArgument: " + err, true}, opts_.max_result_text_bytes);
+    for (auto& [k, v] : extra) r[k] = v;
+    out(response(id, std::move(r)));
     if (observer_) observer_(tool->name, "error", 0);
     return;
   }
@@ -333,13 +426,14 @@ void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, 
   auto inf = std::make_shared<Inflight>();
   s->inflight[key] = inf;
   auto ctx = std::make_shared<CallContext>(*s, tool->name, std::move(args), std::move(token), out);
+  if (modern) ctx->set_stateless(modern->log_rank);
   auto timer = std::make_shared<asio::steady_timer>(ex_, tool->timeout);
   timer->async_wait([inf](boost::system::error_code ec) {
     if (ec) return;
     inf->timed_out = true;
     inf->signal.emit(asio::cancellation_type::terminal);
   });
-  asio::co_spawn(ex_, run_call(s, tool, std::move(id), ctx, inf, opts_, observer_, out),
+  asio::co_spawn(ex_, run_call(s, tool, std::move(id), ctx, inf, opts_, observer_, out, std::move(extra)),
                  asio::bind_cancellation_slot(inf->signal.slot(), [timer, ctx, s](std::exception_ptr e) {
                    timer->cancel();
                    if (e) {

@@ -2,6 +2,7 @@
 // MCP method dispatch: lifecycle, tools, logging, cancellation, progress. Transport agnostic:
 // a transport hands in parsed messages with their Session and receives outbound messages
 // through the Session's sender.
+#include "mcp/era.hpp"
 #include "mcp/session.hpp"
 #include "mcp/tool.hpp"
 
@@ -39,11 +40,15 @@ class Server {
 
   void add_tool(Tool t);
   const std::vector<Tool>& tools() const { return tools_; }
-  void set_session_factory(std::function<std::unique_ptr<SessionData>()> f) { session_factory_ = std::move(f); }
+  void set_session_factory(std::function<std::shared_ptr<SessionData>()> f) { session_factory_ = std::move(f); }
   void set_call_observer(CallObserver o) { observer_ = std::move(o); }
 
   // Creates a session bound to this server (application state attached).
   std::shared_ptr<Session> make_session(Session::Sender send);
+  // A session for one stateless (2026-07-28) HTTP request; `data` is the application state
+  // all stateless requests share (null: a fresh one).
+  std::shared_ptr<Session> make_request_session(std::shared_ptr<SessionData> data);
+  std::shared_ptr<SessionData> new_session_data() const { return session_factory_ ? session_factory_() : nullptr; }
 
   // Where the response and request-related notifications of one message go. Empty: the
   // session's sender (stdio). HTTP passes the POST's response stream.
@@ -57,8 +62,14 @@ class Server {
 
  private:
   json::value dispatch_sync(Session& s, std::string_view method, const json::object& params);
-  void start_tool_call(const std::shared_ptr<Session>& s, json::value id, const json::object& params, Sink out);
+  void start_tool_call(const std::shared_ptr<Session>& s, json::value id, const json::object& params, Sink out,
+                       const RequestMeta* modern = nullptr);
+  void handle_modern(const std::shared_ptr<Session>& s, const json::value& id, std::string_view method,
+                     const json::object& params, const Sink& out);
+  json::object dispatch_modern(std::string_view method, const json::object& params) const;
   json::object initialize(Session& s, const json::object& params);
+  json::object capabilities() const;
+  json::object server_info() const;
   json::object list_tools(const json::object& params) const;
   void on_cancelled(Session& s, const json::object& params);
 
@@ -66,7 +77,7 @@ class Server {
   ServerInfo info_;
   ServerOptions opts_;
   std::vector<Tool> tools_;
-  std::function<std::unique_ptr<SessionData>()> session_factory_;
+  std::function<std::shared_ptr<SessionData>()> session_factory_;
   CallObserver observer_;
 };
 

@@ -33,6 +33,13 @@ class CallContext {
   CallContext(Session& s, std::string tool, json::object args, json::value progress_token, Sink sink = {})
       : session_(s), tool_(std::move(tool)), args_(std::move(args)), progress_token_(std::move(progress_token)),
         sink_(std::move(sink)) {}
+  // A 2026-07-28 request: no session state may carry over to later calls, and the log level
+  // is the request's own.
+  void set_stateless(int log_rank) {
+    stateless_ = true;
+    log_rank_ = log_rank;
+  }
+  bool stateless() const { return stateless_; }
 
   const json::object& args() const { return args_; }
   const std::string& tool() const { return tool_; }
@@ -49,6 +56,8 @@ class CallContext {
   json::object args_;
   json::value progress_token_;
   Sink sink_;  // where this request's notifications go (an HTTP response stream); session otherwise
+  std::optional<int> log_rank_;  // the request's own level (stateless); else the session's
+  bool stateless_ = false;
   void emit(json::object msg) const;
 };
 

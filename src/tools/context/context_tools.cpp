@@ -84,6 +84,10 @@ void register_context_tools(mcp::Server& server, App& app) {
       .annotations = {.read_only = false, .destructive = false, .idempotent = true, .open_world = false},
       .handler = [&app](CallContext& c) -> boost::asio::awaitable<ToolResult> {
         auto name = str(c.args(), "name");
+        if (c.stateless())
+          fail(Errc::invalid_argument,
+               "2026-07-28 requests are stateless, so a switch would not outlive this call: pass "
+               "`context` on each tool call instead");
         if (!app.clusters().has_context(name))
           fail(Errc::not_found, fmt::format("context \"{}\" not found; available: {}", name, [&] {
                  std::string s;

@@ -4,6 +4,7 @@
 
 #include "instrumentation/metrics.hpp"
 #include "mcp/jsonrpc.hpp"
+#include "transport/http/modern_headers.hpp"
 #include "transport/http/origin.hpp"
 #include "util/log.hpp"
 
@@ -28,6 +29,7 @@ struct McpEndpoint::StreamLog {
   std::deque<std::pair<std::uint64_t, std::string>> events;  // (seq, serialized message)
   std::uint64_t next_seq = 1;
   bool done = false;  // response stored
+  int error_code = 0;  // of an error response
   asio::steady_timer wake;
   static constexpr std::size_t kCap = 1000;
 
@@ -36,7 +38,11 @@ struct McpEndpoint::StreamLog {
     // Notifications beyond the cap are dropped (oldest first); the response never is.
     if (events.size() >= kCap && !is_response) events.pop_front();
     events.emplace_back(next_seq++, json::serialize(m));
-    if (is_response) done = true;
+    if (is_response) {
+      done = true;
+      if (auto* e = m.if_contains("error"); e && e->is_object())
+        if (auto* c = e->as_object().if_contains("code"); c && c->is_int64()) error_code = static_cast<int>(c->as_int64());
+    }
     wake.cancel();
   }
 };
@@ -56,21 +62,31 @@ constexpr std::size_t kMaxStreamsPerSession = 32;
 
 std::string header(const Request& req, std::string_view name) { return std::string(req[name]); }
 
-Response rpc_error(const Request& req, bhttp::status st, int code, std::string msg, json::value id = nullptr) {
-  return make_response(req, st, json::serialize(mcp::jsonrpc::error(id, code, msg)));
+Response rpc_error(const Request& req, bhttp::status st, int code, std::string msg, json::value id = nullptr,
+                   const json::value& data = nullptr) {
+  return make_response(req, st, json::serialize(mcp::jsonrpc::error(id, code, msg, data)));
 }
 
 std::string sse_event(std::uint64_t stream, std::uint64_t seq, const std::string& data) {
   return fmt::format("id: {}_{}\nevent: message\ndata: {}\n\n", stream, seq, data);
 }
 
+// A tool call that may send notifications before its response: progress when asked for, or
+// (2026-07-28) log messages when the request names a log level.
 bool wants_sse(const json::object& msg) {
   auto* m = msg.if_contains("method");
   if (!m || !m->is_string() || m->as_string() != "tools/call") return false;
   auto* p = msg.if_contains("params");
   if (!p || !p->is_object()) return false;
   auto* meta = p->as_object().if_contains("_meta");
-  return meta && meta->is_object() && meta->as_object().contains("progressToken");
+  return meta && meta->is_object() &&
+         (meta->as_object().contains("progressToken") || meta->as_object().contains(mcp::meta::log_level));
+}
+
+const json::object& params_of(const json::object& msg) {
+  static const json::object empty;
+  auto* p = msg.if_contains("params");
+  return p && p->is_object() ? p->as_object() : empty;
 }
 }  // namespace
 
@@ -103,6 +119,7 @@ void McpEndpoint::close_all() {
   sweeper_.cancel();
   for (auto& [id, s] : sessions_) s->mcp->cancel_all();
   sessions_.clear();
+  stateless_data_.reset();
   metrics::Registry::global().set("mcp_sessions_active", {}, 0);
 }
 
@@ -190,6 +207,13 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   }
   auto& o = msg.as_object();
   auto* method = o.if_contains("method");
+  {
+    std::string_view name = method && method->is_string() ? std::string_view(method->as_string()) : "";
+    if (header(req, "MCP-Protocol-Version") == mcp::kModernVersion || mcp::is_modern_request(name, params_of(o))) {
+      co_await post_modern(req, w, std::move(msg));
+      co_return;
+    }
+  }
   bool is_request = o.contains("id") && method;
   bool is_initialize = is_request && method->is_string() && method->as_string() == "initialize";
   auto version = header(req, "MCP-Protocol-Version");
@@ -251,6 +275,67 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   if (log->done && !sse) hs->streams.erase(log->number);
 }
 
+// One stateless request: _meta (-32602), then headers against the body (-32020), then the
+// version (-32022), each a 400 before anything runs; then served on a throw-away session
+// that shares the stateless application state.
+asio::awaitable<void> McpEndpoint::post_modern(Request& req, Writer& w, json::value msg) {
+  auto& o = msg.as_object();
+  auto* mv = o.if_contains("method");
+  auto* idv = o.if_contains("id");
+  if (!mv || !mv->is_string() || !idv || !mcp::jsonrpc::valid_id(*idv)) {
+    // Notifications (clients send no responses in this era) are accepted; malformed
+    // messages get the dispatcher's JSON-RPC error.
+    bool notification = mv && mv->is_string() && !idv;
+    if (notification) {
+      auto res_ = make_response(req, bhttp::status::accepted, "", "");
+      co_await w.send(std::move(res_));
+      co_return;
+    }
+    json::object reply;
+    auto session = server_.make_request_session(nullptr);
+    server_.handle(session, std::move(msg), [&reply](json::object m) { reply = std::move(m); });
+    auto res_ = make_response(req, bhttp::status::bad_request, json::serialize(reply));
+    co_await w.send(std::move(res_));
+    co_return;
+  }
+  std::string method(mv->as_string());
+  json::value id = *idv;
+  const json::object& params = params_of(o);
+  int code = 0;
+  std::string message;
+  json::value data;
+  try {
+    auto rm = mcp::parse_request_meta(params);
+    if (auto mismatch = check_modern_headers(req, method, params, rm.version); !mismatch.empty()) {
+      code = mcp::jsonrpc::header_mismatch;
+      message = "Header mismatch: " + mismatch;
+    } else {
+      mcp::check_modern_version(rm);
+    }
+  } catch (const mcp::jsonrpc::ProtocolError& e) {
+    code = e.code;
+    message = e.message;
+    data = e.data;
+  }
+  if (code != 0) {
+    auto res_ = rpc_error(req, bhttp::status::bad_request, code, message, id, data);
+    co_await w.send(std::move(res_));
+    co_return;
+  }
+  if (!stateless_data_) stateless_data_ = server_.new_session_data();
+  auto session = server_.make_request_session(stateless_data_);
+  auto log = std::make_shared<StreamLog>(io_.get_executor(), 0);
+  bool sse = !opts_.disable_streaming && wants_sse(o);
+  server_.handle(session, std::move(msg), [log](json::object m) { log->push(m); });
+  if (!sse) {
+    co_await reply_json(log, req, w, "");
+    co_return;
+  }
+  // Closing the response stream is how a 2026-07-28 client cancels.
+  bool finished = co_await stream_events(log, 0, req, w, true, false);
+  if (!finished) session->cancel_all();
+}
+
 asio::awaitable<void> McpEndpoint::reply_json(std::shared_ptr<StreamLog> log, Request& req, Writer& w,
                                               const std::string& session_id) {
   auto deadline = std::chrono::steady_clock::now() + 30min;  // tools have their own, shorter timeouts
@@ -265,28 +350,31 @@ asio::awaitable<void> McpEndpoint::reply_json(std::shared_ptr<StreamLog> log, Re
     }
     co_return;
   }
-  auto res = make_response(req, bhttp::status::ok, log->events.back().second);
-  res.set("Mcp-Session-Id", session_id);
+  bool stateless = session_id.empty();
+  auto st = stateless && log->error_code == mcp::jsonrpc::method_not_found ? bhttp::status::not_found
+                                                                           : bhttp::status::ok;
+  auto res = make_response(req, st, log->events.back().second);
+  if (!stateless) res.set("Mcp-Session-Id", session_id);
   co_await w.send(std::move(res));
 }
 
-asio::awaitable<void> McpEndpoint::stream_events(std::shared_ptr<StreamLog> log, std::uint64_t after, Request& req,
-                                                 Writer& w, bool fresh) {
+asio::awaitable<bool> McpEndpoint::stream_events(std::shared_ptr<StreamLog> log, std::uint64_t after, Request& req,
+                                                 Writer& w, bool fresh, bool resumable) {
   auto hdr = make_response(req, bhttp::status::ok, "", "");
-  if (!co_await w.start_sse(std::move(hdr))) co_return;
+  if (!co_await w.start_sse(std::move(hdr))) co_return false;
   // Priming event (id + empty data) and a retry hint, so a client that loses the stream
   // knows it can resume with Last-Event-ID.
-  if (fresh) {
+  if (fresh && resumable) {
     auto priming = fmt::format("id: {}_0\nretry: 1000\ndata: \n\n", log->number);
-    if (!co_await w.sse(std::move(priming))) co_return;
+    if (!co_await w.sse(std::move(priming))) co_return false;
   }
   std::uint64_t sent = after;
   auto deadline = std::chrono::steady_clock::now() + 30min;
   for (;;) {
     for (auto& [seq, data] : log->events) {
       if (seq <= sent) continue;
-      auto ev = sse_event(log->number, seq, data);
-      if (!co_await w.sse(std::move(ev))) co_return;  // client gone; the log keeps the rest
+      auto ev = resumable ? sse_event(log->number, seq, data) : fmt::format("event: message\ndata: {}\n\n", data);
+      if (!co_await w.sse(std::move(ev))) co_return false;  // client gone; the log keeps the rest
       sent = seq;
     }
     if (log->done || std::chrono::steady_clock::now() >= deadline) break;
@@ -294,6 +382,7 @@ asio::awaitable<void> McpEndpoint::stream_events(std::shared_ptr<StreamLog> log,
     co_await log->wake.async_wait(tuple_awaitable);
   }
   co_await w.end_sse();
+  co_return log->done;
 }
 
 // The session a non-initialize request names; answers 400 (no header) or 404 (unknown or
@@ -310,7 +399,22 @@ asio::awaitable<std::shared_ptr<McpEndpoint::HttpSession>> McpEndpoint::require_
   co_return nullptr;
 }
 
+namespace {
+// GET streams and DELETE of sessions do not exist in the 2026-07-28 era.
+Response modern_method_not_allowed(const Request& req) {
+  auto res = make_response(req, bhttp::status::method_not_allowed,
+                           R"({"error":"protocol version 2026-07-28 is stateless: POST only"})");
+  res.set(bhttp::field::allow, "POST");
+  return res;
+}
+}  // namespace
+
 asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
+  if (header(req, "MCP-Protocol-Version") == mcp::kModernVersion) {
+    auto res_ = modern_method_not_allowed(req);
+    co_await w.send(std::move(res_));
+    co_return;
+  }
   auto hs = co_await require_session(req, w);
   if (!hs) co_return;
   auto last = header(req, "Last-Event-ID");
@@ -337,6 +441,11 @@ asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
 }
 
 asio::awaitable<void> McpEndpoint::del(Request& req, Writer& w) {
+  if (header(req, "MCP-Protocol-Version") == mcp::kModernVersion) {
+    auto res_ = modern_method_not_allowed(req);
+    co_await w.send(std::move(res_));
+    co_return;
+  }
   auto hs = co_await require_session(req, w);
   if (!hs) co_return;
   auto it = sessions_.find(hs->id);
