@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 namespace mk::output {
 namespace json = boost::json;
 
@@ -17,7 +19,7 @@ std::string cell_to_string(const json::value& v) {
   }
 }
 
-Table parse_table(const json::value& v, bool wide) {
+Table parse_table(const json::value& v, bool wide, const std::vector<std::string_view>& promote) {
   Table t;
   if (!v.is_object()) return t;
   auto& o = v.as_object();
@@ -32,9 +34,11 @@ Table parse_table(const json::value& v, bool wide) {
       auto& co = c.as_object();
       std::int64_t prio = 0;
       if (auto* p = co.if_contains("priority"); p && p->is_number()) prio = p->to_number<std::int64_t>();
-      if (wide || prio == 0) {
+      auto* n = co.if_contains("name");
+      bool promoted = n && n->is_string() &&
+                      std::find(promote.begin(), promote.end(), std::string_view(n->as_string())) != promote.end();
+      if (wide || prio == 0 || promoted) {
         keep.push_back(i);
-        auto* n = co.if_contains("name");
         std::string name =
             n && n->is_string() ? std::string(n->as_string()) : std::string("COLUMN") + std::to_string(i);
         for (auto& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));

@@ -16,8 +16,9 @@ struct Table {
   std::optional<std::int64_t> remaining;
 };
 
-// Parses a meta.k8s.io/v1 Table. wide=false keeps only priority-0 columns (kubectl's default).
-Table parse_table(const boost::json::value& v, bool wide);
+// Parses a meta.k8s.io/v1 Table. wide=false keeps only priority-0 columns (kubectl's default)
+// plus the columns named in `promote` (e.g. a pod's Node, which an agent nearly always wants).
+Table parse_table(const boost::json::value& v, bool wide, const std::vector<std::string_view>& promote = {});
 // Prepends a NAMESPACE column from row_namespaces.
 void add_namespace_column(Table& t);
 std::string render_tsv(const Table& t);

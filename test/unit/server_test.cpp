@@ -489,3 +489,74 @@ TEST(LogLevel, Ranks) {
   EXPECT_TRUE(mcp::is_supported_legacy_version("2025-06-18"));
   EXPECT_FALSE(mcp::is_supported_legacy_version("2024-11-05"));
 }
+
+// --- 2026-07-28 era: stateless requests carrying _meta --------------------------------------
+
+json::object modern_meta(json::object extra = {}) {
+  json::object m{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                 {"io.modelcontextprotocol/clientCapabilities", json::object{}}};
+  for (auto& [k, v] : extra) m[k] = v;
+  return m;
+}
+
+TEST_F(ServerTest, ModernDiscoverWithoutInitialize) {
+  auto r = request(1, "server/discover", {{"_meta", modern_meta()}});
+  ASSERT_TRUE(r.contains("result")) << json::serialize(r);
+  auto& res = r.at("result").as_object();
+  EXPECT_EQ(res.at("supportedVersions").as_array().at(0), "2026-07-28");
+  EXPECT_TRUE(res.at("capabilities").as_object().contains("tools"));
+  EXPECT_EQ(res.at("resultType"), "complete");
+  EXPECT_EQ(res.at("cacheScope"), "public");
+  EXPECT_GE(res.at("ttlMs").as_int64(), 0);
+  EXPECT_EQ(res.at("_meta").at("io.modelcontextprotocol/serverInfo").at("name"), "test-server");
+}
+
+TEST_F(ServerTest, ModernMetaIsValidated) {
+  EXPECT_EQ(error_code(request(1, "server/discover")), -32602);  // no _meta at all
+  json::object no_caps{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"}};
+  EXPECT_EQ(error_code(request(2, "tools/list", {{"_meta", no_caps}})), -32602);
+  EXPECT_EQ(error_code(request(3, "tools/list", {{"_meta", modern_meta({{"io.modelcontextprotocol/logLevel", "loud"}})}})),
+            -32602);
+  auto r = request(4, "tools/list",
+                   {{"_meta", modern_meta({{"io.modelcontextprotocol/protocolVersion", "2099-01-01"}})}});
+  ASSERT_EQ(error_code(r), -32022) << json::serialize(r);
+  EXPECT_EQ(r.at("error").at("data").at("requested"), "2099-01-01");
+  EXPECT_EQ(r.at("error").at("data").at("supported").as_array().at(0), "2026-07-28");
+  EXPECT_EQ(r.at("id"), 4);
+}
+
+TEST_F(ServerTest, ModernRemovedMethodsAreNotFound) {
+  for (const char* m : {"initialize", "ping", "logging/setLevel", "resources/subscribe", "no/such"})
+    EXPECT_EQ(error_code(request(m, m, {{"_meta", modern_meta()}})), -32601) << m;
+}
+
+TEST_F(ServerTest, ModernListsCarryCachingHintsAndResultType) {
+  for (const char* m : {"tools/list", "prompts/list", "resources/list", "resources/templates/list"}) {
+    auto r = request(m, m, {{"_meta", modern_meta()}});
+    ASSERT_TRUE(r.contains("result")) << m << json::serialize(r);
+    EXPECT_EQ(r.at("result").at("resultType"), "complete") << m;
+    EXPECT_TRUE(r.at("result").as_object().contains("ttlMs")) << m;
+  }
+  auto missing = request(9, "resources/read", {{"uri", "k8s://nope"}, {"_meta", modern_meta()}});
+  EXPECT_EQ(error_code(missing), -32602);
+  EXPECT_EQ(missing.at("error").at("data").at("uri"), "k8s://nope");
+}
+
+TEST_F(ServerTest, ModernToolCallLogsOnlyAtTheRequestedLevel) {
+  auto r = call(1, "progress", {}, {{"_meta", modern_meta()}});
+  ASSERT_TRUE(r.contains("result")) << json::serialize(r);
+  EXPECT_EQ(r.at("result").at("resultType"), "complete");
+  EXPECT_TRUE(notifications("notifications/message").empty()) << "no logLevel, no log messages";
+  call(2, "progress", {}, {{"_meta", modern_meta({{"io.modelcontextprotocol/logLevel", "error"}})}});
+  auto logs = notifications("notifications/message");
+  ASSERT_EQ(logs.size(), 1u);
+  EXPECT_EQ(logs[0].at("params").at("level"), "error");
+}
+
+TEST_F(ServerTest, ModernAndLegacyOnOneSession) {
+  initialize();
+  auto legacy = request(1, "tools/list");
+  EXPECT_FALSE(legacy.at("result").as_object().contains("resultType"));
+  auto modern = request(2, "tools/list", {{"_meta", modern_meta()}});
+  EXPECT_EQ(modern.at("result").at("resultType"), "complete");
+}

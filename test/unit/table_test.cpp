@@ -39,6 +39,12 @@ TEST(Table, KeepsOnlyPriorityZeroColumnsByDefault) {
   EXPECT_EQ(t.rows[1], (std::vector<std::string>{"db-0", "0/1", "CrashLoopBackOff", "7 (30s ago)", "2d"}));
 }
 
+TEST(Table, PromotedColumnsJoinTheDefaultOnes) {
+  auto t = parse_table(json::parse(kPods), false, {"Node"});
+  EXPECT_EQ(t.columns, (std::vector<std::string>{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE"}));
+  EXPECT_EQ(t.rows[1].size(), 6u);
+}
+
 TEST(Table, WideKeepsEveryColumn) {
   auto t = parse_table(json::parse(kPods), true);
   ASSERT_EQ(t.columns.size(), 9u);

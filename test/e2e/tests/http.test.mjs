@@ -169,3 +169,82 @@ test('SIGTERM shuts down gracefully', async () => {
   assert.equal(code, 0, stderr);
   await assert.rejects(fetch(`${base}/healthz`));
 });
+
+// --- 2026-07-28 era on the same endpoint: stateless POSTs, headers checked against the body ---
+const META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+async function modern(method, params = {}, extraHeaders = {}, id = 1) {
+  const h = headers({ 'mcp-protocol-version': '2026-07-28', 'mcp-method': method, ...extraHeaders });
+  if (params.name && !('mcp-name' in extraHeaders)) h['mcp-name'] = params.name;
+  const r = await fetch(`${base}/mcp`, { method: 'POST', headers: h,
+    body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { _meta: META, ...params } }) });
+  const text = await r.text();
+  return { status: r.status, headers: r.headers, text, body: text.startsWith('{') ? JSON.parse(text) : null };
+}
+
+test('2026-07-28: discover and a tool call without initialize or session, cross-checked with kubectl', async () => {
+  const d = await modern('server/discover');
+  assert.equal(d.status, 200);
+  assert.equal(d.headers.get('mcp-session-id'), null, 'no session in the stateless era');
+  assert.equal(d.body.result.supportedVersions[0], '2026-07-28');
+  assert.equal(d.body.result.resultType, 'complete');
+  assert.equal(d.body.result._meta['io.modelcontextprotocol/serverInfo'].name, 'mcp-kubernetes');
+  await assertNamesMatchKubectl(async () => {
+    const r = await modern('tools/call', { name: 'k8s_list_resources', arguments: { resourceType: 'namespaces' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.result.resultType, 'complete');
+    assert.ok(!r.body.result.isError, r.text);
+    return r.body.result.structuredContent.rows.map((row) => row[0]);
+  }, ['get', 'ns']);
+  const l = await modern('tools/list');
+  assert.ok(l.body.result.tools.some((t) => t.name === 'k8s_get_resource'));
+  assert.equal(typeof l.body.result.ttlMs, 'number');
+});
+
+test('2026-07-28: every rejection has its status and code, and echoes the id', async () => {
+  let r = await fetch(`${base}/mcp`, { method: 'POST',
+    headers: headers({ 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list' }),
+    body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list', params: {} }) });
+  let body = await r.json();
+  assert.equal(r.status, 400);
+  assert.equal(body.error.code, -32602, 'missing _meta');
+  assert.equal(body.id, 7);
+
+  let m = await modern('tools/call', { name: 'k8s_list_resources', arguments: { resourceType: 'ns' } }, { 'mcp-name': 'k8s_delete_resource' }, 8);
+  assert.equal(m.status, 400);
+  assert.equal(m.body.error.code, -32020, 'Mcp-Name disagrees with params.name');
+  assert.equal(m.body.id, 8);
+  m = await modern('tools/list', {}, { 'mcp-method': 'prompts/list' });
+  assert.equal(m.body.error.code, -32020, 'Mcp-Method disagrees with method');
+
+  r = await fetch(`${base}/mcp`, { method: 'POST',
+    headers: headers({ 'mcp-protocol-version': '2099-01-01', 'mcp-method': 'server/discover' }),
+    body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'server/discover',
+      params: { _meta: { ...META, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } } }) });
+  body = await r.json();
+  assert.equal(r.status, 400);
+  assert.equal(body.error.code, -32022);
+  assert.equal(body.error.data.requested, '2099-01-01');
+  assert.ok(body.error.data.supported.includes('2026-07-28'));
+
+  for (const method of ['initialize', 'ping', 'logging/setLevel', 'no/such']) {
+    m = await modern(method, {}, {}, 10);
+    assert.equal(m.status, 404, method);
+    assert.equal(m.body.error.code, -32601, method);
+  }
+  r = await fetch(`${base}/mcp`, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2026-07-28' } });
+  assert.equal(r.status, 405);
+});
+
+test('2026-07-28: a logLevel request streams its log messages over SSE; switching context is refused', async () => {
+  const r = await modern('tools/call', { name: 'k8s_list_resources', arguments: { resourceType: 'nodes' },
+    _meta: { ...META, 'io.modelcontextprotocol/logLevel': 'debug', progressToken: 'p' } });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /text\/event-stream/);
+  assert.doesNotMatch(r.text, /^id:/m, 'no resumability ids in the stateless era');
+  const frames = r.text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+  assert.equal(frames.at(-1).result.resultType, 'complete');
+  assert.ok(frames.every((f) => !f.method || f.method.startsWith('notifications/')), 'no server requests on the stream');
+  const sw = await modern('tools/call', { name: 'k8s_switch_context', arguments: { name: 'c1' } });
+  assert.equal(sw.body.result.isError, true);
+  assert.match(sw.body.result.content[0].text, /stateless/);
+});
