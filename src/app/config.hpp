@@ -17,8 +17,10 @@ struct Config {
   // kubernetes
   bool in_cluster = false;
   std::string context;  // initial context (default: kubeconfig's current-context)
-  double qps = 20.0;
-  int burst = 30;
+  // kubectl's client limits: an agent's burst of calls must not stall behind a limiter that
+  // only protects the API server, which has its own fairness (APF).
+  double qps = 50.0;
+  int burst = 300;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   std::size_t max_response_bytes = 512 * 1024;  // a tool result's text; bigger asks to narrow the query
   // transport

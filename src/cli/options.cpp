@@ -43,10 +43,10 @@ void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, st
   app.add_flag("--show-secret-values", c.show_secret_values, "Return Secret data unredacted (default: redacted)")
       ->default_val(false);
   app.add_option("--qps-limit", c.qps, "QPS limit for Kubernetes API calls")
-      ->default_val(20.0)
+      ->default_val(50.0)
       ->check(CLI::PositiveNumber);
   app.add_option("--burst-limit", c.burst, "Burst limit for Kubernetes API calls")
-      ->default_val(30)
+      ->default_val(300)
       ->check(CLI::Range(1, 100000));
   app.add_option("--request-timeout", timeout_s, "Timeout of one Kubernetes API request, in seconds")
       ->default_val(30.0)

@@ -182,7 +182,7 @@ boost::asio::awaitable<ToolResult> list_resources(App& app, CallContext& c) {
   auto v = co_await fetch_table(t, list_query(a, limit, str(a, "continue")), need_ns);
   // kubectl hides a pod's node unless -o wide; it is the first thing asked after a failure.
   std::vector<std::string_view> promote;
-  if (t.res.group.empty() && t.res.name == "pods") promote.push_back("Node");
+  if (t.resource.group.empty() && t.resource.plural == "pods") promote.push_back("Node");
   auto tab = output::parse_table(v, wide, promote);
   std::size_t hidden = need_ns ? filter_namespaces(app, tab) : 0;
   if (need_ns) add_namespace_column(tab);
