@@ -151,6 +151,8 @@ counts_from_ctest() {
 do_cluster_bins() {
   test/cluster/build.sh >"$WORK/bin"
   echo "control-plane binaries: $(cat "$WORK/bin")"
+  test/promlint/build.sh >"$WORK/promlint"   # `promtool check metrics` for metrics.test.mjs
+  echo "metrics checker: $(cat "$WORK/promlint")"
 }
 
 # A port base whose whole [base, base+100) range is free. Bases stay below the ephemeral
@@ -204,7 +206,7 @@ do_e2e() {
   fi
   # spec for people, tap to a file for counting. The phase timeout is a backstop; every test
   # has its own timeout too. --foreground keeps Ctrl-C reaching node.
-  HARNESS_RUN=$RUN MCPK_BIN=$BUILD_DIR/mcp-kubernetes \
+  HARNESS_RUN=$RUN MCPK_BIN=$BUILD_DIR/mcp-kubernetes PROMLINT_BIN=$(cat "$WORK/promlint") \
     timeout --foreground -k 30 "$E2E_TIMEOUT" \
     node --test --test-concurrency=1 --test-timeout="$E2E_TEST_TIMEOUT" \
     --test-reporter=spec --test-reporter-destination=stdout \
