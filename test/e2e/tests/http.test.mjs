@@ -162,14 +162,6 @@ test('health, readiness and Prometheus metrics', async () => {
   assert.match(m, /^mcp_kubernetes_operation_duration_seconds_bucket\{tool="k8s_list_resources",le="\+Inf"\} \d+$/m);
 });
 
-test('SIGTERM shuts down gracefully', async () => {
-  const exited = new Promise((r) => proc.once('exit', (code, sig) => r({ code, sig })));
-  proc.kill('SIGTERM');
-  const { code } = await exited;
-  assert.equal(code, 0, stderr);
-  await assert.rejects(fetch(`${base}/healthz`));
-});
-
 // --- 2026-07-28 era on the same endpoint: stateless POSTs, headers checked against the body ---
 const META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
 async function modern(method, params = {}, extraHeaders = {}, id = 1) {
@@ -247,4 +239,13 @@ test('2026-07-28: a logLevel request streams its log messages over SSE; switchin
   const sw = await modern('tools/call', { name: 'k8s_switch_context', arguments: { name: 'c1' } });
   assert.equal(sw.body.result.isError, true);
   assert.match(sw.body.result.content[0].text, /stateless/);
+});
+
+// Last: it stops the server.
+test('SIGTERM shuts down gracefully', async () => {
+  const exited = new Promise((r) => proc.once('exit', (code, sig) => r({ code, sig })));
+  proc.kill('SIGTERM');
+  const { code } = await exited;
+  assert.equal(code, 0, stderr);
+  await assert.rejects(fetch(`${base}/healthz`));
 });
