@@ -1,7 +1,6 @@
 #include "k8s/portforward.hpp"
 
 #include "instrumentation/metrics.hpp"
-#include "k8s/websocket.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -13,6 +12,7 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <cstdlib>
 
 namespace mk::k8s {
 namespace asio = boost::asio;
@@ -23,7 +23,19 @@ using asio::use_awaitable;
 namespace {
 std::size_t g_active = 0;  // one io thread: no atomics needed
 constexpr auto kUpgradeTimeout = std::chrono::seconds(30);
-constexpr const char* kProtocol = "v4.channel.k8s.io";
+
+asio::awaitable<std::shared_ptr<PortTunnel>> open_tunnel(TunnelProtocol p, ApiTransport& t, TunnelTarget target,
+                                                         bool probe) {
+  std::shared_ptr<PortTunnel> tunnel;
+  if (p == TunnelProtocol::spdy) tunnel = co_await open_spdy_tunnel(t, std::move(target), probe);
+  else tunnel = co_await open_websocket_tunnel(t, std::move(target), probe);
+  co_return tunnel;
+}
+
+bool websockets_disabled() {
+  const char* v = std::getenv("MCP_KUBERNETES_PORT_FORWARD_WEBSOCKETS");
+  return v && (std::string_view(v) == "false" || std::string_view(v) == "0");
+}
 }  // namespace
 
 std::size_t active_port_forwards() { return g_active; }
@@ -41,7 +53,7 @@ std::string portforward_target(std::string_view ns, std::string_view pod, int po
 struct PortForward::Conn {
   explicit Conn(tcp::socket s) : local(std::move(s)) {}
   tcp::socket local;
-  std::shared_ptr<ChannelSocket> ws;
+  std::shared_ptr<PortTunnel> tunnel;
   bool closed = false;
   void close() {
     if (closed) return;
@@ -49,7 +61,7 @@ struct PortForward::Conn {
     boost::system::error_code ec;
     local.shutdown(tcp::socket::shutdown_both, ec);
     local.close(ec);
-    if (ws) ws->close();
+    if (tunnel) tunnel->close();
   }
 };
 
@@ -69,14 +81,40 @@ asio::awaitable<std::shared_ptr<PortForward>> PortForward::start(std::shared_ptr
   auto addr = asio::ip::make_address(spec.address, ec);
   if (ec) fail(Errc::invalid_argument, fmt::format("address \"{}\" is not an IP address", spec.address));
 
-  // Fail now, not on the first connection, when the API server refuses (RBAC, pod gone, not running).
-  auto what = fmt::format("port-forward to pod \"{}\"", spec.pod);
-  std::vector<std::string> protocols{kProtocol};  // not braced inside co_await (g++ 12)
-  auto probe = co_await ChannelSocket::open(
-      client->transport(), portforward_target(spec.ns, spec.pod, spec.remote_port), protocols, what, kUpgradeTimeout);
-  probe->close();
+  // Fail now, not on the first connection, when the API server refuses (RBAC, pod gone, not
+  // running); the protocol that worked is used for every connection of this forward.
+  TunnelTarget target{spec.ns, spec.pod, spec.remote_port, fmt::format("port-forward to pod \"{}\"", spec.pod),
+                      kUpgradeTimeout};
+  auto protocol = websockets_disabled() ? TunnelProtocol::spdy : TunnelProtocol::websocket;
+  std::string ws_refusal;
+  if (protocol == TunnelProtocol::websocket) {
+    try {
+      co_await open_websocket_tunnel(client->transport(), target, true);
+    } catch (const Error& e) {
+      if (!websocket_refused(e)) throw;
+      ws_refusal = e.what();
+    }
+  }
+  if (!ws_refusal.empty()) {
+    log::info("port-forward to {}/{}: WebSocket refused ({}); trying SPDY", spec.ns, spec.pod, ws_refusal);
+    protocol = TunnelProtocol::spdy;
+  }
+  if (protocol == TunnelProtocol::spdy) {
+    std::string spdy_error;
+    Errc code = Errc::unavailable;
+    try {
+      co_await open_spdy_tunnel(client->transport(), target, true);
+    } catch (const Error& e) {
+      if (ws_refusal.empty()) throw;
+      spdy_error = e.what();
+      code = e.code();
+    }
+    if (!spdy_error.empty())
+      fail(code, fmt::format("{} (the WebSocket upgrade was refused too: {})", spdy_error, ws_refusal));
+  }
 
   std::shared_ptr<PortForward> f(new PortForward(client, spec, std::move(id)));
+  f->protocol_ = protocol;
   tcp::endpoint ep(addr, static_cast<unsigned short>(spec.local_port));
   auto& acc = f->acceptor_;
   acc.open(ep.protocol(), ec);
@@ -116,6 +154,7 @@ json::object PortForward::info() const {
                  {"pod", spec_.pod},
                  {"remotePort", spec_.remote_port},
                  {"context", spec_.context},
+                 {"protocol", to_string(protocol_)},
                  {"activeConnections", conns_.size()},
                  {"totalConnections", total_conns_},
                  {"bytesFromPod", bytes_in_},
@@ -153,31 +192,23 @@ asio::awaitable<void> PortForward::accept_loop() {
 namespace {
 asio::awaitable<void> pod_to_local(std::shared_ptr<PortForward::Conn> c, std::uint64_t* bytes, std::string* last_error,
                                    std::string id) {
-  bool header_seen[2] = {false, false};
+  std::string failure;
   try {
     for (;;) {
-      auto msg = co_await c->ws->read();
-      if (!msg) break;
-      if (msg->empty()) continue;
-      auto ch = static_cast<std::uint8_t>((*msg)[0]);
-      if (ch > 1) continue;
-      std::string_view payload = std::string_view(*msg).substr(1);
-      // The first frame on each channel starts with the port number (2 bytes, little-endian).
-      if (!header_seen[ch]) {
-        header_seen[ch] = true;
-        payload = payload.size() >= 2 ? payload.substr(2) : std::string_view();
-      }
-      if (payload.empty()) continue;
-      if (ch == 1) {
-        *last_error = std::string(payload.substr(0, 500));
-        log::warn("port-forward {}: {}", id, *last_error);
-        break;
-      }
-      co_await asio::async_write(c->local, asio::buffer(payload), use_awaitable);
-      *bytes += payload.size();
+      auto data = co_await c->tunnel->read();
+      if (!data) break;
+      co_await asio::async_write(c->local, asio::buffer(*data), use_awaitable);
+      *bytes += data->size();
     }
+    failure = c->tunnel->error();
   } catch (const boost::system::system_error&) {
     // Either side closed: the connection is over.
+  } catch (const std::exception& e) {
+    failure = e.what();  // a protocol error (bad frame) or timeout
+  }
+  if (!failure.empty() && !c->closed) {
+    *last_error = failure.substr(0, 500);
+    log::warn("port-forward {}: {}", id, *last_error);
   }
   c->close();
 }
@@ -188,11 +219,11 @@ asio::awaitable<void> local_to_pod(std::shared_ptr<PortForward::Conn> c, std::ui
     for (;;) {
       auto [ec, n] = co_await c->local.async_read_some(asio::buffer(buf), asio::as_tuple(use_awaitable));
       if (ec) break;
-      // The v4 channel protocol has no half-close: local EOF ends the connection.
-      co_await c->ws->write(0, std::string_view(buf.data(), n));
+      // The v4 channel protocol has no half-close: local EOF ends the connection (both protocols alike).
+      co_await c->tunnel->write(std::string_view(buf.data(), n));
       *bytes += n;
     }
-  } catch (const boost::system::system_error&) {
+  } catch (const std::exception&) {
   }
   c->close();
 }
@@ -201,11 +232,9 @@ asio::awaitable<void> local_to_pod(std::shared_ptr<PortForward::Conn> c, std::ui
 asio::awaitable<void> PortForward::serve(std::shared_ptr<Conn> conn) {
   auto self = shared_from_this();
   try {
-    std::vector<std::string> protocols{kProtocol};
-    auto what = fmt::format("port-forward to pod \"{}\"", spec_.pod);
-    conn->ws =
-        co_await ChannelSocket::open(client_->transport(), portforward_target(spec_.ns, spec_.pod, spec_.remote_port),
-                                     protocols, what, kUpgradeTimeout);
+    TunnelTarget target{spec_.ns, spec_.pod, spec_.remote_port, fmt::format("port-forward to pod \"{}\"", spec_.pod),
+                        kUpgradeTimeout};
+    conn->tunnel = co_await open_tunnel(protocol_, client_->transport(), std::move(target), false);
   } catch (const std::exception& e) {
     last_error_ = e.what();
     log::warn("port-forward {}: {}", id_, last_error_);
@@ -214,7 +243,7 @@ asio::awaitable<void> PortForward::serve(std::shared_ptr<Conn> conn) {
     co_return;
   }
   if (conn->closed || stopped_) {
-    conn->ws->close();
+    conn->tunnel->close();
     conns_.erase(conn);
     co_return;
   }

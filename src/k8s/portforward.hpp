@@ -1,8 +1,10 @@
 #pragma once
 // Port-forwarding to a pod through the API server: a local TCP listener whose every accepted
-// connection gets its own WebSocket stream (v4.channel.k8s.io on pods/NAME/portforward), and a
-// per-MCP-session registry of such forwards that closes them all when it goes away.
+// connection gets its own tunnel (WebSocket v4.channel.k8s.io on pods/NAME/portforward, or
+// SPDY/3.1 where the WebSocket upgrade is refused), and a per-MCP-session registry of such
+// forwards that closes them all when it goes away.
 #include "k8s/client.hpp"
+#include "k8s/portforward_tunnel.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,8 +29,11 @@ struct ForwardSpec {
 
 class PortForward : public std::enable_shared_from_this<PortForward> {
  public:
-  // Checks the API server accepts the forward (RBAC, pod exists and runs), binds the listener
-  // and starts accepting. Throws the API's error or Errc::invalid_argument for a bad address/port.
+  // Checks the API server accepts the forward (RBAC, pod exists and runs) and picks the protocol
+  // (WebSocket; SPDY when that upgrade is refused, or always when the environment has
+  // MCP_KUBERNETES_PORT_FORWARD_WEBSOCKETS=false, like kubectl's KUBECTL_PORT_FORWARD_WEBSOCKETS),
+  // binds the listener and starts accepting. Throws the API's error or Errc::invalid_argument for
+  // a bad address/port.
   static boost::asio::awaitable<std::shared_ptr<PortForward>> start(std::shared_ptr<Client> client, ForwardSpec spec,
                                                                     std::string id);
   ~PortForward();
@@ -39,6 +44,7 @@ class PortForward : public std::enable_shared_from_this<PortForward> {
   const std::string& id() const { return id_; }
   const ForwardSpec& spec() const { return spec_; }
   int local_port() const { return local_port_; }
+  TunnelProtocol protocol() const { return protocol_; }
   boost::json::object info() const;
 
   struct Conn;
@@ -53,6 +59,7 @@ class PortForward : public std::enable_shared_from_this<PortForward> {
   std::string id_;
   boost::asio::ip::tcp::acceptor acceptor_;
   int local_port_ = 0;
+  TunnelProtocol protocol_ = TunnelProtocol::websocket;
   bool stopped_ = false;
   std::set<std::shared_ptr<Conn>> conns_;
   std::chrono::system_clock::time_point started_;

@@ -225,8 +225,7 @@ json::value Server::dispatch_sync(Session& s, std::string_view m, const json::ob
   if (m == "prompts/list") return json::object{{"prompts", json::array{}}};
   if (m == "resources/read") {
     auto* u = params.if_contains("uri");
-    throw ProtocolError(resource_not_found, "Resource not found",
-                        json::object{{"uri", u ? *u : json::value(nullptr)}});
+    throw ProtocolError(resource_not_found, "Resource not found", json::object{{"uri", u ? *u : json::value(nullptr)}});
   }
   throw ProtocolError(method_not_found, fmt::format("Method not found: {}", m));
 }
@@ -241,7 +240,8 @@ json::object Server::initialize(Session& s, const json::object& params) {
   mk::log::debug("initialize: client={} requested={} negotiated={}",
                  s.client_info.contains("name") ? json::serialize(s.client_info.at("name")) : "?", requested,
                  s.protocol_version);
-  json::object r{{"protocolVersion", s.protocol_version}, {"capabilities", capabilities()}, {"serverInfo", server_info()}};
+  json::object r{
+      {"protocolVersion", s.protocol_version}, {"capabilities", capabilities()}, {"serverInfo", server_info()}};
   if (!info_.instructions.empty()) r["instructions"] = info_.instructions;
   return r;
 }
@@ -312,8 +312,7 @@ json::object Server::dispatch_modern(std::string_view m, const json::object& par
     throw ProtocolError(invalid_params, "Resource not found", json::object{{"uri", uri}});
   } else if (m == "prompts/get") {
     throw ProtocolError(invalid_params, "Prompt not found");
-  } else
-    throw ProtocolError(method_not_found, fmt::format("Method not found: {}", m));
+  } else throw ProtocolError(method_not_found, fmt::format("Method not found: {}", m));
   add_cache_hints(r);
   return r;
 }

@@ -47,7 +47,7 @@ class Session : public std::enable_shared_from_this<Session> {
   json::object client_capabilities;
   int log_rank = 99;                                          // nothing is sent until logging/setLevel
   std::map<std::string, std::shared_ptr<Inflight>> inflight;  // key: serialized request id
-  std::shared_ptr<SessionData> data;  // shared by the per-request sessions of stateless HTTP
+  std::shared_ptr<SessionData> data;                          // shared by the per-request sessions of stateless HTTP
 
   template <class T>
   T* get() {

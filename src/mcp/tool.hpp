@@ -55,7 +55,7 @@ class CallContext {
   std::string tool_;
   json::object args_;
   json::value progress_token_;
-  Sink sink_;  // where this request's notifications go (an HTTP response stream); session otherwise
+  Sink sink_;                    // where this request's notifications go (an HTTP response stream); session otherwise
   std::optional<int> log_rank_;  // the request's own level (stateless); else the session's
   bool stateless_ = false;
   void emit(json::object msg) const;

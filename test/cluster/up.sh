@@ -194,6 +194,10 @@ fi
 # --- apiservers (started together, waited for together) ------------------------------------
 log "kube-apiserver x$CLUSTERS"
 for ((i = 0; i < CLUSTERS; i++)); do
+  # c1 turns the apiserver's WebSocket port-forward translation off, so clients that offer
+  # only the tunnelling protocol (SPDY/3.1+portforward.k8s.io) must fall back to SPDY there.
+  GATES=()
+  if [ "$i" = 1 ]; then GATES=(--feature-gates=PortForwardWebsockets=false); fi
   start "apiserver-c$i" "$BIN/kube-apiserver" \
     --etcd-servers="$ETCD_URL" --etcd-prefix="/harness/c$i" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$(apiserver_port "$BASE" "$i")" \
@@ -205,7 +209,7 @@ for ((i = 0; i < CLUSTERS; i++)); do
     --authorization-mode=RBAC --allow-privileged=true \
     --endpoint-reconciler-type=none --enable-priority-and-fairness=false --profiling=false \
     --kubelet-preferred-address-types=InternalIP \
-    "${OIDC_FLAGS[@]}"
+    "${GATES[@]}" "${OIDC_FLAGS[@]}"
   # Kubeconfigs are needed by kcm/scheduler/kwok; writing them early costs nothing.
   write_kubeconfig "$P/ca.crt" "$P/admin.crt" "$P/admin.key" admin \
     "c$i=https://127.0.0.1:$(apiserver_port "$BASE" "$i")" >"$RUN/c$i.kubeconfig"

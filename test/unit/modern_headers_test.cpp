@@ -26,7 +26,8 @@ TEST(ModernHeaders, DecodesBase64Values) {
 }
 
 TEST(ModernHeaders, AgreeingHeadersPass) {
-  auto r = req({{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/call"}, {"Mcp-Name", "k8s_get_resource"}});
+  auto r =
+      req({{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/call"}, {"Mcp-Name", "k8s_get_resource"}});
   EXPECT_EQ(check_modern_headers(r, "tools/call", call_params, "2026-07-28"), "");
   auto enc = req({{"MCP-Protocol-Version", "2026-07-28"},
                   {"Mcp-Method", "tools/call"},
@@ -37,10 +38,12 @@ TEST(ModernHeaders, AgreeingHeadersPass) {
 }
 
 TEST(ModernHeaders, EachMismatchIsNamed) {
-  auto v = req({{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/call"}, {"Mcp-Name", "k8s_get_resource"}});
+  auto v =
+      req({{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/call"}, {"Mcp-Name", "k8s_get_resource"}});
   EXPECT_NE(check_modern_headers(v, "tools/call", call_params, "2099-01-01").find("MCP-Protocol-Version"),
             std::string::npos);
-  auto m = req({{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/list"}, {"Mcp-Name", "k8s_get_resource"}});
+  auto m =
+      req({{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/list"}, {"Mcp-Name", "k8s_get_resource"}});
   EXPECT_NE(check_modern_headers(m, "tools/call", call_params, "2026-07-28").find("Mcp-Method"), std::string::npos);
   auto n = req({{"MCP-Protocol-Version", "2026-07-28"}, {"Mcp-Method", "tools/call"}, {"Mcp-Name", "k8s_delete"}});
   EXPECT_NE(check_modern_headers(n, "tools/call", call_params, "2026-07-28").find("Mcp-Name"), std::string::npos);

@@ -515,10 +515,11 @@ TEST_F(ServerTest, ModernMetaIsValidated) {
   EXPECT_EQ(error_code(request(1, "server/discover")), -32602);  // no _meta at all
   json::object no_caps{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"}};
   EXPECT_EQ(error_code(request(2, "tools/list", {{"_meta", no_caps}})), -32602);
-  EXPECT_EQ(error_code(request(3, "tools/list", {{"_meta", modern_meta({{"io.modelcontextprotocol/logLevel", "loud"}})}})),
-            -32602);
-  auto r = request(4, "tools/list",
-                   {{"_meta", modern_meta({{"io.modelcontextprotocol/protocolVersion", "2099-01-01"}})}});
+  EXPECT_EQ(
+      error_code(request(3, "tools/list", {{"_meta", modern_meta({{"io.modelcontextprotocol/logLevel", "loud"}})}})),
+      -32602);
+  auto r =
+      request(4, "tools/list", {{"_meta", modern_meta({{"io.modelcontextprotocol/protocolVersion", "2099-01-01"}})}});
   ASSERT_EQ(error_code(r), -32022) << json::serialize(r);
   EXPECT_EQ(r.at("error").at("data").at("requested"), "2099-01-01");
   EXPECT_EQ(r.at("error").at("data").at("supported").as_array().at(0), "2026-07-28");

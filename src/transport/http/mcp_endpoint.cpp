@@ -28,7 +28,7 @@ struct McpEndpoint::StreamLog {
   std::uint64_t number;
   std::deque<std::pair<std::uint64_t, std::string>> events;  // (seq, serialized message)
   std::uint64_t next_seq = 1;
-  bool done = false;  // response stored
+  bool done = false;   // response stored
   int error_code = 0;  // of an error response
   asio::steady_timer wake;
   static constexpr std::size_t kCap = 1000;
@@ -41,7 +41,8 @@ struct McpEndpoint::StreamLog {
     if (is_response) {
       done = true;
       if (auto* e = m.if_contains("error"); e && e->is_object())
-        if (auto* c = e->as_object().if_contains("code"); c && c->is_int64()) error_code = static_cast<int>(c->as_int64());
+        if (auto* c = e->as_object().if_contains("code"); c && c->is_int64())
+          error_code = static_cast<int>(c->as_int64());
     }
     wake.cancel();
   }
@@ -351,8 +352,8 @@ asio::awaitable<void> McpEndpoint::reply_json(std::shared_ptr<StreamLog> log, Re
     co_return;
   }
   bool stateless = session_id.empty();
-  auto st = stateless && log->error_code == mcp::jsonrpc::method_not_found ? bhttp::status::not_found
-                                                                           : bhttp::status::ok;
+  auto st =
+      stateless && log->error_code == mcp::jsonrpc::method_not_found ? bhttp::status::not_found : bhttp::status::ok;
   auto res = make_response(req, st, log->events.back().second);
   if (!stateless) res.set("Mcp-Session-Id", session_id);
   co_await w.send(std::move(res));

@@ -31,11 +31,10 @@ std::string check_modern_headers(const Request& req, std::string_view method, co
   auto m = decode_header_value(req["Mcp-Method"]);
   if (!m.ok) return "the Mcp-Method header is not valid base64";
   if (m.value.empty()) return "the Mcp-Method header is required";
-  if (m.value != method)
-    return fmt::format("Mcp-Method header \"{}\" does not match method \"{}\"", m.value, method);
+  if (m.value != method) return fmt::format("Mcp-Method header \"{}\" does not match method \"{}\"", m.value, method);
   const char* name_field = method == "tools/call" || method == "prompts/get" ? "name"
                            : method == "resources/read"                      ? "uri"
-                                                                              : nullptr;
+                                                                             : nullptr;
   if (!name_field) return {};
   auto* v = params.if_contains(name_field);
   std::string_view expected = v && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
