@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // Side-by-side benchmark: this server vs kubernetes-mcp-server (Go) vs mcp-server-kubernetes
-// (Node), same cluster, same raw stdio client, plus a direct keep-alive HTTPS floor.
+// (Node), same cluster, same raw stdio client, plus a direct keep-alive HTTPS floor (phase
+// `stdio`); concurrent MCP sessions over Streamable HTTP (phase `load`); exec and port-forward
+// beside kubectl (phase `podops`).
 // Started by bench/run.sh, which prepares the cluster and the namespace of pods; all inputs
 // come from the environment (see `config` below). Writes JSON results and the markdown report.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { StdioClient } from './lib/stdio-client.mjs';
 import { ApiFloor, clusterFromKubeconfig } from './lib/floor.mjs';
 import { percentile, median, procMem, treeRssKiB, sleep, nsToMs } from './lib/stats.mjs';
-import { serverSpecs, namesFound, resultText } from './lib/servers.mjs';
+import { serverSpecs, loadSpecs, namesFound, resultText, UNTHROTTLED } from './lib/servers.mjs';
+import { runLoad, tcpActiveOpens } from './lib/load.mjs';
+import { runPodOps } from './lib/podops.mjs';
 import { renderReport } from './lib/report.mjs';
 
 const envInt = (k, d) => (process.env[k] ? Number.parseInt(process.env[k], 10) : d);
@@ -29,6 +33,18 @@ const config = {
   callTimeoutMs: envInt('BENCH_CALL_TIMEOUT_S', 60) * 1000,
   initTimeoutMs: envInt('BENCH_INIT_TIMEOUT_S', 60) * 1000,
   only: (process.env.BENCH_ONLY || '').split(',').filter(Boolean),
+  // Load phase: sessions x calls per session (the published run is 64 x 1000).
+  loadSessions: envInt('BENCH_LOAD_SESSIONS', 64),
+  loadCalls: envInt('BENCH_LOAD_CALLS', 1000),
+  loadBudgetMs: envInt('BENCH_LOAD_BUDGET_S', 1200) * 1000,
+  // Also run each server briefly with its default client rate limit (0: skip).
+  loadDefaultsMs: envInt('BENCH_LOAD_DEFAULTS_S', 15) * 1000,
+  // Pod-ops phase.
+  nExec: envInt('BENCH_EXEC_N', 100),
+  pfBytes: envInt('BENCH_PF_MB', 64) * 2 ** 20,
+  pfReps: envInt('BENCH_PF_REPS', 3),
+  nConnect: envInt('BENCH_PF_CONNECT_N', 50),
+  pfTargetPort: envInt('PF_TARGET_8080', 0),
   oursBin: process.env.MCPK_BIN,
   jsonOut: process.env.BENCH_JSON_OUT,
   mdOut: process.env.BENCH_MD_OUT,
@@ -305,10 +321,47 @@ async function main() {
     HOME: process.env.HOME || '/root',
     KUBECONFIG: config.kubeconfig,
   };
-  const specs = serverSpecs({ oursBin: config.oursBin, baseEnv }).filter(
-    (s) => !config.only.length || config.only.includes(s.key));
+  // --only takes phase names and server keys; none of a kind means all of that kind.
+  const phaseNames = ['stdio', 'load', 'podops'];
+  const onlyPhases = config.only.filter((x) => phaseNames.includes(x));
+  const onlyServers = config.only.filter((x) => !phaseNames.includes(x));
+  const phases = onlyPhases.length ? onlyPhases : phaseNames;
+  const wanted = (key) => !onlyServers.length || onlyServers.includes(key);
+  const specs = serverSpecs({ oursBin: config.oursBin, baseEnv }).filter((s) => wanted(s.key));
 
-  const results = { date: new Date().toISOString(), machine, kubernetes: version.gitVersion, oursRev: process.env.BENCH_OURS_REV || null, config: { ...config }, servers: {} };
+  const results = { date: new Date().toISOString(), machine, oursDefaults: oursDefaultLimits(config.oursBin), kubernetes: version.gitVersion, oursRev: process.env.BENCH_OURS_REV || null, note: process.env.BENCH_NOTE || null, config: { ...config }, phases, servers: {} };
+  if (phases.includes('stdio')) await stdioPhase(ctx, floor, specs, results);
+  if (phases.includes('load')) results.load = await loadPhase(ctx, baseEnv, wanted);
+  if (phases.includes('podops')) results.podops = await podOpsPhase(ctx, baseEnv, wanted);
+  floor.close();
+  results.machine.loadEnd = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+
+  if (config.jsonOut) writeFileSync(config.jsonOut, JSON.stringify(results, null, 2));
+  let notes = '';
+  try {
+    if (config.profileNotes) notes = readFileSync(config.profileNotes, 'utf8');
+  } catch {
+    // no notes: the report just has none
+  }
+  const md = renderReport(results, { command: config.command, notes });
+  if (config.mdOut) writeFileSync(config.mdOut, md);
+  process.stdout.write(md);
+}
+
+// Default --qps-limit / --burst-limit of our binary, from `serve --help` (null when unknown).
+function oursDefaultLimits(bin) {
+  try {
+    const help = execFileSync(bin, ['serve', '--help'], { encoding: 'utf8', timeout: 10000 });
+    const qps = Number((help.match(/--qps-limit \S*=([\d.]+)/) || [])[1]);
+    const burst = Number((help.match(/--burst-limit .*=(\d+)/) || [])[1]);
+    return Number.isFinite(qps) && Number.isFinite(burst) ? { qps, burst } : null;
+  } catch {
+    return null;
+  }
+}
+
+// Phase `stdio`: spawn, memory, tools/list, sequential get/list per server, and the floor.
+async function stdioPhase(ctx, floor, specs, results) {
   log('spawn floor (head -n1)');
   const sf = [];
   for (let i = 0; i < config.nSpawn; i++) sf.push(await spawnFloorOnce());
@@ -329,19 +382,113 @@ async function main() {
   }
   log('raw HTTPS floor again (drift check)');
   results.floorEnd = await measureFloor(ctx, floor);
-  floor.close();
-  results.machine.loadEnd = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+}
 
-  if (config.jsonOut) writeFileSync(config.jsonOut, JSON.stringify(results, null, 2));
-  let notes = '';
-  try {
-    if (config.profileNotes) notes = readFileSync(config.profileNotes, 'utf8');
-  } catch {
-    // no notes: the report just has none
+// Phase `load`: S sessions x N pod gets over Streamable HTTP against ours and
+// kubernetes-mcp-server, both with client rate limits out of the way; then, briefly, each with
+// its default limits.
+async function loadPhase(ctx, baseEnv, wanted) {
+  const out = { sessions: config.loadSessions, calls: config.loadCalls, budgetMs: config.loadBudgetMs, servers: {}, defaults: {} };
+  // kubernetes-mcp-server reads client-go's QPS/burst from the environment (default 5 / 10).
+  const kmsUnthrottled = { KUBE_CLIENT_QPS: '1000000', KUBE_CLIENT_BURST: '100000' };
+  const specs = loadSpecs({ oursBin: config.oursBin, baseEnv }).filter((s) => wanted(s.key));
+  out.floor = await loadFloor(ctx);
+  const opts = {
+    sessions: config.loadSessions, calls: config.loadCalls, ns: ctx.ns, podNames: ctx.podNames,
+    budgetMs: config.loadBudgetMs, callTimeoutMs: config.callTimeoutMs, log,
+  };
+  for (const spec of specs) {
+    if (spec.available) {
+      out.servers[spec.key] = { key: spec.key, name: spec.name, skipped: spec.available };
+      continue;
+    }
+    const s = spec.key === 'kms'
+      ? { ...spec, env: { ...spec.env, ...kmsUnthrottled }, flagsText: `${Object.entries(kmsUnthrottled).map(([k, v]) => `${k}=${v}`).join(' ')} ${spec.flagsText}` }
+      : spec;
+    log(`load: ${spec.key}: ${config.loadSessions} sessions x ${config.loadCalls} calls`);
+    try {
+      out.servers[spec.key] = { ...(await runLoad(s, opts)), version: spec.version || null };
+    } catch (e) {
+      log(`load: ${spec.key} failed: ${e.message}`);
+      out.servers[spec.key] = { key: spec.key, name: spec.name, failed: e.message.slice(0, 500) };
+    }
   }
-  const md = renderReport(results, { command: config.command, notes });
-  if (config.mdOut) writeFileSync(config.mdOut, md);
-  process.stdout.write(md);
+  if (config.loadDefaultsMs > 0) {
+    for (const spec of specs) {
+      if (spec.available) continue;
+      // Default limits: ours 20 QPS / burst 30, client-go's 5 / 10 for kubernetes-mcp-server.
+      const s = spec.key === 'ours'
+        ? { ...spec, args: (port) => spec.args(port).slice(0, -UNTHROTTLED.length), flagsText: spec.flagsText.replace(` ${UNTHROTTLED.join(' ')}`, '') }
+        : spec;
+      log(`load: ${spec.key} with default rate limits, ${config.loadDefaultsMs / 1000} s`);
+      try {
+        out.defaults[spec.key] = await runLoad(s, { ...opts, budgetMs: config.loadDefaultsMs, settleMs: 500 });
+      } catch (e) {
+        out.defaults[spec.key] = { key: spec.key, name: spec.name, failed: e.message.slice(0, 500) };
+      }
+    }
+  }
+  return out;
+}
+
+// The load's floor: the same pod GETs sent straight to kube-apiserver by S concurrent loops,
+// one keep-alive TLS connection each (at most BENCH_LOAD_FLOOR_CALLS per loop, default 250).
+async function loadFloor(ctx) {
+  const sessions = config.loadSessions;
+  const calls = Math.min(config.loadCalls, envInt('BENCH_LOAD_FLOOR_CALLS', 250));
+  const floor = new ApiFloor(clusterFromKubeconfig(config.kubectl, config.kubeconfig), { maxSockets: sessions });
+  try {
+    const path = (i) => `/api/v1/namespaces/${ctx.ns}/pods/${ctx.podNames[i % ctx.podNames.length]}`;
+    await Promise.all(Array.from({ length: sessions }, (_, s) => floor.get(path(s))));
+    log(`load: floor, ${sessions} concurrent loops x ${calls} GETs straight to kube-apiserver`);
+    const lat = [];
+    let errors = 0;
+    const cpu0 = process.cpuUsage();
+    const opens0 = tcpActiveOpens();
+    const t0 = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: sessions }, async (_, s) => {
+      for (let i = 0; i < calls; i++) {
+        try {
+          lat.push(nsToMs((await floor.get(path(s * calls + i))).ns));
+        } catch {
+          errors++;
+        }
+      }
+    }));
+    const wallMs = nsToMs(process.hrtime.bigint() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    const tcpOpens = tcpActiveOpens() - opens0;
+    return { sessions, callsPerSession: calls, tcpOpens, calls: lat.length, errors, wallMs, clientCpuS: (cpu.user + cpu.system) / 1e6, callsPerS: lat.length / (wallMs / 1000), p50: median(lat), p99: percentile(lat, 99) };
+  } finally {
+    floor.close();
+  }
+}
+
+// Phase `podops`: exec round trips and port-forward traffic, ours beside kubectl.
+async function podOpsPhase(ctx, baseEnv, wanted) {
+  if (!wanted('ours')) return { skipped: '--only excludes ours' };
+  if (!config.pfTargetPort) return { skipped: 'PF_TARGET_8080 is not set (run via bench/run.sh)' };
+  log(`podops: exec x ${config.nExec}, port-forward ${config.pfBytes >> 20} MiB x ${config.pfReps} per direction`);
+  try {
+    return await runPodOps({
+      oursBin: config.oursBin,
+      oursArgs: ['--non-destructive=false', ...UNTHROTTLED],
+      env: baseEnv,
+      kubectl: config.kubectl,
+      ns: ctx.ns,
+      pod: ctx.podNames[0],
+      pfTargetPort: config.pfTargetPort,
+      nExec: config.nExec,
+      pfBytes: config.pfBytes,
+      pfReps: config.pfReps,
+      nConnect: config.nConnect,
+      callTimeoutMs: config.callTimeoutMs,
+      log,
+    });
+  } catch (e) {
+    log(`podops failed: ${e.stack || e.message}`);
+    return { failed: e.message.slice(0, 500) };
+  }
 }
 
 main().catch((e) => {

@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of mcp-kubernetes against kubernetes-mcp-server and mcp-server-kubernetes
 # (npm) on one local cluster in one run; writes docs/performance.md and prints it.
-# Usage: bench/run.sh [--quick] [--only ours,kms,flux] [--out FILE] [--run-dir DIR] [--port-base P]
+# Phases: stdio (spawn, RSS, tools/list, sequential get/list, raw API floor), load (S concurrent
+# MCP sessions x N calls over Streamable HTTP, ours vs kubernetes-mcp-server), podops (exec and
+# port-forward, ours vs kubectl).
+# Usage: bench/run.sh [--quick] [--only LIST] [--out FILE] [--run-dir DIR] [--port-base P]
 #                     [--keep-cluster]
 #   --quick        small sample counts (a smoke run; numbers are not for publishing)
-#   --only         measure only these servers (ours, ours-unthrottled, kms, flux)
+#   --only LIST    comma-separated phases (stdio, load, podops) and/or servers (ours,
+#                  ours-unthrottled, kms, flux); none of a kind = all of it: `--only load`,
+#                  `--only load,ours`, `--only ours,kms` (every phase, two servers)
 #   --out FILE     markdown report (default docs/performance.md)
 #   --run-dir/--port-base  the cluster this run starts (default /dev/shm/mcpk-bench, 16600)
 #   --keep-cluster leave the cluster (and its 500 pods) running afterwards
 # Env: MCPK_BIN (our binary; default: Release build in build-bench), BENCH_N_SPAWN (20),
 #      BENCH_N_GET (200), BENCH_N_LIST (50), BENCH_PODS (500), BENCH_PHASE_BUDGET_S (90),
-#      BENCH_CALL_TIMEOUT_S (60), BENCH_JSON_OUT (raw results, default build-bench/bench-results.json).
+#      BENCH_CALL_TIMEOUT_S (60), BENCH_JSON_OUT (raw results, default build-bench/bench-results.json),
+#      load: BENCH_LOAD_SESSIONS (64), BENCH_LOAD_CALLS (1000 per session), BENCH_LOAD_BUDGET_S (1200
+#      per server), BENCH_LOAD_DEFAULTS_S (15; 0 skips the default-rate-limit runs),
+#      BENCH_LOAD_FLOOR_CALLS (250 per loop), podops: BENCH_EXEC_N (100), BENCH_PF_MB (64),
+#      BENCH_PF_REPS (3), BENCH_PF_CONNECT_N (50); BENCH_NOTE (a sentence for the report's header),
+#      BENCH_OURS_REV (the git revision to name for MCPK_BIN; default: this tree's).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,13 +43,17 @@ while [ $# -gt 0 ]; do
     --quick)
       export BENCH_N_SPAWN=${BENCH_N_SPAWN:-3} BENCH_N_GET=${BENCH_N_GET:-20} BENCH_N_LIST=${BENCH_N_LIST:-5}
       export BENCH_PHASE_BUDGET_S=${BENCH_PHASE_BUDGET_S:-30}
+      export BENCH_LOAD_SESSIONS=${BENCH_LOAD_SESSIONS:-8} BENCH_LOAD_CALLS=${BENCH_LOAD_CALLS:-50}
+      export BENCH_LOAD_DEFAULTS_S=${BENCH_LOAD_DEFAULTS_S:-5} BENCH_LOAD_FLOOR_CALLS=${BENCH_LOAD_FLOOR_CALLS:-50}
+      export BENCH_EXEC_N=${BENCH_EXEC_N:-10} BENCH_PF_MB=${BENCH_PF_MB:-8} BENCH_PF_REPS=${BENCH_PF_REPS:-2}
+      export BENCH_PF_CONNECT_N=${BENCH_PF_CONNECT_N:-10}
       shift ;;
     --only) ONLY=$2; shift 2 ;;
     --out) OUT=$(realpath -m "$2"); shift 2 ;;
     --run-dir) RUN_DIR=$2; shift 2 ;;
     --port-base) PORT_BASE=$2; shift 2 ;;
     --keep-cluster) KEEP=1; shift ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (try --help)" ;;
   esac
 done
@@ -49,8 +63,10 @@ command -v node >/dev/null || die "node is not installed (Node 20+ needed)"
 command -v npm >/dev/null || die "npm is not installed"
 
 # --- our server: a Release build unless MCPK_BIN names one -----------------------------------
+MCPK_BIN_GIVEN=${MCPK_BIN:-}
 if [ -n "${MCPK_BIN:-}" ]; then
   [ -x "$MCPK_BIN" ] || die "MCPK_BIN=$MCPK_BIN is not an executable"
+  MCPK_BIN=$(realpath "$MCPK_BIN") # bench.mjs runs in bench/
 else
   log "building Release into build-bench"
   if [ ! -f "$ROOT/build-bench/build.ninja" ]; then
@@ -88,7 +104,7 @@ log "starting the cluster in $RUN_DIR (ports $PORT_BASE+)"
 timeout 600 "$ROOT/test/cluster/up.sh" --run-dir "$RUN_DIR" --port-base "$PORT_BASE" >&2 || die "cluster did not start"
 # shellcheck disable=SC1091
 . "$RUN_DIR/env"
-export KUBECONFIG KUBECTL
+export KUBECONFIG KUBECTL PF_TARGET_8080
 k() { timeout 60 "$KUBECTL" "$@"; }
 
 # --- the workload: PODS Running pods of one Deployment on the kwok nodes ------------------
@@ -124,10 +140,17 @@ fi
 export BENCH_NS=$NS BENCH_PODS=$PODS BENCH_MD_OUT=$OUT BENCH_ONLY=$ONLY
 export BENCH_JSON_OUT=${BENCH_JSON_OUT:-$ROOT/build-bench/bench-results.json}
 export BENCH_PROFILE_NOTES=$BENCH/profile-notes.md
-export BENCH_COMMAND="bench/run.sh${ARGS[*]:+ ${ARGS[*]}}   # or: make bench"
-BENCH_OURS_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || true)
-if [ -n "$BENCH_OURS_REV" ] && [ -n "$(git -C "$ROOT" status --porcelain -- src 2>/dev/null)" ]; then
-  BENCH_OURS_REV="$BENCH_OURS_REV+local changes"
+if [ -n "${MCPK_BIN_GIVEN:-}" ]; then
+  export BENCH_COMMAND="MCPK_BIN=$MCPK_BIN_GIVEN bench/run.sh${ARGS[*]:+ ${ARGS[*]}}"
+else
+  export BENCH_COMMAND="bench/run.sh${ARGS[*]:+ ${ARGS[*]}}   # or: make bench"
+fi
+# BENCH_OURS_REV may name the revision of a MCPK_BIN that was not built from this tree.
+if [ -z "${BENCH_OURS_REV:-}" ]; then
+  BENCH_OURS_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || true)
+  if [ -n "$BENCH_OURS_REV" ] && [ -n "$(git -C "$ROOT" status --porcelain -- src 2>/dev/null)" ]; then
+    BENCH_OURS_REV="$BENCH_OURS_REV+local changes"
+  fi
 fi
 export BENCH_OURS_REV
 (cd "$BENCH" && node bench.mjs)

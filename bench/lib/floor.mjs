@@ -7,11 +7,11 @@ const MAX_BODY = 64 << 20;
 
 export class ApiFloor {
   // cluster: { server, ca, cert, key } (PEM strings)
-  constructor(cluster) {
+  constructor(cluster, { maxSockets = 1 } = {}) {
     this.server = new URL(cluster.server);
     this.agent = new https.Agent({
       keepAlive: true,
-      maxSockets: 1,
+      maxSockets,
       ca: cluster.ca,
       cert: cluster.cert,
       key: cluster.key,

@@ -15,7 +15,7 @@ function pkgVersion(name) {
   }
 }
 
-const UNTHROTTLED = ['--qps-limit', '1000000', '--burst-limit', '100000'];
+export const UNTHROTTLED = ['--qps-limit', '1000000', '--burst-limit', '100000'];
 
 // A list answer is judged complete when every pod name appears in the text the model reads.
 export function namesFound(text, names) {
@@ -94,6 +94,38 @@ export function serverSpecs({ oursBin, baseEnv }) {
       list: (ns) => ['kubectl_get', { resourceType: 'pods', namespace: ns }],
       columns: 'name, namespace, kind, status, createdAt (pretty-printed JSON objects)',
       note: `runs with SPAWN_MAX_BUFFER=${64 << 20} and ALLOW_ONLY_READONLY_TOOLS=true`,
+    },
+  ];
+}
+
+// The servers of the HTTP load phase: started listening on a port, one pod get per call.
+// Ours gets a client rate limit far above what the load can reach, so the numbers measure the
+// server, not its limiter; kubernetes-mcp-server gets the same through client-go's env knobs.
+export function loadSpecs({ oursBin, baseEnv }) {
+  const kmsBin = path.join(nm, 'kubernetes-mcp-server-linux-amd64/bin/kubernetes-mcp-server-linux-amd64');
+  return [
+    {
+      key: 'ours',
+      name: 'mcp-kubernetes',
+      available: existsSync(oursBin) ? null : `binary not found: ${oursBin}`,
+      cmd: oursBin,
+      args: (port) => ['serve', '--transport', 'streamable-http', '--http-addr', `127.0.0.1:${port}`, ...UNTHROTTLED],
+      flagsText: `serve --transport streamable-http --http-addr 127.0.0.1:PORT ${UNTHROTTLED.join(' ')}`,
+      endpoint: '/mcp',
+      env: baseEnv,
+      get: (ns, name) => ['k8s_get_resource', { resourceType: 'pods', namespace: ns, name }],
+    },
+    {
+      key: 'kms',
+      name: 'kubernetes-mcp-server',
+      version: pkgVersion('kubernetes-mcp-server-linux-amd64'),
+      available: existsSync(kmsBin) ? null : `not installed: ${kmsBin} (run npm ci in bench/)`,
+      cmd: kmsBin,
+      args: (port) => ['--port', String(port), '--bind-address', '127.0.0.1', '--read-only'],
+      flagsText: 'kubernetes-mcp-server --port PORT --bind-address 127.0.0.1 --read-only',
+      endpoint: '/mcp',
+      env: baseEnv,
+      get: (ns, name) => ['pods_get', { namespace: ns, name }],
     },
   ];
 }

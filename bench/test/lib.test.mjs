@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { percentile, median } from '../lib/stats.mjs';
 import { namesFound, resultText } from '../lib/servers.mjs';
 import { renderReport } from '../lib/report.mjs';
+import { findResponse } from '../lib/http-client.mjs';
 
 test('nearest-rank percentiles', () => {
   const v = Array.from({ length: 200 }, (_, i) => 200 - i); // 1..200 unsorted
@@ -63,4 +64,47 @@ test('report: a skipped peer is named, not fatal', () => {
   r.servers.flux = { key: 'flux', name: 'mcp-server-kubernetes', skipped: 'not installed', errors: [] };
   const md = renderReport(r, { command: 'x', notes: '' });
   assert.match(md, /mcp-server-kubernetes: \*\*skipped\*\*: not installed/);
+});
+
+test('HTTP answers: JSON or SSE, the message with our id', () => {
+  assert.deepEqual(findResponse('application/json', '{"jsonrpc":"2.0","id":3,"result":{"a":1}}', 3).result, { a: 1 });
+  const sse = 'id: p0\nretry: 1000\ndata: \n\nevent: message\nid: e1\ndata: {"jsonrpc":"2.0","method":"notifications/progress"}\n\n' +
+    'event: message\r\ndata: {"jsonrpc":"2.0","id":4,\r\ndata: "result":{"b":2}}\r\n\r\n';
+  assert.deepEqual(findResponse('text/event-stream; charset=utf-8', sse, 4).result, { b: 2 });
+  assert.equal(findResponse('text/event-stream', sse, 5), null);
+  assert.throws(() => findResponse('text/html', '<html>', 1), /unexpected content-type/);
+});
+
+test('report: load and pod-ops sections only, with ratios and the zero-error check', () => {
+  const base = fixture({});
+  const srv = (calls, perS, p50, errors, rss) => ({
+    calls, errors, errorSamples: [], wallMs: (calls / perS) * 1000, callsPerS: perS, p50, p90: p50, p99: p50 * 2, max: p50 * 3,
+    serverCpuS: 1, serverCpuMsPerCall: 0.1, clientCpuS: 2, openAllMs: 10, deleteStatuses: ['200'],
+    before: { rssKiB: rss, fds: 10, threads: 1 }, opened: { rssKiB: rss, fds: 74, threads: 2 }, half: { rssKiB: rss, fds: 74, threads: 2 },
+    end: { rssKiB: rss, fds: 74, threads: 2 }, after: { rssKiB: rss, fds: 10, threads: 2 }, during: { n: 9, rssKiBMax: rss, fdsMax: 74, threadsMax: 2 },
+  });
+  const r = { ...base, floor: undefined, servers: {}, config: { ...base.config, loadDefaultsMs: 15000 } };
+  r.load = { sessions: 64, calls: 1000, budgetMs: 600000, servers: { ours: srv(64000, 2000, 20, 0, 16 * 1024), kms: srv(64000, 500, 80, 0, 90 * 1024) }, defaults: {} };
+  const summ = (p50) => ({ n: 10, p50, p99: p50 * 2, min: p50 / 2 });
+  const fwd = (mbps, conn) => ({ upload: { mbps }, download: { mbps }, echo: { mbps }, connect: summ(conn) });
+  r.podops = { pod: 'bench/p', nExec: 10, pfBytes: 64 << 20, pfReps: 3, nConnect: 10, oursArgs: '--non-destructive=false', errors: [],
+    execOurs: summ(10), execKubectl: summ(80), kubectlStart: summ(50), pfDirect: fwd(1000, 0.5), pfOurs: fwd(200, 5), pfKubectl: fwd(100, 10) };
+  const md = renderReport(r, { command: 'x', notes: '' });
+  assert.doesNotMatch(md, /## Results/);
+  assert.match(md, /\*\*throughput \(calls\/s\)\*\* \| 2,000 \| 500 \| 4\.0× \(ours ÷ peer\)/);
+  assert.match(md, /latency p50 \(ms\) \| 20\.0 \| 80\.0 \| 4\.0× \(peer ÷ ours\)/);
+  assert.match(md, /errors of ours = 0 \(required: 0\) — \*\*PASS\*\*/);
+  assert.match(md, /\| p50 \(ms\) \| 10\.0 \| 80\.0 \| 8\.0× \|/);
+  assert.match(md, /upload, client → pod \(MB\/s\) \| 1000 \| 200 \| 100 \| 2\.0× \|/);
+  r.load.servers.ours.errors = 3;
+  assert.match(renderReport(r, { command: 'x', notes: '' }), /errors of ours = 3 \(required: 0\) — \*\*FAIL\*\*/);
+});
+
+test("report: our default rate limit comes from the binary's --help when recorded", () => {
+  const r = fixture({});
+  assert.match(renderReport(r, { command: 'x', notes: '' }), /defaults: read-only tools, `--qps-limit 20 --burst-limit 30`/);
+  r.oursDefaults = { qps: 50, burst: 300 };
+  const md = renderReport(r, { command: 'x', notes: '' });
+  assert.match(md, /defaults: read-only tools, `--qps-limit 50 --burst-limit 300`/);
+  assert.match(md, /Our default client rate limit \(50 QPS, burst 300\) is hit by any tight loop of more than 300 calls/);
 });
