@@ -23,7 +23,9 @@ struct TransportOptions {
   int burst = 30;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   std::size_t max_response_bytes = 256u << 20;  // a full list of a big cluster fits; nothing unbounded
-  std::size_t max_idle_connections = 8;
+  // Concurrent calls each hold a connection; returning them to a smaller pool meant a new TLS
+  // handshake per call under load (bench: 23k connections for 64k calls at 64 in flight).
+  std::size_t max_idle_connections = 64;
   int max_retries = 3;
   std::chrono::milliseconds max_retry_wait{std::chrono::seconds(10)};
   std::string user_agent = "mcp-kubernetes";

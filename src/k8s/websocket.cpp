@@ -45,6 +45,9 @@ void configure(WS& ws, ApiTransport& t, const std::string& auth, const std::stri
   ws.read_message_max(kMaxChannelMessage);
   ws.binary(true);
   ws.auto_fragment(false);
+  // Client frames are masked through this buffer; Beast's 4 KiB default cut every 32 KiB
+  // port-forward chunk into eight TLS records.
+  ws.write_buffer_bytes(64 * 1024);
   ws.set_option(websocket::stream_base::decorator([&t, auth, protocols](websocket::request_type& req) {
     set_api_headers(t, req, auth);
     req.set(http::field::sec_websocket_protocol, protocols);
