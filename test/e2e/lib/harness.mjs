@@ -112,3 +112,21 @@ export async function assertNamesMatchKubectl(serverNames, kubectlArgs, opts = {
   assert.deepEqual(got.filter((n) => !before.has(n) && !after.has(n)), [], 'names kubectl never saw');
   return got;
 }
+
+// A TCP port free on 127.0.0.1 right now (for servers the tests start).
+export async function freePort() {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+// Polls `url` until it answers 2xx (10 s); the error carries what the server logged.
+export async function waitHealthy(url, logs = () => '') {
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(url)).ok) return; } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server did not become healthy: ${logs()}`);
+}

@@ -6,27 +6,12 @@ import { spawn } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
-import { serverBin, clusterEnv, assertNamesMatchKubectl } from '../lib/harness.mjs';
+import { serverBin, clusterEnv, assertNamesMatchKubectl, freePort, waitHealthy } from '../lib/harness.mjs';
 import net from 'node:net';
 
 let proc;
 let base;
 let stderr = '';
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-async function waitHealthy(url) {
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(url)).ok) return; } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server did not become healthy: ${stderr}`);
-}
 
 const initBody = (id = 1) => JSON.stringify({
   jsonrpc: '2.0', id, method: 'initialize',
@@ -51,7 +36,7 @@ before(async () => {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   proc.stderr.on('data', (d) => { stderr += d; });
-  await waitHealthy(`${base}/healthz`);
+  await waitHealthy(`${base}/healthz`, () => stderr);
 });
 
 after(async () => {

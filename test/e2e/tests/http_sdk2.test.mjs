@@ -8,10 +8,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { Client, StreamableHTTPClientTransport, ProtocolError } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { serverBin, clusterEnv, kubectlJson, assertNamesMatchKubectl } from '../lib/harness.mjs';
+import { serverBin, clusterEnv, kubectlJson, assertNamesMatchKubectl, freePort, waitHealthy } from '../lib/harness.mjs';
 
 const MODERN = '2026-07-28';
 const LEGACY = '2025-11-25';
@@ -19,21 +18,6 @@ const LEGACY = '2025-11-25';
 let proc;
 let base;
 let stderr = '';
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-async function waitHealthy(url) {
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(url)).ok) return; } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server did not become healthy: ${stderr}`);
-}
 
 const serverEnv = () => ({ PATH: process.env.PATH, HOME: process.env.HOME || '/root', KUBECONFIG: clusterEnv().KUBECONFIG });
 
@@ -45,7 +29,7 @@ before(async () => {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   proc.stderr.on('data', (d) => { stderr += d; });
-  await waitHealthy(`${base}/healthz`);
+  await waitHealthy(`${base}/healthz`, () => stderr);
 });
 
 after(async () => {

@@ -10,11 +10,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, spawnSync } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { serverBin, clusterEnv, repoRoot, ok, fails, freshNamespace, dropNamespace } from '../lib/harness.mjs';
+import { serverBin, clusterEnv, repoRoot, ok, fails, freshNamespace, dropNamespace, freePort } from '../lib/harness.mjs';
 import { createWorkload } from './pods_fixture.mjs';
 
 let proc;
@@ -23,13 +22,6 @@ let metricsBase;
 let stderr = '';
 let ns;
 let checker;
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
 
 async function waitOk(url) {
   for (let i = 0; i < 100; i++) {

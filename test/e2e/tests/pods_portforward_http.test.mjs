@@ -9,7 +9,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { serverBin, clusterEnv, ok, fails, freshNamespace, dropNamespace } from '../lib/harness.mjs';
+import { serverBin, clusterEnv, ok, fails, freshNamespace, dropNamespace, freePort, waitHealthy } from '../lib/harness.mjs';
 import { createWorkload } from './pods_fixture.mjs';
 
 let proc;
@@ -19,21 +19,6 @@ let ns;
 let echo;
 const echoSockets = new Set();
 const clients = [];
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
-}
-
-async function waitHealthy(url) {
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(url)).ok) return; } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server did not become healthy: ${stderr}`);
-}
 
 // One MCP session over HTTP; returns { client, transport }.
 async function session(name) {
@@ -58,7 +43,7 @@ before(async () => {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   proc.stderr.on('data', (d) => { stderr = (stderr + d).slice(-20000); });
-  await waitHealthy(`${base}/healthz`);
+  await waitHealthy(`${base}/healthz`, () => stderr);
 });
 
 after(async () => {
