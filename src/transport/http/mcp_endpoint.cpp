@@ -84,6 +84,14 @@ bool wants_sse(const json::object& msg) {
          (meta->as_object().contains("progressToken") || meta->as_object().contains(mcp::meta::log_level));
 }
 
+// GET streams and DELETE of sessions do not exist in the 2026-07-28 era.
+Response modern_method_not_allowed(const Request& req) {
+  auto res = make_response(req, bhttp::status::method_not_allowed,
+                           R"({"error":"protocol version 2026-07-28 is stateless: POST only"})");
+  res.set(bhttp::field::allow, "POST");
+  return res;
+}
+
 const json::object& params_of(const json::object& msg) {
   static const json::object empty;
   auto* p = msg.if_contains("params");
@@ -152,6 +160,11 @@ asio::awaitable<void> McpEndpoint::handle(Request& req, Writer& w) {
                             host_ok ? "Forbidden: Origin not allowed" : "Forbidden: Host not allowed");
       co_await w.send(std::move(res_));
     }
+    co_return;
+  }
+  if (req.method() != bhttp::verb::post && header(req, "MCP-Protocol-Version") == mcp::kModernVersion) {
+    auto res_ = modern_method_not_allowed(req);
+    co_await w.send(std::move(res_));
     co_return;
   }
   switch (req.method()) {
@@ -400,22 +413,7 @@ asio::awaitable<std::shared_ptr<McpEndpoint::HttpSession>> McpEndpoint::require_
   co_return nullptr;
 }
 
-namespace {
-// GET streams and DELETE of sessions do not exist in the 2026-07-28 era.
-Response modern_method_not_allowed(const Request& req) {
-  auto res = make_response(req, bhttp::status::method_not_allowed,
-                           R"({"error":"protocol version 2026-07-28 is stateless: POST only"})");
-  res.set(bhttp::field::allow, "POST");
-  return res;
-}
-}  // namespace
-
 asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
-  if (header(req, "MCP-Protocol-Version") == mcp::kModernVersion) {
-    auto res_ = modern_method_not_allowed(req);
-    co_await w.send(std::move(res_));
-    co_return;
-  }
   auto hs = co_await require_session(req, w);
   if (!hs) co_return;
   auto last = header(req, "Last-Event-ID");
@@ -442,11 +440,6 @@ asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
 }
 
 asio::awaitable<void> McpEndpoint::del(Request& req, Writer& w) {
-  if (header(req, "MCP-Protocol-Version") == mcp::kModernVersion) {
-    auto res_ = modern_method_not_allowed(req);
-    co_await w.send(std::move(res_));
-    co_return;
-  }
   auto hs = co_await require_session(req, w);
   if (!hs) co_return;
   auto it = sessions_.find(hs->id);

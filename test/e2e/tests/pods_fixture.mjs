@@ -2,6 +2,7 @@
 // `multi` (two containers), pod `annotated` (two containers, default-container annotation) and
 // service `web` (http: 80 -> targetPort http). kwok makes them Ready; logs/exec/port-forward
 // are served by kwok from the run dir's files and PF_TARGET ports.
+import net from 'node:net';
 import { kubectl } from '../lib/harness.mjs';
 
 export function createWorkload(ns) {
@@ -44,4 +45,37 @@ spec:
 `,
   });
   kubectl(['-n', ns, 'wait', 'pod', '--all', '--for=condition=Ready', '--timeout=60s']);
+}
+
+// Sends `payload` to 127.0.0.1:port and resolves with everything echoed back once it is complete.
+// `track` collects the client socket (to destroy at teardown); `destroy` drops the connection
+// instead of ending it once the echo is complete.
+export function roundTrip(port, payload, { timeoutMs = 30000, track, destroy = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let got = 0;
+    const s = net.connect(port, '127.0.0.1', () => s.write(payload));
+    track?.add(s);
+    const timer = setTimeout(() => { s.destroy(); reject(new Error(`echo via ${port}: ${got}/${payload.length} bytes`)); }, timeoutMs);
+    s.on('data', (d) => {
+      chunks.push(d);
+      got += d.length;
+      if (got >= payload.length) {
+        clearTimeout(timer);
+        if (destroy) s.destroy();
+        else s.end();
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+// Resolves true when nothing listens on 127.0.0.1:port any more.
+export function refused(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('connect', () => { s.destroy(); resolve(false); });
+    s.on('error', (e) => resolve(e.code === 'ECONNREFUSED'));
+  });
 }

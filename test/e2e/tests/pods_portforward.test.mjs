@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { startServer, ok, fails, clusterEnv, freshNamespace, dropNamespace } from '../lib/harness.mjs';
-import { createWorkload } from './pods_fixture.mjs';
+import { createWorkload, roundTrip, refused } from './pods_fixture.mjs';
 
 let srv;
 let ns;
@@ -28,34 +28,6 @@ after(async () => {
   await new Promise((res) => (echo ? echo.close(res) : res()));
   dropNamespace(ns);
 });
-
-// Sends `payload` to 127.0.0.1:port and resolves with everything echoed back once it is complete.
-function roundTrip(port, payload) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    let got = 0;
-    const s = net.connect(port, '127.0.0.1', () => s.write(payload));
-    const timer = setTimeout(() => { s.destroy(); reject(new Error(`echo via ${port}: ${got}/${payload.length} bytes`)); }, 30000);
-    s.on('data', (d) => {
-      chunks.push(d);
-      got += d.length;
-      if (got >= payload.length) {
-        clearTimeout(timer);
-        s.end();
-        resolve(Buffer.concat(chunks));
-      }
-    });
-    s.on('error', (e) => { clearTimeout(timer); reject(e); });
-  });
-}
-
-function refused(port) {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.on('connect', () => { s.destroy(); resolve(false); });
-    s.on('error', (e) => resolve(e.code === 'ECONNREFUSED'));
-  });
-}
 
 test('pod: 256 KiB both ways through a picked local port', async () => {
   const { data, text } = await ok(srv.client, 'k8s_port_forward_pod', { namespace: ns, name: 'app', port: 8080 });

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { serverBin, clusterEnv, ok, fails, freshNamespace, dropNamespace, freePort, waitHealthy } from '../lib/harness.mjs';
-import { createWorkload } from './pods_fixture.mjs';
+import { createWorkload, roundTrip, refused } from './pods_fixture.mjs';
 
 let proc;
 let base;
@@ -58,34 +58,6 @@ after(async () => {
   await new Promise((res) => (echo ? echo.close(res) : res()));
   dropNamespace(ns);
 });
-
-// Sends `payload` to 127.0.0.1:port and resolves with everything echoed back once complete.
-function roundTrip(port, payload) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    let got = 0;
-    const s = net.connect(port, '127.0.0.1', () => s.write(payload));
-    const timer = setTimeout(() => { s.destroy(); reject(new Error(`echo via ${port}: ${got}/${payload.length} bytes`)); }, 30000);
-    s.on('data', (d) => {
-      chunks.push(d);
-      got += d.length;
-      if (got >= payload.length) {
-        clearTimeout(timer);
-        s.end();
-        resolve(Buffer.concat(chunks));
-      }
-    });
-    s.on('error', (e) => { clearTimeout(timer); reject(e); });
-  });
-}
-
-function refused(port) {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.on('connect', () => { s.destroy(); resolve(false); });
-    s.on('error', (e) => resolve(e.code === 'ECONNREFUSED'));
-  });
-}
 
 // Polls (bounded: 10 s) until nothing accepts connections on port.
 async function waitRefused(port) {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startServer, ok, fails, clusterEnv, kubectl, freshNamespace, dropNamespace } from '../lib/harness.mjs';
+import { roundTrip as echoRoundTrip } from './pods_fixture.mjs';
 
 const env = clusterEnv();
 const PORT = 9000;  // any port but 8080 -> PF_TARGET_OTHER
@@ -102,26 +103,8 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-// Sends `payload` to 127.0.0.1:port and resolves with everything echoed back once it is complete.
-function roundTrip(port, payload) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    let got = 0;
-    const s = net.connect(port, '127.0.0.1', () => s.write(payload));
-    sockets.add(s);
-    const timer = setTimeout(() => { s.destroy(); reject(new Error(`echo via ${port}: ${got}/${payload.length} bytes`)); }, 60000);
-    s.on('data', (d) => {
-      chunks.push(d);
-      got += d.length;
-      if (got >= payload.length) {
-        clearTimeout(timer);
-        s.destroy();
-        resolve(Buffer.concat(chunks));
-      }
-    });
-    s.on('error', (e) => { clearTimeout(timer); reject(e); });
-  });
-}
+// Echo through a forward; sockets are tracked (kwok keeps its side open) and dropped when done.
+const roundTrip = (port, payload) => echoRoundTrip(port, payload, { timeoutMs: 60000, track: sockets, destroy: true });
 
 test('c1 with WebSockets off in the server: SPDY carries bytes both ways, 1 MiB intact', async () => {
   const srv = await startServer(['--non-destructive=false'], { env: { MCP_KUBERNETES_PORT_FORWARD_WEBSOCKETS: 'false' } });
