@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(
   build-essential g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libyaml-cpp-dev libcli11-dev libfmt-dev zlib1g-dev
+  libssl-dev libyaml-dev libcli11-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev
   clang-format cppcheck shellcheck
   openssl curl jq ca-certificates psmisc iproute2

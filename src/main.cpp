@@ -95,10 +95,11 @@ int main(int argc, char** argv) {
         mk::log::info("signal {}: shutting down", sig);
         io.stop();
       });
-      mk::log::debug("serving MCP on stdio ({} tools, context {})", server.tools().size(),
-                     app.clusters().default_context());
+      // The kubeconfig is still loading: its errors are logged and returned by each tool call.
+      mk::log::debug("serving MCP on stdio ({} tools)", server.tools().size());
       mk::transport::serve_stdio(io, server, {});
     } else {
+      app.clusters().check();  // a server that cannot reach any cluster should not start listening
       return serve_http(io, server, app, cfg);
     }
   } catch (const mk::Error& e) {

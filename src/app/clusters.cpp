@@ -13,38 +13,61 @@ Clusters::Clusters(boost::asio::any_io_executor ex, const Config& cfg)
   topts_.burst = cfg.burst;
   topts_.request_timeout = cfg.request_timeout;
   topts_.user_agent = std::string("mcp-kubernetes/") + MCPK_VERSION;
-  if (in_cluster_) {
-    default_context_ = "in-cluster";
-    clients_[default_context_] = std::make_shared<k8s::Client>(ex_, k8s::in_cluster_config(), topts_);
-    return;
-  }
-  auto paths = k8s::default_kubeconfig_paths();
-  kubeconfig_ = k8s::load_kubeconfig(paths);
-  if (kubeconfig_.sources.empty()) {
+  if (in_cluster_) return;  // the service-account client is built on first use (or by check())
+  // Environment lookups stay on this thread; the thread only reads files and parses.
+  loaded_ = std::async(std::launch::async, [paths = k8s::default_kubeconfig_paths(), context = cfg.context] {
+              try {
+                return load(paths, context);
+              } catch (const std::exception& e) {
+                log::error("{}", e.what());
+                throw;
+              }
+            }).share();
+}
+
+Clusters::Loaded Clusters::load(const std::vector<std::string>& paths, const std::string& context) {
+  Loaded l;
+  l.kubeconfig = k8s::load_kubeconfig(paths);
+  if (l.kubeconfig.sources.empty()) {
     std::string list;
     for (auto& p : paths) list += (list.empty() ? "" : ", ") + p;
     fail(Errc::invalid_argument,
          fmt::format("no kubeconfig found (looked at: {}); set KUBECONFIG or use --in-cluster", list));
   }
-  default_context_ = cfg.context.empty() ? kubeconfig_.current_context : cfg.context;
-  if (default_context_.empty() && !kubeconfig_.contexts.empty()) default_context_ = kubeconfig_.contexts.front().name;
-  if (!has_context(default_context_))
-    fail(Errc::invalid_argument, fmt::format("context \"{}\" not found in kubeconfig", default_context_));
+  l.default_context = context.empty() ? l.kubeconfig.current_context : context;
+  if (l.default_context.empty() && !l.kubeconfig.contexts.empty())
+    l.default_context = l.kubeconfig.contexts.front().name;
+  if (!l.kubeconfig.find_context(l.default_context))
+    fail(Errc::invalid_argument, fmt::format("context \"{}\" not found in kubeconfig", l.default_context));
+  return l;
+}
+
+const std::string& Clusters::default_context() const {
+  return in_cluster_ ? in_cluster_name_ : loaded().default_context;
 }
 
 bool Clusters::has_context(const std::string& name) const {
-  if (in_cluster_) return name == "in-cluster";
-  return kubeconfig_.find_context(name) != nullptr;
+  if (in_cluster_) return name == in_cluster_name_;
+  return kubeconfig().find_context(name) != nullptr;
 }
 
 std::shared_ptr<k8s::Client> Clusters::client(const std::string& context) {
-  const std::string& name = context.empty() ? default_context_ : context;
+  const std::string& name = context.empty() ? default_context() : context;
   if (auto it = clients_.find(name); it != clients_.end()) return it->second;
-  if (in_cluster_) fail(Errc::invalid_argument, "contexts are not available with --in-cluster");
-  auto rc = k8s::rest_config_for(kubeconfig_, name);
-  auto c = std::make_shared<k8s::Client>(ex_, std::move(rc), topts_);
+  std::shared_ptr<k8s::Client> c;
+  if (in_cluster_) {
+    if (name != in_cluster_name_) fail(Errc::invalid_argument, "contexts are not available with --in-cluster");
+    c = std::make_shared<k8s::Client>(ex_, k8s::in_cluster_config(), topts_);
+  } else {
+    c = std::make_shared<k8s::Client>(ex_, k8s::rest_config_for(kubeconfig(), name), topts_);
+  }
   clients_[name] = c;
   return c;
+}
+
+void Clusters::check() {
+  if (in_cluster_) client("");
+  else loaded();
 }
 
 }  // namespace mk

@@ -2,12 +2,18 @@
 // Which API server a call talks to: kubeconfig contexts (one cached client per context) or
 // the in-cluster service account. A context switch is per MCP session and never written back
 // to the user's kubeconfig.
+//
+// The kubeconfig is parsed on a background thread started by the constructor, so a stdio
+// client's `initialize` is answered without waiting for YAML parsing; the first accessor that
+// needs it waits. A load error (no kubeconfig, unknown --context) is logged once and then
+// reported by every call that needs a cluster; `check()` surfaces it eagerly.
 #include "app/config.hpp"
 #include "k8s/client.hpp"
 #include "k8s/kubeconfig.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,19 +25,30 @@ class Clusters {
   Clusters(boost::asio::any_io_executor ex, const Config& cfg);
 
   bool in_cluster() const { return in_cluster_; }
-  const k8s::Kubeconfig& kubeconfig() const { return kubeconfig_; }
-  const std::string& default_context() const { return default_context_; }
+  const k8s::Kubeconfig& kubeconfig() const { return loaded().kubeconfig; }
+  const std::string& default_context() const;
   bool has_context(const std::string& name) const;
 
   // A client for the named context ("" => default). Throws Errc::not_found for unknown names.
   std::shared_ptr<k8s::Client> client(const std::string& context);
 
+  // Waits for the configuration and throws its error, if any (servers that must fail fast
+  // call this before accepting connections).
+  void check();
+
  private:
+  struct Loaded {
+    k8s::Kubeconfig kubeconfig;
+    std::string default_context;
+  };
+  static Loaded load(const std::vector<std::string>& paths, const std::string& context);
+  const Loaded& loaded() const { return loaded_.get(); }  // rethrows the load error
+
   boost::asio::any_io_executor ex_;
   k8s::TransportOptions topts_;
   bool in_cluster_;
-  k8s::Kubeconfig kubeconfig_;
-  std::string default_context_;
+  std::string in_cluster_name_ = "in-cluster";
+  std::shared_future<Loaded> loaded_;                            // kubeconfig mode only
   std::map<std::string, std::shared_ptr<k8s::Client>> clients_;  // bounded by the contexts that exist
 };
 

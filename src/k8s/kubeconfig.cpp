@@ -1,10 +1,11 @@
 #include "k8s/kubeconfig.hpp"
 
+#include "output/manifest.hpp"
 #include "util/error.hpp"
 
 #include <fmt/core.h>
 #include <openssl/evp.h>
-#include <yaml-cpp/yaml.h>
+#include <boost/json.hpp>
 
 #include <cstdlib>
 #include <filesystem>
@@ -76,9 +77,27 @@ std::vector<std::string> default_kubeconfig_paths() {
 }
 
 namespace {
-std::string str(const YAML::Node& n, const char* key) {
-  auto v = n[key];
-  return v && v.IsScalar() ? v.as<std::string>() : std::string();
+namespace json = boost::json;
+
+// Field readers that tolerate wrong types (a field of the wrong shape reads as absent), as
+// kubectl tolerates unknown and odd entries rather than refusing the whole file.
+const json::value* field(const json::value* n, std::string_view key) {
+  auto* o = n ? n->if_object() : nullptr;
+  return o ? o->if_contains(key) : nullptr;
+}
+
+std::string str(const json::value* n, std::string_view key) {
+  auto* v = field(n, key);
+  if (!v) return {};
+  if (v->is_string()) return std::string(v->as_string());
+  if (v->is_number() || v->is_bool()) return json::serialize(*v);  // a JSON kubeconfig's `token: 123`
+  return {};
+}
+
+const json::array& list(const json::value* n, std::string_view key) {
+  static const json::array empty;
+  auto* v = field(n, key);
+  return v && v->is_array() ? v->as_array() : empty;
 }
 
 std::string resolve_path(const std::string& p, const std::string& base) {
@@ -89,7 +108,7 @@ std::string resolve_path(const std::string& p, const std::string& base) {
 // "<x>-data" wins over the file "<x>", as in client-go. An unreadable file is recorded in
 // `error` instead of failing the whole kubeconfig: like kubectl, a stale entry must not break
 // the contexts that do not use it.
-std::string data_or_file(const YAML::Node& n, const char* data_key, const char* file_key, const std::string& base,
+std::string data_or_file(const json::value* n, const char* data_key, const char* file_key, const std::string& base,
                          std::string& error) {
   if (auto d = str(n, data_key); !d.empty()) {
     try {
@@ -109,43 +128,28 @@ std::string data_or_file(const YAML::Node& n, const char* data_key, const char* 
   return {};
 }
 
-bool boolean(const YAML::Node& n, const char* key) {
-  auto v = n[key];
-  if (!v || !v.IsScalar()) return false;
-  bool b = false;
-  return YAML::convert<bool>::decode(v, b) && b;
+// YAML 1.1 booleans, as client-go's YAML reader (go-yaml v2) accepts them.
+bool boolean(const json::value* n, std::string_view key) {
+  auto s = str(n, key);
+  for (const char* t : {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"})
+    if (s == t) return true;
+  return false;
 }
 
-std::vector<std::string> string_list(const YAML::Node& n) {
+std::vector<std::string> string_list(const json::value* n, std::string_view key) {
   std::vector<std::string> out;
-  if (n && n.IsSequence())
-    for (auto x : n)
-      if (x.IsScalar()) out.push_back(x.as<std::string>());
+  for (auto& x : list(n, key))
+    if (x.is_string()) out.emplace_back(x.as_string());
   return out;
 }
 
-Kubeconfig parse_document(const YAML::Node& root, const std::string& base_dir);
-}  // namespace
-
-Kubeconfig parse_kubeconfig(const std::string& text, const std::string& base_dir) {
-  try {
-    YAML::Node root = YAML::Load(text);
-    if (!root || root.IsNull()) return {};
-    if (!root.IsMap()) fail(Errc::invalid_argument, "kubeconfig is not a YAML mapping");
-    return parse_document(root, base_dir);
-  } catch (const YAML::Exception& e) {
-    fail(Errc::invalid_argument, fmt::format("kubeconfig is not valid: {}", e.what()));
-  }
-}
-
-namespace {
-Kubeconfig parse_document(const YAML::Node& root, const std::string& base_dir) {
+Kubeconfig parse_document(const json::value& root, const std::string& base_dir) {
   Kubeconfig kc;
-  kc.current_context = str(root, "current-context");
-  for (auto c : root["clusters"]) {
-    auto name = str(c, "name");
-    auto cl = c["cluster"];
-    if (name.empty() || !cl || kc.clusters.contains(name)) continue;
+  kc.current_context = str(&root, "current-context");
+  for (auto& c : list(&root, "clusters")) {
+    auto name = str(&c, "name");
+    auto* cl = field(&c, "cluster");
+    if (name.empty() || !cl || !cl->is_object() || kc.clusters.contains(name)) continue;
     ClusterInfo ci;
     ci.server = str(cl, "server");
     ci.ca_pem = data_or_file(cl, "certificate-authority-data", "certificate-authority", base_dir, ci.load_error);
@@ -153,12 +157,12 @@ Kubeconfig parse_document(const YAML::Node& root, const std::string& base_dir) {
     ci.tls_server_name = str(cl, "tls-server-name");
     kc.clusters.emplace(name, std::move(ci));
   }
-  for (auto u : root["users"]) {
-    auto name = str(u, "name");
-    auto us = u["user"];
+  for (auto& u : list(&root, "users")) {
+    auto name = str(&u, "name");
+    auto* us = field(&u, "user");
     if (name.empty() || kc.users.contains(name)) continue;
     AuthInfo ai;
-    if (us && us.IsMap()) {
+    if (us && us->is_object()) {
       ai.client_cert_pem = data_or_file(us, "client-certificate-data", "client-certificate", base_dir, ai.load_error);
       ai.client_key_pem = data_or_file(us, "client-key-data", "client-key", base_dir, ai.load_error);
       ai.token = str(us, "token");
@@ -166,29 +170,29 @@ Kubeconfig parse_document(const YAML::Node& root, const std::string& base_dir) {
       ai.username = str(us, "username");
       ai.password = str(us, "password");
       ai.impersonate = str(us, "as");
-      ai.impersonate_groups = string_list(us["as-groups"]);
-      ai.has_auth_provider = static_cast<bool>(us["auth-provider"]);
-      if (auto ex = us["exec"]; ex && ex.IsMap()) {
+      ai.impersonate_groups = string_list(us, "as-groups");
+      auto* ap = field(us, "auth-provider");
+      ai.has_auth_provider = ap && !ap->is_null();
+      if (auto* ex = field(us, "exec"); ex && ex->is_object()) {
         ExecConfig ec;
         ec.api_version = str(ex, "apiVersion");
         ec.command = str(ex, "command");
         // A bare command name is looked up in PATH; a relative path is relative to the file.
         if (ec.command.find('/') != std::string::npos) ec.command = resolve_path(ec.command, base_dir);
-        ec.args = string_list(ex["args"]);
-        if (auto env = ex["env"]; env && env.IsSequence())
-          for (auto e : env)
-            if (e.IsMap() && !str(e, "name").empty()) ec.env.emplace_back(str(e, "name"), str(e, "value"));
+        ec.args = string_list(ex, "args");
+        for (auto& e : list(ex, "env"))
+          if (auto n = str(&e, "name"); !n.empty()) ec.env.emplace_back(n, str(&e, "value"));
         ec.provide_cluster_info = boolean(ex, "provideClusterInfo");
         ai.exec = std::move(ec);
       }
     }
     kc.users.emplace(name, std::move(ai));
   }
-  for (auto c : root["contexts"]) {
+  for (auto& c : list(&root, "contexts")) {
     ContextInfo ci;
-    ci.name = str(c, "name");
+    ci.name = str(&c, "name");
     if (ci.name.empty() || kc.find_context(ci.name)) continue;
-    auto cx = c["context"];
+    auto* cx = field(&c, "context");
     ci.cluster = str(cx, "cluster");
     ci.user = str(cx, "user");
     ci.namespace_ = str(cx, "namespace");
@@ -197,6 +201,17 @@ Kubeconfig parse_document(const YAML::Node& root, const std::string& base_dir) {
   return kc;
 }
 }  // namespace
+
+Kubeconfig parse_kubeconfig(const std::string& text, const std::string& base_dir) {
+  // Same bounded YAML reader as manifests; every scalar kept as written (tokens are text).
+  output::ManifestLimits limits;
+  limits.max_bytes = 16u << 20;
+  limits.subject = "kubeconfig";
+  auto docs = output::yaml_to_json(text, limits, output::YamlScalars::strings);
+  if (docs.empty()) return {};
+  if (!docs.front().is_object()) fail(Errc::invalid_argument, "kubeconfig is not a YAML mapping");
+  return parse_document(docs.front(), base_dir);
+}
 
 void merge_into(Kubeconfig& into, const Kubeconfig& from) {
   if (into.current_context.empty()) into.current_context = from.current_context;

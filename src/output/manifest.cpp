@@ -3,18 +3,15 @@
 #include "util/error.hpp"
 
 #include <fmt/core.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/exceptions.h>
-#include <yaml-cpp/mark.h>
-#include <yaml-cpp/parser.h>
+#include <yaml.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <optional>
-#include <sstream>
 #include <unordered_map>
 
 namespace mk::output {
@@ -79,45 +76,75 @@ bool is_special_float(std::string_view s) {
   fail(Errc::invalid_argument, fmt::format("the YAML value \"{}\" (infinity / NaN) cannot be represented in JSON", s));
 }
 
-std::string where(const YAML::Mark& m) {
-  if (m.is_null()) return "";
+// Where an event starts; libyaml counts lines and columns from 0.
+struct Mark {
+  std::size_t line = 0, column = 0;
+  bool set = false;
+};
+Mark mark_of(const yaml_mark_t& m) { return {m.line, m.column, true}; }
+
+std::string where(const Mark& m) {
+  if (!m.set) return "";
   return fmt::format("line {}, column {}: ", m.line + 1, m.column + 1);
 }
 
+std::string_view text_of(const yaml_char_t* s) { return s ? reinterpret_cast<const char*>(s) : std::string_view(); }
+
 std::size_t value_bytes(const json::value& v) { return v.is_string() ? v.as_string().size() : 0; }
+
+using ScalarData = decltype(yaml_event_t{}.data.scalar);
 
 // Builds JSON values straight from parser events: no intermediate YAML node tree, so memory
 // stays proportional to the output, and every cap is checked as values appear.
-class JsonBuilder : public YAML::EventHandler {
+class JsonBuilder {
  public:
-  JsonBuilder(const ManifestLimits& l, std::vector<json::value>& docs) : limits_(l), docs_(docs) {}
+  JsonBuilder(const ManifestLimits& l, YamlScalars scalars, std::vector<json::value>& docs)
+      : limits_(l), scalars_(scalars), docs_(docs) {}
 
-  void OnDocumentStart(const YAML::Mark&) override {
+  // One libyaml event; returns false at the end of the stream.
+  bool on(const yaml_event_t& e) {
+    switch (e.type) {
+      case YAML_DOCUMENT_START_EVENT: document_start(); break;
+      case YAML_DOCUMENT_END_EVENT: document_end(); break;
+      case YAML_ALIAS_EVENT: alias(mark_of(e.start_mark), text_of(e.data.alias.anchor)); break;
+      case YAML_SCALAR_EVENT: {
+        auto& sc = e.data.scalar;
+        scalar(mark_of(e.start_mark), sc, std::string_view(reinterpret_cast<const char*>(sc.value), sc.length));
+        break;
+      }
+      case YAML_SEQUENCE_START_EVENT: open(mark_of(e.start_mark), text_of(e.data.sequence_start.anchor), false); break;
+      case YAML_MAPPING_START_EVENT: open(mark_of(e.start_mark), text_of(e.data.mapping_start.anchor), true); break;
+      case YAML_SEQUENCE_END_EVENT:
+      case YAML_MAPPING_END_EVENT: close(); break;
+      case YAML_STREAM_END_EVENT: return false;
+      default: break;  // stream start, no event
+    }
+    return true;
+  }
+
+  std::size_t document() const { return document_; }
+
+ private:
+  void document_start() {
     ++document_;
     stack_.clear();
     anchors_.clear();  // anchors never cross documents
     root_.reset();
   }
 
-  void OnDocumentEnd() override {
+  void document_end() {
     if (root_ && !root_->is_null()) {
       if (docs_.size() >= limits_.max_objects)
-        fail(Errc::too_large, fmt::format("the manifest has more than {} documents", limits_.max_objects));
+        fail(Errc::too_large, fmt::format("the {} has more than {} documents", limits_.subject, limits_.max_objects));
       docs_.push_back(std::move(*root_));
     }
     root_.reset();
   }
 
-  void OnNull(const YAML::Mark& m, YAML::anchor_t anchor) override {
+  void alias(const Mark& m, std::string_view anchor) {
     mark_ = m;
-    if (awaiting_key()) fail(Errc::invalid_argument, where(m) + "a mapping key must not be null");
-    complete(json::value(nullptr), 1, 0, anchor, true);
-  }
-
-  void OnAlias(const YAML::Mark& m, YAML::anchor_t anchor) override {
-    mark_ = m;
-    auto it = anchors_.find(anchor);
-    if (it == anchors_.end()) fail(Errc::invalid_argument, where(m) + "alias to an unknown anchor");
+    auto it = anchors_.find(std::string(anchor));
+    if (it == anchors_.end()) fail(Errc::invalid_argument, where(m) + fmt::format("alias *{} names no anchor", anchor));
     if (awaiting_key()) {
       if (!it->second.value.is_string())
         fail(Errc::invalid_argument, where(m) + "a mapping key must be a string, not a collection or number alias");
@@ -125,39 +152,29 @@ class JsonBuilder : public YAML::EventHandler {
       return;
     }
     // Each alias copies its target: charge the copy so "billion laughs" hits the caps.
-    complete(it->second.value, it->second.nodes, it->second.bytes, 0, true);
+    complete(it->second.value, it->second.nodes, it->second.bytes, {}, true);
   }
 
-  void OnScalar(const YAML::Mark& m, const std::string& tag, YAML::anchor_t anchor, const std::string& text) override {
+  void scalar(const Mark& m, const ScalarData& sc, std::string_view text) {
     mark_ = m;
+    bool plain = !sc.tag && sc.plain_implicit && sc.style == YAML_PLAIN_SCALAR_STYLE;
     if (awaiting_key()) {
-      set_key(text, tag == "?");
+      if (plain && resolve_plain_scalar(text).is_null())
+        fail(Errc::invalid_argument, where(m) + "a mapping key must not be null");
+      set_key(std::string(text), plain);
       return;
     }
-    json::value v = resolve_tagged(tag, text, m);
+    json::value v = resolve(plain, text_of(sc.tag), text, m);
     std::size_t b = value_bytes(v);
-    complete(std::move(v), 1, b, anchor, true);
+    complete(std::move(v), 1, b, text_of(sc.anchor), true);
   }
 
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value) override {
-    open(m, anchor, false);
-  }
-  void OnSequenceEnd() override { close(); }
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
-    open(m, anchor, true);
-  }
-  void OnMapEnd() override { close(); }
-
-  std::size_t document() const { return document_; }
-
- private:
   struct Frame {
     json::value value;
     bool is_map = false;
     std::optional<std::string> key;
     bool key_plain = false;
-    YAML::anchor_t anchor = 0;
+    std::string anchor;
     std::size_t nodes = 1, bytes = 0;
     std::vector<json::object> merges;  // `<<` sources, applied when the map closes
   };
@@ -174,14 +191,15 @@ class JsonBuilder : public YAML::EventHandler {
     f.key_plain = plain;
   }
 
-  void open(const YAML::Mark& m, YAML::anchor_t anchor, bool is_map) {
+  void open(const Mark& m, std::string_view anchor, bool is_map) {
     mark_ = m;
     if (awaiting_key()) fail(Errc::invalid_argument, where(m) + "complex (non-scalar) mapping keys are not supported");
     if (stack_.size() >= limits_.max_depth)
-      fail(Errc::too_large, where(m) + fmt::format("the manifest nests deeper than {} levels", limits_.max_depth));
+      fail(Errc::too_large,
+           where(m) + fmt::format("the {} nests deeper than {} levels", limits_.subject, limits_.max_depth));
     Frame f;
     f.is_map = is_map;
-    f.anchor = anchor;
+    f.anchor = std::string(anchor);
     if (is_map) f.value = json::object();
     else f.value = json::array();
     stack_.push_back(std::move(f));
@@ -206,16 +224,16 @@ class JsonBuilder : public YAML::EventHandler {
     total_bytes_ += bytes;
     if (total_nodes_ > limits_.max_nodes)
       fail(Errc::too_large,
-           fmt::format("the manifest expands to more than {} values (aliases included)", limits_.max_nodes));
+           fmt::format("the {} expands to more than {} values (aliases included)", limits_.subject, limits_.max_nodes));
     if (total_bytes_ > limits_.max_value_bytes)
-      fail(Errc::too_large, fmt::format("the manifest expands to more than {} bytes of strings (aliases included)",
-                                        limits_.max_value_bytes));
+      fail(Errc::too_large, fmt::format("the {} expands to more than {} bytes of strings (aliases included)",
+                                        limits_.subject, limits_.max_value_bytes));
   }
 
   // A finished value: recorded under its anchor, then attached to its parent (or the root).
-  void complete(json::value v, std::size_t nodes, std::size_t bytes, YAML::anchor_t anchor, bool charge_now) {
+  void complete(json::value v, std::size_t nodes, std::size_t bytes, std::string_view anchor, bool charge_now) {
     if (charge_now) charge(nodes, bytes);
-    if (anchor) anchors_[anchor] = Anchored{v, nodes, bytes};
+    if (!anchor.empty()) anchors_[std::string(anchor)] = Anchored{v, nodes, bytes};
     if (stack_.empty()) {
       root_ = std::move(v);
       return;
@@ -247,9 +265,15 @@ class JsonBuilder : public YAML::EventHandler {
     o.emplace(key, std::move(v));
   }
 
-  json::value resolve_tagged(const std::string& tag, const std::string& text, const YAML::Mark& m) {
-    if (tag == "?") return resolve_plain_scalar(text);
-    if (tag == "!") return json::value(json::string(text));
+  // A scalar's value: plain ones by the core schema (or as text when asked), quoted and block
+  // ones as strings, explicit tags honoured.
+  json::value resolve(bool plain, std::string_view tag, std::string_view text, const Mark& m) {
+    if (plain) {
+      if (scalars_ == YamlScalars::typed) return resolve_plain_scalar(text);
+      if (auto v = resolve_plain_scalar(text); v.is_null()) return v;
+      return json::value(json::string(text));
+    }
+    if (tag.empty() || tag == "!") return json::value(json::string(text));
     constexpr std::string_view core = "tag:yaml.org,2002:";
     if (tag.rfind(core, 0) == 0) {
       std::string_view t = std::string_view(tag).substr(core.size());
@@ -265,12 +289,13 @@ class JsonBuilder : public YAML::EventHandler {
   }
 
   const ManifestLimits& limits_;
+  YamlScalars scalars_;
   std::vector<json::value>& docs_;
   std::vector<Frame> stack_;
-  std::unordered_map<YAML::anchor_t, Anchored> anchors_;
+  std::unordered_map<std::string, Anchored> anchors_;
   std::optional<json::value> root_;
   std::size_t total_nodes_ = 0, total_bytes_ = 0, document_ = 0;
-  YAML::Mark mark_ = YAML::Mark::null_mark();
+  Mark mark_;
 };
 
 std::string_view kind_name(const json::value& v) {
@@ -319,10 +344,10 @@ json::value resolve_plain_scalar(std::string_view s) {
   return json::string(s);
 }
 
-std::vector<json::value> yaml_to_json(std::string_view text, const ManifestLimits& limits) {
+std::vector<json::value> yaml_to_json(std::string_view text, const ManifestLimits& limits, YamlScalars scalars) {
   if (text.size() > limits.max_bytes)
     fail(Errc::too_large,
-         fmt::format("the manifest is {} bytes; the limit is {} bytes", text.size(), limits.max_bytes));
+         fmt::format("the {} is {} bytes; the limit is {} bytes", limits.subject, text.size(), limits.max_bytes));
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 BOM
   std::vector<json::value> docs;
   auto first = text.find_first_not_of(" \t\r\n");
@@ -339,16 +364,29 @@ std::vector<json::value> yaml_to_json(std::string_view text, const ManifestLimit
     }
     // Not strict JSON (e.g. YAML flow style): the YAML parser reports the real problem.
   }
-  std::istringstream in{std::string(text)};
-  JsonBuilder b(limits, docs);
-  try {
-    YAML::Parser parser(in);
-    while (parser.HandleNextDocument(b)) {
+  // libyaml: the C parser go-yaml (and so kubectl) was ported from; event-driven, no recursion.
+  std::unique_ptr<yaml_parser_t, void (*)(yaml_parser_t*)> parser(new yaml_parser_t, [](yaml_parser_t* p) {
+    yaml_parser_delete(p);
+    delete p;
+  });
+  if (!yaml_parser_initialize(parser.get())) fail(Errc::internal, "cannot initialise the YAML parser");
+  yaml_parser_set_input_string(parser.get(), reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  JsonBuilder b(limits, scalars, docs);
+  for (bool more = true; more;) {
+    yaml_event_t e;
+    if (!yaml_parser_parse(parser.get(), &e)) {
+      const auto& p = *parser;
+      fail(Errc::invalid_argument, fmt::format("the {} is not valid YAML: {}{}{}", limits.subject,
+                                               where(mark_of(p.problem_mark)), p.problem ? p.problem : "syntax error",
+                                               p.context ? fmt::format(" {}", p.context) : std::string()));
     }
-  } catch (const YAML::Exception& e) {
-    fail(Errc::invalid_argument, fmt::format("the manifest is not valid YAML: {}{}", where(e.mark), e.msg));
-  } catch (const Error& e) {
-    throw Error(e.code(), fmt::format("manifest document {}: {}", std::max<std::size_t>(b.document(), 1), e.what()));
+    std::unique_ptr<yaml_event_t, void (*)(yaml_event_t*)> owned(&e, yaml_event_delete);
+    try {
+      more = b.on(e);
+    } catch (const Error& err) {
+      throw Error(err.code(), fmt::format("{} document {}: {}", limits.subject, std::max<std::size_t>(b.document(), 1),
+                                          err.what()));
+    }
   }
   return docs;
 }

@@ -25,11 +25,18 @@ struct ManifestLimits {
   std::size_t max_nodes = 500'000;          // JSON values produced, aliases expanded
   std::size_t max_value_bytes = 16u << 20;  // string bytes produced, aliases expanded
   std::size_t max_depth = 128;              // nesting of maps/sequences
+  const char* subject = "manifest";         // what error messages call the input
 };
+
+// How plain scalars become JSON: typed by the core schema (manifests), or kept as the text
+// written (configuration files whose fields are all strings, e.g. a kubeconfig's token "0123";
+// null/~/empty still read as null).
+enum class YamlScalars { typed, strings };
 
 // Every non-empty document of a YAML stream (or the one JSON text) as JSON values.
 // Throws mk::Error(invalid_argument | too_large) naming the line of the problem.
-std::vector<boost::json::value> yaml_to_json(std::string_view text, const ManifestLimits& limits = {});
+std::vector<boost::json::value> yaml_to_json(std::string_view text, const ManifestLimits& limits = {},
+                                             YamlScalars scalars = YamlScalars::typed);
 
 // The objects of a manifest: documents that are objects, items of `*List` kinds and of a
 // top-level array, each checked to be a JSON object. Empty manifests are an error.

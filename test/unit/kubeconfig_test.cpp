@@ -364,3 +364,30 @@ TEST(Kubeconfig, InClusterConfig) {
     EXPECT_EQ(code_of([&] { in_cluster_config(p); }), mk::Errc::invalid_argument);
   }
 }
+
+TEST(Kubeconfig, ScalarsAreReadAsWritten) {
+  // A numeric-looking token or password must not become a number (0123 is not 83).
+  auto kc = parse_kubeconfig(R"(users:
+- name: u
+  user: {token: 0123, password: 1e5, username: true}
+clusters:
+- name: c
+  cluster: {server: "https://x:1", insecure-skip-tls-verify: yes}
+)",
+                             "");
+  EXPECT_EQ(kc.users.at("u").token, "0123");
+  EXPECT_EQ(kc.users.at("u").password, "1e5");
+  EXPECT_EQ(kc.users.at("u").username, "true");
+  EXPECT_TRUE(kc.clusters.at("c").insecure_skip_tls_verify);  // YAML 1.1 "yes", as go-yaml v2 reads it
+}
+
+TEST(Kubeconfig, JsonKubeconfigWorks) {
+  auto kc = parse_kubeconfig(
+      R"({"current-context":"j","clusters":[{"name":"c","cluster":{"server":"https://j:6443","insecure-skip-tls-verify":true}}],)"
+      R"("users":[{"name":"u","user":{"token":"t"}}],"contexts":[{"name":"j","context":{"cluster":"c","user":"u"}}]})",
+      "");
+  auto rc = rest_config_for(kc, "");
+  EXPECT_EQ(rc.cluster.server, "https://j:6443");
+  EXPECT_TRUE(rc.cluster.insecure_skip_tls_verify);
+  EXPECT_EQ(rc.auth.token, "t");
+}

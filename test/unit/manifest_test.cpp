@@ -201,3 +201,33 @@ TEST(ParseManifest, AliasedBigStringHitsTheByteCap) {
 }
 
 }  // namespace
+
+TEST(YamlToJson, StringScalarsModeKeepsTextAsWritten) {
+  auto docs = yaml_to_json("token: 0123\nflag: true\nn: 12\nratio: 1.50\nempty:\ntilde: ~\nq: \"x\"\n", {},
+                           mk::output::YamlScalars::strings);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(json::serialize(docs[0]),
+            R"({"token":"0123","flag":"true","n":"12","ratio":"1.50","empty":null,"tilde":null,"q":"x"})");
+}
+
+TEST(YamlToJson, RedefinedAnchorUsesTheLatestAndUnknownAliasNamesIt) {
+  auto v = one("a: &x 1\nb: &x 2\nc: *x\n");
+  EXPECT_EQ(v.as_object().at("c"), json::value(2));
+  try {
+    yaml_to_json("a: *missing\n");
+    FAIL() << "expected an error";
+  } catch (const mk::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing"), std::string::npos) << e.what();
+  }
+}
+
+TEST(YamlToJson, ErrorsNameTheSubject) {
+  mk::output::ManifestLimits lim;
+  lim.subject = "kubeconfig";
+  try {
+    yaml_to_json("a: [1,\n", lim);
+    FAIL() << "expected an error";
+  } catch (const mk::Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("the kubeconfig is not valid YAML: line ", 0), 0u) << e.what();
+  }
+}

@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startServer, ok, fails, kubectl, clusterEnv, assertNamesMatchKubectl } from '../lib/harness.mjs';
+import { spawnSync } from 'node:child_process';
+import { startServer, ok, fails, kubectl, clusterEnv, assertNamesMatchKubectl, serverBin } from '../lib/harness.mjs';
 
 const env = clusterEnv();
 let srv;
@@ -140,4 +141,33 @@ test('two server processes keep their own context', async () => {
     await b.close();
   }
   assert.deepEqual(readFileSync(env.KUBECONFIG), kubeconfigBefore);
+});
+
+// The kubeconfig is parsed in the background while `initialize` is answered: its errors must
+// still reach the user, as a tool error on stdio and as a refusal to start over HTTP.
+test('a missing kubeconfig or unknown --context: stdio answers every call with the reason', async () => {
+  const missing = `/nonexistent/${process.pid}/kubeconfig`;
+  const s = await startServer([], { kubeconfig: missing });
+  try {
+    const t = await fails(s.client, 'k8s_list_resources', { resourceType: 'pods' });
+    assert.match(t, /no kubeconfig found \(looked at: [^)]*nonexistent/);
+    assert.match(await fails(s.client, 'k8s_get_current_context'), /no kubeconfig found/);
+    assert.match(s.stderr(), /no kubeconfig found/, 'logged once on stderr too');
+  } finally {
+    await s.close();
+  }
+  const u = await startServer(['--context', 'no-such-context']);
+  try {
+    assert.match(await fails(u.client, 'k8s_get_resource', { resourceType: 'namespaces', name: 'default' }),
+      /context "no-such-context" not found in kubeconfig/);
+  } finally {
+    await u.close();
+  }
+});
+
+test('over HTTP a broken kubeconfig stops the server before it listens', () => {
+  const r = spawnSync(serverBin, ['serve', '--transport', 'streamable-http', '--http-addr', '127.0.0.1:0', '--context', 'no-such-context'],
+    { env: { PATH: process.env.PATH, HOME: '/nonexistent', KUBECONFIG: env.KUBECONFIG }, encoding: 'utf8', timeout: 20000 });
+  assert.equal(r.status, 1, `exit status (stderr: ${r.stderr})`);
+  assert.match(r.stderr, /context "no-such-context" not found in kubeconfig/);
 });
