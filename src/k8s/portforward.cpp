@@ -1,6 +1,7 @@
 #include "k8s/portforward.hpp"
 
 #include "instrumentation/metrics.hpp"
+#include "k8s/spdy_session.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -13,6 +14,7 @@
 
 #include <array>
 #include <cstdlib>
+#include <exception>
 
 namespace mk::k8s {
 namespace asio = boost::asio;
@@ -24,17 +26,19 @@ namespace {
 std::size_t g_active = 0;  // one io thread: no atomics needed
 constexpr auto kUpgradeTimeout = std::chrono::seconds(30);
 
-asio::awaitable<std::shared_ptr<PortTunnel>> open_tunnel(TunnelProtocol p, ApiTransport& t, TunnelTarget target,
-                                                         bool probe) {
-  std::shared_ptr<PortTunnel> tunnel;
-  if (p == TunnelProtocol::spdy) tunnel = co_await open_spdy_tunnel(t, std::move(target), probe);
-  else tunnel = co_await open_websocket_tunnel(t, std::move(target), probe);
-  co_return tunnel;
-}
-
 bool websockets_disabled() {
   const char* v = std::getenv("MCP_KUBERNETES_PORT_FORWARD_WEBSOCKETS");
   return v && (std::string_view(v) == "false" || std::string_view(v) == "0");
+}
+
+TunnelTarget tunnel_target(const ForwardSpec& spec) {
+  return {spec.ns, spec.pod, spec.remote_port, fmt::format("port-forward to pod \"{}\"", spec.pod), kUpgradeTimeout};
+}
+
+// The order protocols are tried in (portforward_tunnel.hpp); without WebSockets only SPDY.
+std::vector<TunnelProtocol> protocol_order() {
+  if (websockets_disabled()) return {TunnelProtocol::spdy};
+  return {TunnelProtocol::websocket, TunnelProtocol::spdy, TunnelProtocol::websocket_channel};
 }
 }  // namespace
 
@@ -67,7 +71,8 @@ struct PortForward::Conn {
 
 PortForward::PortForward(std::shared_ptr<Client> client, ForwardSpec spec, std::string id)
     : client_(std::move(client)), spec_(std::move(spec)), id_(std::move(id)),
-      acceptor_(client_->transport().executor()), started_(std::chrono::system_clock::now()) {}
+      acceptor_(client_->transport().executor()), dialed_(client_->transport().executor()),
+      started_(std::chrono::system_clock::now()) {}
 
 PortForward::~PortForward() { stop(); }
 
@@ -82,39 +87,40 @@ asio::awaitable<std::shared_ptr<PortForward>> PortForward::start(std::shared_ptr
   if (ec) fail(Errc::invalid_argument, fmt::format("address \"{}\" is not an IP address", spec.address));
 
   // Fail now, not on the first connection, when the API server refuses (RBAC, pod gone, not
-  // running); the protocol that worked is used for every connection of this forward.
-  TunnelTarget target{spec.ns, spec.pod, spec.remote_port, fmt::format("port-forward to pod \"{}\"", spec.pod),
-                      kUpgradeTimeout};
-  auto protocol = websockets_disabled() ? TunnelProtocol::spdy : TunnelProtocol::websocket;
-  std::string ws_refusal;
-  if (protocol == TunnelProtocol::websocket) {
-    try {
-      co_await open_websocket_tunnel(client->transport(), target, true);
-    } catch (const Error& e) {
-      if (!websocket_refused(e)) throw;
-      ws_refusal = e.what();
-    }
-  }
-  if (!ws_refusal.empty()) {
-    log::info("port-forward to {}/{}: WebSocket refused ({}); trying SPDY", spec.ns, spec.pod, ws_refusal);
-    protocol = TunnelProtocol::spdy;
-  }
-  if (protocol == TunnelProtocol::spdy) {
-    std::string spdy_error;
+  // running). The protocol that worked is used for every connection of this forward; for the
+  // SPDY ones this first connection is kept and carries them.
+  TunnelTarget target = tunnel_target(spec);
+  std::shared_ptr<SpdySession> session;
+  std::optional<TunnelProtocol> chosen;
+  std::string refusals;  // of the protocols tried before
+  for (auto p : protocol_order()) {
+    std::string error;
     Errc code = Errc::unavailable;
+    bool next = false;
     try {
-      co_await open_spdy_tunnel(client->transport(), target, true);
+      if (p == TunnelProtocol::websocket_channel) co_await open_websocket_tunnel(client->transport(), target, true);
+      else session = co_await open_spdy_session(client->transport(), target, p);
+      chosen = p;
     } catch (const Error& e) {
-      if (ws_refusal.empty()) throw;
-      spdy_error = e.what();
+      error = e.what();
       code = e.code();
+      next = upgrade_refused(e);
     }
-    if (!spdy_error.empty())
-      fail(code, fmt::format("{} (the WebSocket upgrade was refused too: {})", spdy_error, ws_refusal));
+    if (chosen) break;
+    if (!next) {
+      if (refusals.empty()) fail(code, error);
+      fail(code, fmt::format("{} (refused before: {})", error, refusals));
+    }
+    log::info("port-forward to {}/{}: {} refused ({}); trying the next protocol", spec.ns, spec.pod, to_string(p),
+              error);
+    refusals += fmt::format("{}{}: {}", refusals.empty() ? "" : "; ", to_string(p), error);
   }
+  if (!chosen) fail(Errc::unavailable, fmt::format("every port-forward protocol was refused: {}", refusals));
 
   std::shared_ptr<PortForward> f(new PortForward(client, spec, std::move(id)));
-  f->protocol_ = protocol;
+  f->protocol_ = *chosen;
+  f->session_ = std::move(session);
+  f->upstream_connections_ = 1;
   tcp::endpoint ep(addr, static_cast<unsigned short>(spec.local_port));
   auto& acc = f->acceptor_;
   acc.open(ep.protocol(), ec);
@@ -122,7 +128,7 @@ asio::awaitable<std::shared_ptr<PortForward>> PortForward::start(std::shared_ptr
   if (!ec) acc.bind(ep, ec);
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    f->stopped_ = true;
+    f->stop();
     fail(Errc::conflict, fmt::format("cannot listen on {}:{}: {}", spec.address, spec.local_port, ec.message()));
   }
   f->local_port_ = acc.local_endpoint().port();
@@ -144,6 +150,8 @@ void PortForward::stop() {
   auto conns = std::move(conns_);
   conns_.clear();
   for (auto& c : conns) c->close();
+  if (session_) session_->close();
+  dialed_.notify();
 }
 
 json::object PortForward::info() const {
@@ -156,6 +164,7 @@ json::object PortForward::info() const {
                  {"context", spec_.context},
                  {"protocol", to_string(protocol_)},
                  {"activeConnections", conns_.size()},
+                 {"upstreamConnections", upstream_connections_},
                  {"totalConnections", total_conns_},
                  {"bytesFromPod", bytes_in_},
                  {"bytesToPod", bytes_out_},
@@ -218,8 +227,10 @@ asio::awaitable<void> local_to_pod(std::shared_ptr<PortForward::Conn> c, std::ui
   try {
     for (;;) {
       auto [ec, n] = co_await c->local.async_read_some(asio::buffer(buf), asio::as_tuple(use_awaitable));
+      // Local EOF: over SPDY the pod side is told and its answer still flows back (a client
+      // that half-closes after its request); v4.channel.k8s.io has no half-close.
+      if (ec == asio::error::eof && !c->closed && c->tunnel->shutdown_write()) co_return;
       if (ec) break;
-      // The v4 channel protocol has no half-close: local EOF ends the connection (both protocols alike).
       co_await c->tunnel->write(std::string_view(buf.data(), n));
       *bytes += n;
     }
@@ -229,15 +240,64 @@ asio::awaitable<void> local_to_pod(std::shared_ptr<PortForward::Conn> c, std::ui
 }
 }  // namespace
 
+asio::awaitable<std::shared_ptr<SpdySession>> PortForward::session_for_connection() {
+  for (;;) {
+    if (stopped_) fail(Errc::cancelled, "the port-forward was stopped");
+    if (session_ && session_->alive()) co_return session_;
+    if (!dialing_) break;
+    co_await dialed_.wait();  // another connection is dialling (bounded by its upgrade timeout)
+  }
+  if (session_)
+    log::info("port-forward {}: the connection to the API server ended ({}); reconnecting", id_,
+              session_->end_reason().empty() ? "closed" : session_->end_reason());
+  dialing_ = true;
+  std::shared_ptr<SpdySession> fresh;
+  try {
+    auto target = tunnel_target(spec_);  // named: no call temporaries inside co_await (g++ 12)
+    fresh = co_await open_spdy_session(client_->transport(), target, protocol_);
+  } catch (...) {
+    dialing_ = false;
+    dialed_.notify();
+    throw;
+  }
+  dialing_ = false;
+  dialed_.notify();
+  ++upstream_connections_;
+  if (stopped_) {
+    fresh->close();
+    fail(Errc::cancelled, "the port-forward was stopped");
+  }
+  session_ = fresh;
+  co_return fresh;
+}
+
 asio::awaitable<void> PortForward::serve(std::shared_ptr<Conn> conn) {
   auto self = shared_from_this();
   try {
-    TunnelTarget target{spec_.ns, spec_.pod, spec_.remote_port, fmt::format("port-forward to pod \"{}\"", spec_.pod),
-                        kUpgradeTimeout};
-    conn->tunnel = co_await open_tunnel(protocol_, client_->transport(), std::move(target), false);
+    if (protocol_ == TunnelProtocol::websocket_channel) {
+      ++upstream_connections_;
+      auto target = tunnel_target(spec_);
+      conn->tunnel = co_await open_websocket_tunnel(client_->transport(), target, false);
+    } else {
+      // A session that ends while the streams are being opened (its connection was cut a
+      // moment ago) is not the pod's refusal: try once more on a fresh one.
+      for (int attempt = 1;; ++attempt) {
+        auto session = co_await session_for_connection();
+        std::exception_ptr failed;
+        try {
+          conn->tunnel = co_await session->open(spec_.remote_port, kUpgradeTimeout);
+        } catch (const Error&) {
+          failed = std::current_exception();
+        }
+        if (!failed) break;
+        if (attempt == 2 || session->alive() || stopped_) std::rethrow_exception(failed);
+      }
+    }
   } catch (const std::exception& e) {
-    last_error_ = e.what();
-    log::warn("port-forward {}: {}", id_, last_error_);
+    if (!stopped_) {
+      last_error_ = e.what();
+      log::warn("port-forward {}: {}", id_, last_error_);
+    }
     conn->close();
     conns_.erase(conn);
     co_return;
@@ -260,7 +320,7 @@ asio::awaitable<void> PortForward::serve(std::shared_ptr<Conn> conn) {
       ex,
       [](std::shared_ptr<PortForward> s, std::shared_ptr<Conn> c) -> asio::awaitable<void> {
         co_await local_to_pod(c, &s->bytes_out_);
-        s->conns_.erase(c);
+        if (c->closed) s->conns_.erase(c);  // else half-closed: the pod's answer still flows
       }(self, conn),
       asio::detached);
 }

@@ -1,10 +1,12 @@
 #pragma once
-// Port-forwarding to a pod through the API server: a local TCP listener whose every accepted
-// connection gets its own tunnel (WebSocket v4.channel.k8s.io on pods/NAME/portforward, or
-// SPDY/3.1 where the WebSocket upgrade is refused), and a per-MCP-session registry of such
-// forwards that closes them all when it goes away.
+// Port-forwarding to a pod through the API server: a local TCP listener whose accepted
+// connections become stream pairs on one SPDY session (tunnelled in a WebSocket, or a raw
+// SPDY upgrade where that is refused; re-dialled when it ends), or, as a last resort, one
+// v4.channel.k8s.io WebSocket each; and a per-MCP-session registry of such forwards that
+// closes them all when it goes away.
 #include "k8s/client.hpp"
 #include "k8s/portforward_tunnel.hpp"
+#include "util/signal.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -30,10 +32,10 @@ struct ForwardSpec {
 class PortForward : public std::enable_shared_from_this<PortForward> {
  public:
   // Checks the API server accepts the forward (RBAC, pod exists and runs) and picks the protocol
-  // (WebSocket; SPDY when that upgrade is refused, or always when the environment has
-  // MCP_KUBERNETES_PORT_FORWARD_WEBSOCKETS=false, like kubectl's KUBECTL_PORT_FORWARD_WEBSOCKETS),
-  // binds the listener and starts accepting. Throws the API's error or Errc::invalid_argument for
-  // a bad address/port.
+  // (the first of websocket, spdy, websocket-channel whose upgrade is not refused; spdy only
+  // when the environment has MCP_KUBERNETES_PORT_FORWARD_WEBSOCKETS=false, like kubectl's
+  // KUBECTL_PORT_FORWARD_WEBSOCKETS), binds the listener and starts accepting. Throws the API's error or
+  // Errc::invalid_argument for a bad address/port.
   static boost::asio::awaitable<std::shared_ptr<PortForward>> start(std::shared_ptr<Client> client, ForwardSpec spec,
                                                                     std::string id);
   ~PortForward();
@@ -53,6 +55,8 @@ class PortForward : public std::enable_shared_from_this<PortForward> {
   PortForward(std::shared_ptr<Client> client, ForwardSpec spec, std::string id);
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(std::shared_ptr<Conn> conn);
+  // The live SPDY session, dialled again when the last one ended.
+  boost::asio::awaitable<std::shared_ptr<SpdySession>> session_for_connection();
 
   std::shared_ptr<Client> client_;
   ForwardSpec spec_;
@@ -60,10 +64,14 @@ class PortForward : public std::enable_shared_from_this<PortForward> {
   boost::asio::ip::tcp::acceptor acceptor_;
   int local_port_ = 0;
   TunnelProtocol protocol_ = TunnelProtocol::websocket;
+  std::shared_ptr<SpdySession> session_;  // websocket and spdy
+  bool dialing_ = false;
+  Signal dialed_;  // a dial of session_ finished
   bool stopped_ = false;
   std::set<std::shared_ptr<Conn>> conns_;
   std::chrono::system_clock::time_point started_;
   std::uint64_t total_conns_ = 0, bytes_in_ = 0, bytes_out_ = 0;
+  std::uint64_t upstream_connections_ = 0;  // connections made to the API server
   std::string last_error_;
 };
 

@@ -1,3 +1,5 @@
+// v4.channel.k8s.io port-forward: one WebSocket per forwarded connection, the last resort
+// (portforward_tunnel.hpp).
 #include "k8s/portforward.hpp"
 #include "k8s/portforward_tunnel.hpp"
 #include "k8s/websocket.hpp"
@@ -8,10 +10,18 @@
 namespace mk::k8s {
 namespace asio = boost::asio;
 
-std::string_view to_string(TunnelProtocol p) { return p == TunnelProtocol::spdy ? "spdy" : "websocket"; }
+std::string_view to_string(TunnelProtocol p) {
+  switch (p) {
+    case TunnelProtocol::spdy: return "spdy";
+    case TunnelProtocol::websocket_channel: return "websocket-channel";
+    case TunnelProtocol::websocket: break;
+  }
+  return "websocket";
+}
 
-bool websocket_refused(const Error& e) {
+bool upgrade_refused(const Error& e) {
   const auto& d = e.details();
+  if (d.contains("unsupportedProtocol")) return true;  // upgraded, but not to what we asked for
   auto* status = d.if_contains("status");
   if (!status || d.contains("reason")) return false;
   auto code = status->to_number<std::int64_t>();

@@ -123,6 +123,12 @@ asio::awaitable<void> ChannelSocket::write(std::uint8_t channel, std::string_vie
   else co_await im.plain->async_write(asio::buffer(msg), use_awaitable);
 }
 
+asio::awaitable<void> ChannelSocket::write_binary(std::string_view data) {
+  auto& im = *impl_;
+  if (im.tls) co_await im.tls->async_write(asio::buffer(data), use_awaitable);
+  else co_await im.plain->async_write(asio::buffer(data), use_awaitable);
+}
+
 asio::awaitable<void> ChannelSocket::close_gracefully() {
   auto& im = *impl_;
   if (im.closed) co_return;

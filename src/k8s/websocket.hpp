@@ -1,6 +1,7 @@
 #pragma once
 // A WebSocket to the API server speaking the Kubernetes channel protocols (exec, port-forward):
-// every binary message starts with a channel byte. One read and one write may be outstanding at
+// every binary message starts with a channel byte; or carrying a tunnelled SPDY connection
+// (write_binary). One read and one write may be outstanding at
 // a time (Beast's rule); callers serialise their writes.
 #include "k8s/api_transport.hpp"
 
@@ -33,6 +34,8 @@ class ChannelSocket {
   boost::asio::awaitable<std::optional<std::string>> read();
   // Sends one binary message: `channel` then `data`.
   boost::asio::awaitable<void> write(std::uint8_t channel, std::string_view data);
+  // Sends `data` as one binary message, no channel byte (SPDY tunnelled in WebSocket).
+  boost::asio::awaitable<void> write_binary(std::string_view data);
   // Sends a close frame (best effort) and shuts the socket.
   boost::asio::awaitable<void> close_gracefully();
   // Abrupt close; idempotent. Pending reads and writes complete with errors.

@@ -1,10 +1,13 @@
 // The SPDY port-forward client against an in-process fake server (plain HTTP) that enforces
-// SPDY/3.1 flow control: it never sends past the 64 KiB window without a WINDOW_UPDATE.
+// SPDY/3.1 flow control (it never sends past the 64 KiB window without a WINDOW_UPDATE), then
+// takes a second forwarded connection on the same SPDY connection.
 #include "k8s/api_transport.hpp"
 #include "k8s/portforward_tunnel.hpp"
 #include "k8s/spdy.hpp"
+#include "k8s/spdy_session.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -51,12 +54,27 @@ struct ServerLog {
   bool ping_echoed = false, error_fin = false;
   std::string from_client;
   std::uint32_t window_updates = 0;
+  std::vector<std::uint32_t> reset_streams;
+  std::pair<std::uint32_t, std::uint32_t> second_ids{0, 0};
+  int accepted = 0;
   std::string failure;
 };
 
 asio::awaitable<void> fake_server(tcp::acceptor& acc, ServerLog& log) {
   try {
     auto s = co_await acc.async_accept(use_awaitable);
+    ++log.accepted;
+    // Any further connection is counted (the client must not make one) and dropped.
+    asio::co_spawn(
+        acc.get_executor(),
+        [](tcp::acceptor& a, ServerLog& l) -> asio::awaitable<void> {
+          for (;;) {
+            auto [ec, extra] = co_await a.async_accept(asio::as_tuple(use_awaitable));
+            if (ec) co_return;
+            ++l.accepted;
+          }
+        }(acc, log),
+        asio::detached);
     std::string buf;
     auto n = co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n", use_awaitable);
     auto request = buf.substr(0, n);
@@ -124,6 +142,39 @@ asio::awaitable<void> fake_server(tcp::acceptor& acc, ServerLog& log) {
     std::string bye = spdy::data_frame(3, "", spdy::kFlagFin) + spdy::data_frame(1, "failed to dial 10.0.0.1:80") +
                       spdy::data_frame(1, "", spdy::kFlagFin);
     co_await asio::async_write(s, asio::buffer(bye), use_awaitable);
+
+    // The second forwarded connection comes on the same connection: streams 5 and 7, the next
+    // requestid. The client resets the first data stream when it is done with it.
+    std::uint32_t second_error = 0, second_data = 0;
+    while (second_error == 0 || second_data == 0) {
+      auto f = co_await read_frame(s, buf);
+      if (f.h.control && f.h.type == spdy::kRstStream) log.reset_streams.push_back(spdy::read_u32(f.payload, 0));
+      if (!f.h.control || f.h.type != spdy::kSynStream) continue;
+      auto id = spdy::read_u32(f.payload, 0);
+      std::map<std::string, std::string> hs;
+      for (auto& [k, v] : spdy::decode_header_block(inf.decompress(f.payload.substr(10)))) hs[k] = v;
+      if (hs["requestid"] != "1") throw std::runtime_error("second pair has requestid " + hs["requestid"]);
+      (hs["streamtype"] == "error" ? second_error : second_data) = id;
+    }
+    log.second_ids = {second_error, second_data};
+    replies.clear();
+    for (std::uint32_t id : {second_error, second_data}) {
+      std::string p = {0, 0, 0, static_cast<char>(id)};
+      p += def.compress(spdy::encode_header_block({}));
+      replies += spdy::control_frame(spdy::kSynReply, 0, p);
+    }
+    co_await asio::async_write(s, asio::buffer(replies), use_awaitable);
+    // Read the request up to the client's half-close, then answer and end cleanly.
+    std::string second_request;
+    for (;;) {
+      auto f = co_await read_frame(s, buf);
+      if (f.h.control || f.h.stream_id != second_data) continue;
+      second_request += f.payload;
+      if (f.h.flags & spdy::kFlagFin) break;
+    }
+    auto answer = spdy::data_frame(second_data, "echo:" + second_request, spdy::kFlagFin) +
+                  spdy::data_frame(second_error, "", spdy::kFlagFin);
+    co_await asio::async_write(s, asio::buffer(answer), use_awaitable);
     // Stay open until the client hangs up.
     for (;;) co_await read_frame(s, buf);
   } catch (const boost::system::system_error&) {
@@ -133,14 +184,16 @@ asio::awaitable<void> fake_server(tcp::acceptor& acc, ServerLog& log) {
 }
 
 struct ClientLog {
-  std::string received, error, failure;
-  bool ended = false;
+  std::string received, error, failure, second_received, second_error;
+  bool ended = false, second_ended = false;
 };
 
-asio::awaitable<void> client(mk::k8s::ApiTransport& t, ClientLog& log) {
+asio::awaitable<void> client(mk::k8s::ApiTransport& t, ClientLog& log, tcp::acceptor& acc) {
+  std::shared_ptr<mk::k8s::SpdySession> session;
   try {
     mk::k8s::TunnelTarget target{"ns", "pod", 8080, "port-forward to pod \"pod\"", std::chrono::seconds(5)};
-    auto tunnel = co_await mk::k8s::open_spdy_tunnel(t, target, false);
+    session = co_await mk::k8s::open_spdy_session(t, target, mk::k8s::TunnelProtocol::spdy);
+    auto tunnel = co_await session->open(8080, std::chrono::seconds(5));
     co_await tunnel->write("hello");
     for (;;) {
       auto d = co_await tunnel->read();
@@ -150,13 +203,28 @@ asio::awaitable<void> client(mk::k8s::ApiTransport& t, ClientLog& log) {
     log.ended = true;
     log.error = tunnel->error();
     tunnel->close();
+
+    // A second forwarded connection: same session, new streams; half-close, then read the answer.
+    auto second = co_await session->open(8080, std::chrono::seconds(5));
+    co_await second->write("second");
+    EXPECT_TRUE(second->shutdown_write());
+    for (;;) {
+      auto d = co_await second->read();
+      if (!d) break;
+      log.second_received += *d;
+    }
+    log.second_ended = true;
+    log.second_error = second->error();
+    second->close();
   } catch (const std::exception& e) {
     log.failure = e.what();
   }
+  if (session) session->close();
+  acc.close();
 }
 }  // namespace
 
-TEST(PortForwardSpdy, StreamsFlowControlPingAndErrorStream) {
+TEST(PortForwardSpdy, MultiplexedStreamsFlowControlPingHalfCloseAndErrorStream) {
   asio::io_context io;
   tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   mk::k8s::RestConfig cfg;
@@ -165,7 +233,7 @@ TEST(PortForwardSpdy, StreamsFlowControlPingAndErrorStream) {
   ServerLog slog;
   ClientLog clog;
   asio::co_spawn(io, fake_server(acc, slog), asio::detached);
-  asio::co_spawn(io, client(transport, clog), asio::detached);
+  asio::co_spawn(io, client(transport, clog, acc), asio::detached);
   io.run_for(std::chrono::seconds(20));
 
   EXPECT_EQ(slog.failure, "");
@@ -183,4 +251,12 @@ TEST(PortForwardSpdy, StreamsFlowControlPingAndErrorStream) {
   EXPECT_EQ(clog.received.substr(0, 6), "earlya");
   EXPECT_TRUE(clog.ended);
   EXPECT_EQ(clog.error, "failed to dial 10.0.0.1:80");
+  // The first data stream was reset once done with; the second pair used the next ids on the
+  // same connection, and its answer after the half-close arrived whole.
+  EXPECT_NE(std::find(slog.reset_streams.begin(), slog.reset_streams.end(), 3u), slog.reset_streams.end());
+  EXPECT_EQ(slog.second_ids, (std::pair<std::uint32_t, std::uint32_t>{5, 7}));
+  EXPECT_TRUE(clog.second_ended);
+  EXPECT_EQ(clog.second_received, "echo:second");
+  EXPECT_EQ(clog.second_error, "");
+  EXPECT_EQ(slog.accepted, 1);
 }

@@ -105,16 +105,18 @@ TEST(Spdy, InflaterRejectsGarbage) {
   EXPECT_THROW(inf.decompress("this is not zlib"), mk::Error);
 }
 
-TEST(Spdy, WebSocketRefusalNeedsAnUnreasonedStatus) {
+TEST(Spdy, UpgradeRefusalNeedsAnUnreasonedStatus) {
   using mk::Errc;
   // kwok/kubelet answering an upgrade it cannot do: a bare 403 with no Status.
-  EXPECT_TRUE(mk::k8s::websocket_refused(mk::Error(Errc::forbidden, "HTTP 403", {{"status", 403}})));
-  EXPECT_TRUE(mk::k8s::websocket_refused(mk::Error(Errc::internal, "HTTP 200", {{"status", 200}})));
+  EXPECT_TRUE(mk::k8s::upgrade_refused(mk::Error(Errc::forbidden, "HTTP 403", {{"status", 403}})));
+  EXPECT_TRUE(mk::k8s::upgrade_refused(mk::Error(Errc::internal, "HTTP 200", {{"status", 200}})));
   // The API server's own answers (RBAC, missing pod) carry a reason and are final.
   EXPECT_FALSE(
-      mk::k8s::websocket_refused(mk::Error(Errc::forbidden, "forbidden", {{"status", 403}, {"reason", "Forbidden"}})));
+      mk::k8s::upgrade_refused(mk::Error(Errc::forbidden, "forbidden", {{"status", 403}, {"reason", "Forbidden"}})));
   EXPECT_FALSE(
-      mk::k8s::websocket_refused(mk::Error(Errc::not_found, "not found", {{"status", 404}, {"reason", "NotFound"}})));
-  EXPECT_FALSE(mk::k8s::websocket_refused(mk::Error(Errc::unavailable, "cannot connect")));
-  EXPECT_FALSE(mk::k8s::websocket_refused(mk::Error(Errc::unauthorized, "HTTP 401", {{"status", 401}})));
+      mk::k8s::upgrade_refused(mk::Error(Errc::not_found, "not found", {{"status", 404}, {"reason", "NotFound"}})));
+  EXPECT_FALSE(mk::k8s::upgrade_refused(mk::Error(Errc::unavailable, "cannot connect")));
+  EXPECT_FALSE(mk::k8s::upgrade_refused(mk::Error(Errc::unauthorized, "HTTP 401", {{"status", 401}})));
+  // Upgraded, but to another subprotocol than the one offered: try the next protocol.
+  EXPECT_TRUE(mk::k8s::upgrade_refused(mk::Error(Errc::unavailable, "other protocol", {{"unsupportedProtocol", ""}})));
 }

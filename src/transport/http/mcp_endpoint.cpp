@@ -375,12 +375,14 @@ asio::awaitable<void> McpEndpoint::reply_json(std::shared_ptr<StreamLog> log, Re
 asio::awaitable<bool> McpEndpoint::stream_events(std::shared_ptr<StreamLog> log, std::uint64_t after, Request& req,
                                                  Writer& w, bool fresh, bool resumable) {
   auto hdr = make_response(req, bhttp::status::ok, "", "");
-  if (!co_await w.start_sse(std::move(hdr))) co_return false;
+  bool started = co_await w.start_sse(std::move(hdr));  // named: see docs/architecture.md (g++ 12)
+  if (!started) co_return false;
   // Priming event (id + empty data) and a retry hint, so a client that loses the stream
   // knows it can resume with Last-Event-ID.
   if (fresh && resumable) {
     auto priming = fmt::format("id: {}_0\nretry: 1000\ndata: \n\n", log->number);
-    if (!co_await w.sse(std::move(priming))) co_return false;
+    bool primed = co_await w.sse(std::move(priming));
+    if (!primed) co_return false;
   }
   std::uint64_t sent = after;
   auto deadline = std::chrono::steady_clock::now() + 30min;
@@ -388,7 +390,8 @@ asio::awaitable<bool> McpEndpoint::stream_events(std::shared_ptr<StreamLog> log,
     for (auto& [seq, data] : log->events) {
       if (seq <= sent) continue;
       auto ev = resumable ? sse_event(log->number, seq, data) : fmt::format("event: message\ndata: {}\n\n", data);
-      if (!co_await w.sse(std::move(ev))) co_return false;  // client gone; the log keeps the rest
+      bool delivered = co_await w.sse(std::move(ev));
+      if (!delivered) co_return false;  // client gone; the log keeps the rest
       sent = seq;
     }
     if (log->done || std::chrono::steady_clock::now() >= deadline) break;
