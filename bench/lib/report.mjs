@@ -404,15 +404,15 @@ function renderPodOps(L, res, row) {
   L.push('Throughput ratio is ours ÷ kubectl (above 1× ours is faster); connection set-up is kubectl ÷ ours. The last ' +
     'row counts new TCP connections on the host (`/proc/net/snmp` `ActiveOpens`) during the connection test, per ' +
     'local connection and net of the local connect itself. Through a forward, kwok dials the traffic server once per ' +
-    'connection (kubectl: 1, it keeps one tunnel to kube-apiserver and opens streams in it); ours opens a new ' +
-    'connection to kube-apiserver (TLS handshake + WebSocket upgrade) per local connection, and kube-apiserver one to ' +
-    'kwok for it, hence about 3.');
+    'connection, so 1 is the floor: a client that multiplexes (kubectl) keeps one tunnel to kube-apiserver and opens ' +
+    'streams in it; one that does not adds a connection to kube-apiserver and kube-apiserver one to kwok, about 3.');
   L.push('');
   const sess = p.pfOursSession;
   if (sess) {
     L.push(`Ours counted ${int(sess.bytesToPod)} bytes to the pod and ${int(sess.bytesFromPod)} bytes from it over ` +
       `${int(sess.totalConnections)} connections (\`k8s_list_port_forward_sessions\`), i.e. every payload byte plus the ` +
-      'protocol headers of the traffic server.');
+      'protocol headers of the traffic server' +
+      (sess.protocol ? `; protocol \`${sess.protocol}\`, ${int(sess.upstreamConnections)} connection(s) made to kube-apiserver.` : '.'));
     L.push('');
   }
   for (const e of p.errors || []) L.push(`- error: ${e}`);

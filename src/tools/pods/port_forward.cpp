@@ -72,7 +72,7 @@ std::string render(const json::object& f) {
   return t;
 }
 
-asio::awaitable<mcp::ToolResult> start_forward(App& app, mcp::CallContext& c, PodRef ref, k8s::ForwardSpec spec) {
+asio::awaitable<mcp::ToolResult> start_forward(mcp::CallContext& c, PodRef ref, k8s::ForwardSpec spec) {
   // Shared: if the session ends while we wait for the API server, the registry (and with it
   // the new forward) is closed when this call drops the last reference.
   auto reg_ptr = registry_ptr(c);
@@ -103,7 +103,7 @@ asio::awaitable<mcp::ToolResult> forward_pod(App& app, mcp::CallContext& c) {
   k8s::ForwardSpec spec;
   spec.pod = ref.name;
   spec.remote_port = static_cast<int>(opt_int(c.args(), "port").value_or(0));
-  co_return co_await start_forward(app, c, ref, spec);
+  co_return co_await start_forward(c, ref, spec);
 }
 
 asio::awaitable<mcp::ToolResult> forward_service(App& app, mcp::CallContext& c) {
@@ -175,7 +175,7 @@ asio::awaitable<mcp::ToolResult> forward_service(App& app, mcp::CallContext& c) 
   fs.service = ref.name;
   PodRef pref = ref;
   pref.name = fs.pod;
-  co_return co_await start_forward(app, c, pref, fs);
+  co_return co_await start_forward(c, pref, fs);
 }
 
 asio::awaitable<mcp::ToolResult> list_forwards(App&, mcp::CallContext& c) {
