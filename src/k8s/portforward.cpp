@@ -222,7 +222,8 @@ asio::awaitable<void> pod_to_local(std::shared_ptr<PortForward::Conn> c, std::ui
   c->close();
 }
 
-asio::awaitable<void> local_to_pod(std::shared_ptr<PortForward::Conn> c, std::uint64_t* bytes) {
+asio::awaitable<void> local_to_pod(std::shared_ptr<PortForward::Conn> c, std::uint64_t* bytes, std::string* last_error,
+                                   std::string id) {
   std::array<char, 32 * 1024> buf;
   try {
     for (;;) {
@@ -233,6 +234,12 @@ asio::awaitable<void> local_to_pod(std::shared_ptr<PortForward::Conn> c, std::ui
       if (ec) break;
       co_await c->tunnel->write(std::string_view(buf.data(), n));
       *bytes += n;
+    }
+  } catch (const Error& e) {
+    // The upstream connection ended under us: say why (pod_to_local will see only the close).
+    if (!c->closed) {
+      *last_error = std::string(e.what()).substr(0, 500);
+      log::warn("port-forward {}: {}", id, *last_error);
     }
   } catch (const std::exception&) {
   }
@@ -245,7 +252,11 @@ asio::awaitable<std::shared_ptr<SpdySession>> PortForward::session_for_connectio
     if (stopped_) fail(Errc::cancelled, "the port-forward was stopped");
     if (session_ && session_->alive()) co_return session_;
     if (!dialing_) break;
-    co_await dialed_.wait();  // another connection is dialling (bounded by its upgrade timeout)
+    // Another connection is dialling (bounded by its upgrade timeout). If that dial fails,
+    // every connection that waited for it fails with its error: no queue of serial re-dials.
+    auto before = dials_;
+    while (dialing_ && !stopped_) co_await dialed_.wait();
+    if (dials_ != before && !dial_error_.empty()) fail(Errc::unavailable, dial_error_);
   }
   if (session_)
     log::info("port-forward {}: the connection to the API server ended ({}); reconnecting", id_,
@@ -255,11 +266,15 @@ asio::awaitable<std::shared_ptr<SpdySession>> PortForward::session_for_connectio
   try {
     auto target = tunnel_target(spec_);  // named: no call temporaries inside co_await (g++ 12)
     fresh = co_await open_spdy_session(client_->transport(), target, protocol_);
-  } catch (...) {
+  } catch (const std::exception& e) {
+    dial_error_ = e.what();
+    ++dials_;
     dialing_ = false;
     dialed_.notify();
     throw;
   }
+  dial_error_.clear();
+  ++dials_;
   dialing_ = false;
   dialed_.notify();
   ++upstream_connections_;
@@ -302,6 +317,12 @@ asio::awaitable<void> PortForward::serve(std::shared_ptr<Conn> conn) {
     conns_.erase(conn);
     co_return;
   }
+  // A stream the session resets by itself (its reader stalled) closes the local side too, which
+  // may be blocked writing to that reader.
+  conn->tunnel->set_abort_handler([w = std::weak_ptr<Conn>(conn), f = weak_from_this()](const std::string& why) {
+    if (auto self = f.lock()) self->last_error_ = why;
+    if (auto c = w.lock()) c->close();
+  });
   if (conn->closed || stopped_) {
     conn->tunnel->close();
     conns_.erase(conn);
@@ -319,7 +340,7 @@ asio::awaitable<void> PortForward::serve(std::shared_ptr<Conn> conn) {
   asio::co_spawn(
       ex,
       [](std::shared_ptr<PortForward> s, std::shared_ptr<Conn> c) -> asio::awaitable<void> {
-        co_await local_to_pod(c, &s->bytes_out_);
+        co_await local_to_pod(c, &s->bytes_out_, &s->last_error_, s->id_);
         if (c->closed) s->conns_.erase(c);  // else half-closed: the pod's answer still flows
       }(self, conn),
       asio::detached);

@@ -66,7 +66,9 @@ class PortForward : public std::enable_shared_from_this<PortForward> {
   TunnelProtocol protocol_ = TunnelProtocol::websocket;
   std::shared_ptr<SpdySession> session_;  // websocket and spdy
   bool dialing_ = false;
-  Signal dialed_;  // a dial of session_ finished
+  Signal dialed_;            // a dial of session_ finished
+  std::uint64_t dials_ = 0;  // dials finished, failed or not
+  std::string dial_error_;   // of the last dial, "" when it worked
   bool stopped_ = false;
   std::set<std::shared_ptr<Conn>> conns_;
   std::chrono::system_clock::time_point started_;

@@ -101,7 +101,7 @@ class WebSocketPipe : public SpdyPipe {
   std::shared_ptr<ChannelSocket> ws_;
 };
 
-asio::awaitable<std::unique_ptr<SpdyPipe>> dial_raw(ApiTransport& t, const TunnelTarget& target) {
+asio::awaitable<std::unique_ptr<SpdyPipe>> dial_raw(ApiTransport& t, TunnelTarget target) {
   auto auth = co_await t.authorization();
   auto conn = co_await dial(t, target.timeout);
   http::request<http::empty_body> req{http::verb::post,
@@ -148,7 +148,7 @@ asio::awaitable<std::unique_ptr<SpdyPipe>> dial_raw(ApiTransport& t, const Tunne
   co_return std::make_unique<RawPipe>(std::move(conn), std::move(leftover));
 }
 
-asio::awaitable<std::unique_ptr<SpdyPipe>> dial_websocket(ApiTransport& t, const TunnelTarget& target) {
+asio::awaitable<std::unique_ptr<SpdyPipe>> dial_websocket(ApiTransport& t, TunnelTarget target) {
   std::vector<std::string> protocols{kTunnelProtocol};  // not braced inside co_await (g++ 12)
   // No ?ports=: the streams name their port, as with kubectl.
   auto path = fmt::format("/api/v1/namespaces/{}/pods/{}/portforward", url_encode(target.ns), url_encode(target.pod));
@@ -166,7 +166,7 @@ asio::awaitable<std::unique_ptr<SpdyPipe>> dial_websocket(ApiTransport& t, const
 }
 }  // namespace
 
-asio::awaitable<std::shared_ptr<SpdySession>> open_spdy_session(ApiTransport& t, const TunnelTarget& target,
+asio::awaitable<std::shared_ptr<SpdySession>> open_spdy_session(ApiTransport& t, TunnelTarget target,
                                                                 TunnelProtocol protocol) {
   std::unique_ptr<SpdyPipe> pipe;
   if (protocol == TunnelProtocol::websocket) pipe = co_await dial_websocket(t, target);

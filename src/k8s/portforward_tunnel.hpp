@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,9 @@ class PortTunnel {
   virtual bool shutdown_write() { return false; }
   // Abrupt close; idempotent. Pending reads and writes complete with errors.
   virtual void close() = 0;
+  // Called (with the reason) when the tunnel gives up on this connection by itself, so the
+  // owner can close the local side even while it is blocked writing to it.
+  virtual void set_abort_handler(std::function<void(const std::string&)>) {}
   // What the pod side reported (e.g. "failed to dial 127.0.0.1:8080"), "" when nothing.
   const std::string& error() const { return error_; }
 
@@ -61,7 +65,7 @@ boost::asio::awaitable<std::shared_ptr<PortTunnel>> open_websocket_tunnel(ApiTra
 // `protocol` websocket or spdy: upgrades a connection to `t` and starts a SPDY session on it,
 // ready to open streams for any number of forwarded connections. A refused upgrade is thrown
 // as the API's Status.
-boost::asio::awaitable<std::shared_ptr<SpdySession>> open_spdy_session(ApiTransport& t, const TunnelTarget& target,
+boost::asio::awaitable<std::shared_ptr<SpdySession>> open_spdy_session(ApiTransport& t, TunnelTarget target,
                                                                        TunnelProtocol protocol);
 
 // True when a failed upgrade was answered by something that is not the API server itself (no

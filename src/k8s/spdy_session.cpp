@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <utility>
 
@@ -32,17 +33,18 @@ constexpr int kMaxUnansweredPings = 3;
 struct Stream {
   explicit Stream(const asio::any_io_executor& ex) : signal(ex), drained(ex) {}
   std::uint32_t error_id = 0, data_id = 0;
-  bool replied[2] = {false, false};      // error, data: SYN_REPLY seen
-  bool remote_done[2] = {false, false};  // error, data: FIN or RST from the server
-  bool reset = false;                    // the server reset the data stream: writes fail
-  bool local_fin = false;                // we half-closed the data stream
-  bool closed = false;                   // our side is done (RST sent); frames for it are dropped
-  std::deque<std::string> queue;         // data the reader has not taken yet
+  bool replied[2] = {false, false};       // error, data: SYN_REPLY seen
+  bool remote_done[2] = {false, false};   // error, data: FIN or RST from the server
+  bool remote_reset[2] = {false, false};  // error, data: RST from the server (we must not answer it)
+  bool local_fin = false;                 // we half-closed the data stream
+  bool closed = false;                    // our side is done (RST sent); frames for it are dropped
+  std::deque<std::string> queue;          // data the reader has not taken yet
   std::size_t queued = 0;
   std::uint32_t unacked = 0;  // data taken by the reader, window not yet given back
   std::string error_text, reset_reason, close_reason;
-  Signal signal;   // data queued, a reply, an end, the session ended
-  Signal drained;  // the reader took data
+  Signal signal;                                     // data queued, a reply, an end, the session ended
+  Signal drained;                                    // the reader took data
+  std::function<void(const std::string&)> on_abort;  // the session reset the stream (stalled reader)
   int index(std::uint32_t id) const { return id == data_id ? 1 : 0; }
 };
 }  // namespace
@@ -62,6 +64,8 @@ struct SpdySession::State {
   std::string out;  // frames waiting for the writer, in order
   Signal out_ready, out_room;
   bool ended = false;
+  bool going_away = false;  // GOAWAY received or ids used up: no new streams, the open ones finish
+  bool writing = false;     // a write to the pipe is in progress
   std::string end_reason;
   std::map<std::uint32_t, std::shared_ptr<Stream>> streams;  // by both of a pair's ids
   std::uint32_t next_id = 1;                                 // client streams are odd
@@ -69,7 +73,6 @@ struct SpdySession::State {
   std::uint32_t unacked_session = 0;
   std::uint32_t next_ping = 1;  // our PINGs are odd, the server's even
   int unanswered_pings = 0;
-  bool reader_stalled = false;
   asio::steady_timer ping_timer;
 
   // Frames are encoded when queued, so header blocks reach the peer's inflater in the order
@@ -83,7 +86,19 @@ struct SpdySession::State {
   // Waits while the outgoing queue is full; throws once the connection ended.
   asio::awaitable<void> room() {
     while (!ended && out.size() >= kMaxOutgoing) co_await out_room.wait();
-    if (ended) throw boost::system::system_error(asio::error::broken_pipe);
+    if (ended) fail(Errc::unavailable, ended_text());
+  }
+
+  std::string ended_text() const {
+    return end_reason.empty() ? fmt::format("{}: the port-forward connection ended", what)
+                              : fmt::format("{}: the port-forward connection ended: {}", what, end_reason);
+  }
+
+  void go_away(std::string why) {
+    if (going_away || ended) return;
+    going_away = true;
+    if (streams.empty()) end(std::move(why));
+    else end_reason_pending = std::move(why);
   }
 
   void end(std::string why) {
@@ -105,7 +120,9 @@ struct SpdySession::State {
     if (st->closed) return;
     st->closed = true;
     st->close_reason = std::move(reason);
-    if (!st->remote_done[1] || !st->local_fin) enqueue(spdy::rst_stream(st->data_id, kStatusCancel));
+    // Nothing is sent on a stream the server reset (SPDY forbids answering a RST with one).
+    if (!st->remote_reset[1] && (!st->remote_done[1] || !st->local_fin))
+      enqueue(spdy::rst_stream(st->data_id, kStatusCancel));
     if (!st->remote_done[0]) enqueue(spdy::rst_stream(st->error_id, kStatusCancel));
     streams.erase(st->error_id);
     streams.erase(st->data_id);
@@ -113,7 +130,9 @@ struct SpdySession::State {
     st->queued = 0;
     st->signal.notify();
     st->drained.notify();
+    if (going_away && streams.empty()) end(end_reason_pending);
   }
+  std::string end_reason_pending;  // why the session is going away
 
   // Makes at least `n` unread bytes available; false at the end of the connection.
   asio::awaitable<bool> fill(std::size_t n) {
@@ -129,7 +148,7 @@ struct SpdySession::State {
     co_return true;
   }
 
-  asio::awaitable<void> on_data(const spdy::FrameHeader& h, std::string payload) {
+  asio::awaitable<void> on_data(spdy::FrameHeader h, std::string payload) {
     // The session window goes back at once: what we hold per stream is capped below.
     unacked_session += h.length;
     if (unacked_session >= spdy::kDefaultWindow / 2) {
@@ -156,16 +175,17 @@ struct SpdySession::State {
     if (st->queued <= opt.max_queued) co_return;
     // A peer that honours the 64 KiB stream window never gets here; spdystream does not, so
     // (like client-go) stop reading until this stream's reader catches up, for a bounded time.
-    reader_stalled = true;
     {
       Deadline dl(ex, opt.stall_timeout, [st] { st->drained.notify(); });
       while (st->queued > opt.max_queued && !st->closed && !ended && !dl.passed()) co_await st->drained.wait();
       if (dl.passed() && st->queued > opt.max_queued && !st->closed) {
-        log::warn("{}: a local connection did not read for {} s; resetting it", what, opt.stall_timeout.count() / 1000);
-        finish(st, "the local connection stopped reading");
+        auto why = fmt::format("the local connection did not read for {} s; its stream was reset",
+                               opt.stall_timeout.count() / 1000.0);
+        log::warn("{}: {}", what, why);
+        finish(st, why);
+        if (st->on_abort) st->on_abort(why);  // the local side may be stuck writing to that reader
       }
     }
-    reader_stalled = false;
   }
 
   void on_control(const spdy::FrameHeader& h, const std::string& p) {
@@ -197,7 +217,7 @@ struct SpdySession::State {
         auto& st = *it->second;
         int i = st.index(id);
         st.remote_done[i] = true;
-        if (i == 1) st.reset = true;
+        st.remote_reset[i] = true;
         if (st.reset_reason.empty())
           st.reset_reason =
               fmt::format("the server reset the {} stream (SPDY status {})", i == 1 ? "data" : "error", status);
@@ -211,9 +231,10 @@ struct SpdySession::State {
         break;
       }
       case spdy::kGoAway: {
+        // No new streams; the open ones run to their end (spdystream keeps serving them).
         auto status = p.size() >= 8 ? spdy::read_u32(p, 4) : 0;
-        end(status == 0 ? "the server ended the SPDY session (GOAWAY)"
-                        : fmt::format("the server ended the SPDY session (GOAWAY status {})", status));
+        go_away(status == 0 ? "the server ended the SPDY session (GOAWAY)"
+                            : fmt::format("the server ended the SPDY session (GOAWAY status {})", status));
         break;
       }
       default: break;  // SETTINGS, WINDOW_UPDATE (spdystream sends neither usefully), unknown: ignore
@@ -241,6 +262,7 @@ asio::awaitable<void> read_loop(std::shared_ptr<State> s) {
       }
       std::string payload = s->in.substr(s->pos + spdy::kFrameHeaderSize, h.length);
       s->pos += spdy::kFrameHeaderSize + h.length;
+      s->unanswered_pings = 0;  // any frame shows the connection is alive
       if (h.control) s->on_control(h, payload);
       else co_await s->on_data(h, std::move(payload));
       if (s->ended) break;
@@ -261,7 +283,9 @@ asio::awaitable<void> write_loop(std::shared_ptr<State> s) {
       // Everything queued goes in one write: small frames (window updates, SYNs) share a record.
       std::string batch = std::exchange(s->out, std::string());
       s->out_room.notify();
+      s->writing = true;
       co_await s->pipe->write(batch);
+      s->writing = false;
     }
   } catch (const std::exception& e) {
     s->end(fmt::format("writing to the API server failed: {}", e.what()));
@@ -273,12 +297,14 @@ asio::awaitable<void> ping_loop(std::shared_ptr<State> s) {
     s->ping_timer.expires_after(s->opt.ping_period);
     co_await s->ping_timer.async_wait(asio::as_tuple(use_awaitable));
     if (s->ended) break;
-    if (s->reader_stalled) continue;  // answers wait unread behind a slow local reader
-    if (s->unanswered_pings >= kMaxUnansweredPings) {
+    // Only an idle session is closed for silence: with streams open the server may be blocked
+    // behind a slow pod (spdystream stops reading then), which is not a dead connection; client-go
+    // never closes for missed PINGs. An idle one is re-dialled by the next local connection.
+    if (s->unanswered_pings >= kMaxUnansweredPings && s->streams.empty()) {
       s->end(fmt::format("the API server did not answer {} PINGs", kMaxUnansweredPings));
       break;
     }
-    ++s->unanswered_pings;
+    if (!s->writing && s->out.empty()) ++s->unanswered_pings;  // counted once actually sent
     s->enqueue(spdy::ping(s->next_ping));
     s->next_ping += 2;
   }
@@ -320,7 +346,8 @@ class StreamTunnel final : public PortTunnel {
   asio::awaitable<void> write(std::string_view data) override {
     while (!data.empty()) {
       co_await s_->room();
-      if (st_->closed || st_->reset || st_->local_fin) throw boost::system::system_error(asio::error::broken_pipe);
+      if (st_->closed || st_->remote_reset[1] || st_->local_fin)
+        throw boost::system::system_error(asio::error::broken_pipe);
       auto n = std::min(data.size(), kMaxWriteChunk);
       s_->enqueue(spdy::data_frame(st_->data_id, data.substr(0, n)));
       data.remove_prefix(n);
@@ -329,13 +356,15 @@ class StreamTunnel final : public PortTunnel {
 
   bool shutdown_write() override {
     auto& st = *st_;
-    if (st.closed || st.local_fin || s_->ended) return true;
+    if (st.closed || st.local_fin || st.remote_reset[1] || s_->ended) return true;
     st.local_fin = true;
     s_->enqueue(spdy::data_frame(st.data_id, {}, spdy::kFlagFin));
     return true;
   }
 
   void close() override { s_->finish(st_, "closed"); }
+
+  void set_abort_handler(std::function<void(const std::string&)> f) override { st_->on_abort = std::move(f); }
 
   // Once the data stream has ended: waits (bounded) for the error stream, then says why, if
   // anything went wrong.
@@ -347,9 +376,7 @@ class StreamTunnel final : public PortTunnel {
     }
     if (!st->error_text.empty()) error_ = st->error_text;
     else if (!st->reset_reason.empty()) error_ = st->reset_reason;
-    else if (s_->ended && !st->remote_done[1])
-      error_ = s_->end_reason.empty() ? "the port-forward connection ended"
-                                      : "the port-forward connection ended: " + s_->end_reason;
+    else if (s_->ended && !st->remote_done[1]) error_ = s_->ended_text();
   }
 
   const std::shared_ptr<Stream>& stream() const { return st_; }
@@ -372,20 +399,18 @@ std::shared_ptr<SpdySession> SpdySession::start(asio::any_io_executor ex, std::u
 
 SpdySession::~SpdySession() { close(); }
 
-bool SpdySession::alive() const { return !state_->ended; }
+bool SpdySession::alive() const { return !state_->ended && !state_->going_away; }
 const std::string& SpdySession::end_reason() const { return state_->end_reason; }
 std::size_t SpdySession::open_streams() const { return state_->streams.size() / 2; }
 void SpdySession::close() { state_->end(""); }
 
 asio::awaitable<std::shared_ptr<PortTunnel>> SpdySession::open(int port, std::chrono::milliseconds timeout) {
   auto s = state_;
-  if (s->ended)
-    fail(Errc::unavailable, fmt::format("{}: the port-forward connection ended{}", s->what,
-                                        s->end_reason.empty() ? "" : ": " + s->end_reason));
-  if (s->next_id > kLastStreamId) {
-    s->end("stream ids used up");  // a new connection starts again at 1
-    fail(Errc::unavailable, fmt::format("{}: the port-forward connection used up its stream ids", s->what));
-  }
+  if (s->ended) fail(Errc::unavailable, s->ended_text());
+  if (s->next_id > kLastStreamId) s->go_away("stream ids used up");  // a new connection starts again at 1
+  if (s->going_away)
+    fail(Errc::unavailable, fmt::format("{}: the port-forward connection takes no new streams: {}", s->what,
+                                        s->end_reason_pending.empty() ? s->end_reason : s->end_reason_pending));
   auto st = std::make_shared<Stream>(s->ex);
   st->error_id = s->next_id;
   st->data_id = s->next_id + 2;
