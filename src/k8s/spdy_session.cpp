@@ -67,6 +67,7 @@ struct SpdySession::State {
   bool going_away = false;  // GOAWAY received or ids used up: no new streams, the open ones finish
   bool writing = false;     // a write to the pipe is in progress
   std::string end_reason;
+  std::string end_reason_pending;  // why it is going away, until the last stream finishes
   std::map<std::uint32_t, std::shared_ptr<Stream>> streams;  // by both of a pair's ids
   std::uint32_t next_id = 1;                                 // client streams are odd
   std::uint64_t next_request = 0;
@@ -132,7 +133,6 @@ struct SpdySession::State {
     st->drained.notify();
     if (going_away && streams.empty()) end(end_reason_pending);
   }
-  std::string end_reason_pending;  // why the session is going away
 
   // Makes at least `n` unread bytes available; false at the end of the connection.
   asio::awaitable<bool> fill(std::size_t n) {
