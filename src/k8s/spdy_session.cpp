@@ -67,7 +67,7 @@ struct SpdySession::State {
   bool going_away = false;  // GOAWAY received or ids used up: no new streams, the open ones finish
   bool writing = false;     // a write to the pipe is in progress
   std::string end_reason;
-  std::string end_reason_pending;  // why it is going away, until the last stream finishes
+  std::string end_reason_pending;                            // why it is going away, until the last stream finishes
   std::map<std::uint32_t, std::shared_ptr<Stream>> streams;  // by both of a pair's ids
   std::uint32_t next_id = 1;                                 // client streams are odd
   std::uint64_t next_request = 0;
