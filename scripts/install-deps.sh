@@ -7,6 +7,8 @@ PKGS=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-dev libcli11-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev
+  libre2-dev
+  clang-15 libfuzzer-15-dev llvm-15
   clang-format cppcheck shellcheck
   openssl curl jq ca-certificates psmisc iproute2
 )
