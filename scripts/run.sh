@@ -24,7 +24,7 @@ scripts/install-deps.sh
 [ "$INSPECT" = 0 ] || scripts/e2e-deps.sh
 
 step "build ($BUILD_DIR)"
-make --no-print-directory BUILD_DIR="$BUILD_DIR" BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" build >&2
+make --no-print-directory BUILD_DIR="$BUILD_DIR" BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" server >&2
 SERVER=$BUILD_DIR/mcp-kubernetes  # not BIN: the cluster env file sets BIN
 [ -x "$SERVER" ] || { echo "build did not produce $SERVER" >&2; exit 1; }
 

@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
                         .instructions = "Tools to read and operate Kubernetes clusters. Start with "
                                         "k8s_list_resources; every tool takes an optional context."},
                        {.tools_page_size = 100, .max_result_text_bytes = cfg.max_response_bytes});
-    server.set_session_factory([] { return std::make_shared<mk::KubeSession>(); });
+    server.set_session_factory([] { return std::make_shared<mk::pipeline::SessionState>(); });
     mk::register_all_tools(server, app);
     mk::metrics::register_standard_metrics();
     server.set_call_observer([](const std::string& tool, std::string_view outcome, double secs) {

@@ -1,25 +1,39 @@
 #include "app/app.hpp"
 
-#include "util/error.hpp"
-
-#include <fmt/core.h>
-
 namespace mk {
+namespace {
 
-App::App(boost::asio::any_io_executor ex, Config cfg)
-    : cfg_(std::move(cfg)), policy_(cfg_), clusters_(std::move(ex), cfg_) {}
-
-std::string App::context_for(const mcp::CallContext& c) {
-  if (auto* v = c.args().if_contains("context"); v && v->is_string() && !v->as_string().empty()) {
-    std::string name(v->as_string());
-    if (!clusters_.has_context(name))
-      fail(Errc::not_found, fmt::format("context \"{}\" not found; k8s_list_contexts shows the available ones", name));
-    return name;
-  }
-  if (auto* ks = c.session().get<KubeSession>(); ks && !ks->context.empty()) return ks->context;
-  return clusters_.default_context();
+pipeline::ClustersOptions clusters_options(const Config& c) {
+  pipeline::ClustersOptions o{.in_cluster = c.in_cluster, .context = c.context, .transport = {}};
+  o.transport.qps = c.qps;
+  o.transport.burst = c.burst;
+  o.transport.request_timeout = c.request_timeout;
+  o.transport.user_agent = std::string("mcp-kubernetes/") + MCPK_VERSION;
+  return o;
 }
 
-std::shared_ptr<k8s::Client> App::client_for(const mcp::CallContext& c) { return clusters_.client(context_for(c)); }
+PolicyConfig policy_config(const Config& c) {
+  return {.non_destructive = c.non_destructive,
+          .dry_run = c.dry_run,
+          .allowed_operations = c.allowed_operations,
+          .allowed_namespaces = c.allowed_namespaces,
+          .denied_namespaces = c.denied_namespaces,
+          .allow_cluster_scoped_writes = c.allow_cluster_scoped_writes};
+}
+
+pipeline::Settings settings(const Config& c) {
+  return {.show_secret_values = c.show_secret_values,
+          .max_response_bytes = c.max_response_bytes,
+          .max_structured_bytes = c.max_structured_bytes,
+          .request_timeout = c.request_timeout,
+          .max_calls_per_session = c.max_session_concurrent_calls,
+          .max_calls_total = c.max_concurrent_calls};
+}
+
+}  // namespace
+
+App::App(boost::asio::any_io_executor ex, Config cfg)
+    : cfg_(std::move(cfg)), clusters_(std::move(ex), clusters_options(cfg_)),
+      env_(settings(cfg_), Policy(policy_config(cfg_)), clusters_) {}
 
 }  // namespace mk

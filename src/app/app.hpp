@@ -1,45 +1,30 @@
 #pragma once
-// The application object every tool receives: configuration, safety policy and clusters,
-// plus per-session state (the selected context).
-#include "app/clusters.hpp"
+// The application: configuration, the clusters it reaches and the environment every tool call
+// runs in (pipeline::Env). Tools never see this class: they get the pipeline's Env and Call.
 #include "app/config.hpp"
 #include "mcp/server.hpp"
-#include "safety/policy.hpp"
+#include "pipeline/clusters.hpp"
+#include "pipeline/pipeline.hpp"
 
 #include <memory>
-#include <string>
-
-namespace mk::k8s {
-class PortForwardRegistry;
-}
 
 namespace mk {
-
-struct KubeSession : mcp::SessionData {
-  std::string context;  // "" => the server's default context
-  // This session's port-forwards (created on first use); its destructor closes them all.
-  std::shared_ptr<k8s::PortForwardRegistry> forwards;
-};
 
 class App {
  public:
   App(boost::asio::any_io_executor ex, Config cfg);
 
   const Config& config() const { return cfg_; }
-  const Policy& policy() const { return policy_; }
-  Clusters& clusters() { return clusters_; }
-
-  // The context a call runs against: its `context` argument, else the session's, else the default.
-  std::string context_for(const mcp::CallContext& c);
-  std::shared_ptr<k8s::Client> client_for(const mcp::CallContext& c);
+  pipeline::Clusters& clusters() { return clusters_; }
+  pipeline::Env& env() { return env_; }
 
  private:
   Config cfg_;
-  Policy policy_;
-  Clusters clusters_;
+  pipeline::Clusters clusters_;
+  pipeline::Env env_;
 };
 
-// Registers every tool the configuration allows on the server.
+// Registers every tool the configuration allows on the server, each through the call pipeline.
 void register_all_tools(mcp::Server& server, App& app);
 
 }  // namespace mk

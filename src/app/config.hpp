@@ -14,6 +14,7 @@ struct Config {
   std::vector<std::string> allowed_namespaces;  // empty => all
   std::vector<std::string> denied_namespaces;
   bool show_secret_values = false;
+  bool allow_cluster_scoped_writes = false;  // despite namespace limits
   // kubernetes
   bool in_cluster = false;
   std::string context;  // initial context (default: kubeconfig's current-context)
@@ -23,6 +24,10 @@ struct Config {
   int burst = 300;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   std::size_t max_response_bytes = 512 * 1024;  // a tool result's text; bigger asks to narrow the query
+  std::size_t max_structured_bytes = 4u << 20;  // a tool result's structuredContent, serialized
+  // In-flight tool calls per MCP session and in the whole server (see pipeline::Settings).
+  std::size_t max_session_concurrent_calls = 16;
+  std::size_t max_concurrent_calls = 256;
   // transport
   std::string transport = "stdio";
   std::string http_addr = ":8080";

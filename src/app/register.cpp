@@ -4,10 +4,11 @@
 namespace mk {
 
 void register_all_tools(mcp::Server& server, App& app) {
-  tools::register_resource_tools(server, app);
-  tools::register_context_tools(server, app);
-  tools::register_cluster_tools(server, app);
-  tools::register_pod_tools(server, app);
+  pipeline::Registrar reg(server, app.env());
+  tools::register_resource_tools(reg);
+  tools::register_context_tools(reg);
+  tools::register_cluster_tools(reg);
+  tools::register_pod_tools(reg);
 }
 
 }  // namespace mk

@@ -55,6 +55,22 @@ void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, st
                  "Largest tool result text; bigger results ask the caller to narrow the query")
       ->default_val(512 * 1024)
       ->check(CLI::Range(1024, 64 << 20));
+  app.add_option("--max-structured-bytes", c.max_structured_bytes,
+                 "Largest tool result structuredContent (serialized); bigger results ask the caller to narrow the query")
+      ->default_val(4u << 20)
+      ->check(CLI::Range(1024, 256 << 20));
+  app.add_option("--max-session-concurrent-calls", c.max_session_concurrent_calls,
+                 "Tool calls one MCP session may have in flight; more fail with TooManyRequests")
+      ->default_val(16)
+      ->check(CLI::Range(1, 10000));
+  app.add_option("--max-concurrent-calls", c.max_concurrent_calls,
+                 "Tool calls the whole server runs at once (all sessions); more fail with TooManyRequests")
+      ->default_val(256)
+      ->check(CLI::Range(1, 100000));
+  app.add_flag("--allow-cluster-scoped-writes", c.allow_cluster_scoped_writes,
+               "Allow writes to cluster-scoped objects (ClusterRoleBindings, CRDs, webhooks) while "
+               "--allowed-namespaces/--denied-namespaces are set (default: refused)")
+      ->default_val(false);
   app.add_flag("--in-cluster", c.in_cluster, "Use the pod's service account instead of a kubeconfig")
       ->default_val(false);
   app.add_option("--context", c.context, "kubeconfig context to start with (default: current-context)")

@@ -38,7 +38,16 @@ std::string Client::with_query(std::string path, const Query& q) {
   return path;
 }
 
+void check_path_segment(std::string_view what, std::string_view v) {
+  // The API server decodes %2F before routing, so encoding is no defence against a name that
+  // walks the path (`ns/configmaps/x`, `node/proxy/...`); the pipeline refuses these first.
+  if (v.empty() || v == "." || v == ".." || v.find_first_of("/%") != std::string_view::npos)
+    fail(Errc::invalid_argument, fmt::format("{} \"{}\" cannot be part of an API path", what, v.substr(0, 64)));
+}
+
 std::string Client::path_for(const ResourceInfo& r, std::string_view ns, std::string_view name, std::string_view sub) {
+  if (r.namespaced && !ns.empty()) check_path_segment("namespace", ns);
+  if (!name.empty()) check_path_segment("name", name);
   std::string p = r.group.empty() ? "/api/" + r.version : "/apis/" + r.group + "/" + r.version;
   if (r.namespaced && !ns.empty()) p += "/namespaces/" + url_encode(ns);
   p += "/" + r.plural;

@@ -47,6 +47,8 @@ class Client {
   std::chrono::steady_clock::time_point discovered_at_{};
 };
 
+// Throws Errc::invalid_argument unless `v` can be one segment of an API path.
+void check_path_segment(std::string_view what, std::string_view v);
 std::string url_encode(std::string_view s);
 
 }  // namespace mk::k8s

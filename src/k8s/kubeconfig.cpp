@@ -1,6 +1,6 @@
 #include "k8s/kubeconfig.hpp"
 
-#include "output/manifest.hpp"
+#include "util/yaml.hpp"
 #include "util/error.hpp"
 
 #include <fmt/core.h>
@@ -204,10 +204,10 @@ Kubeconfig parse_document(const json::value& root, const std::string& base_dir) 
 
 Kubeconfig parse_kubeconfig(const std::string& text, const std::string& base_dir) {
   // Same bounded YAML reader as manifests; every scalar kept as written (tokens are text).
-  output::ManifestLimits limits;
+  yaml::ManifestLimits limits;
   limits.max_bytes = 16u << 20;
   limits.subject = "kubeconfig";
-  auto docs = output::yaml_to_json(text, limits, output::YamlScalars::strings);
+  auto docs = yaml::yaml_to_json(text, limits, yaml::YamlScalars::strings);
   if (docs.empty()) return {};
   if (!docs.front().is_object()) fail(Errc::invalid_argument, "kubeconfig is not a YAML mapping");
   return parse_document(docs.front(), base_dir);

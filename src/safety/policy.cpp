@@ -12,9 +12,10 @@ bool is_read_operation(std::string_view o) {
   return o == op::get || o == op::list || o == op::describe || o == op::logs;
 }
 
-Policy::Policy(const Config& c)
-    : non_destructive_(c.non_destructive), dry_run_(c.dry_run), allowed_ops_(c.allowed_operations),
-      allowed_(c.allowed_namespaces), denied_(c.denied_namespaces) {}
+Policy::Policy(PolicyConfig c)
+    : non_destructive_(c.non_destructive), dry_run_(c.dry_run), allow_cluster_scoped_writes_(c.allow_cluster_scoped_writes),
+      allowed_ops_(std::move(c.allowed_operations)), allowed_(std::move(c.allowed_namespaces)),
+      denied_(std::move(c.denied_namespaces)) {}
 
 bool Policy::operation_allowed(std::string_view o) const {
   if (is_read_operation(o)) return true;
@@ -42,6 +43,23 @@ bool Policy::namespace_allowed(std::string_view ns) const {
 void Policy::check_namespace(std::string_view ns) const {
   if (namespace_allowed(ns)) return;
   fail(Errc::policy_denied, fmt::format("namespace \"{}\" is not allowed by this server's namespace policy", ns));
+}
+
+void Policy::check_target(const TargetRef& t) const {
+  if (t.namespaced) {
+    if (!t.all_namespaces) check_namespace(t.ns);
+    return;
+  }
+  if (t.is_namespace_kind) {
+    if (!t.name.empty()) check_namespace(t.name);
+    return;
+  }
+  if (t.write && restricts_namespaces() && !allow_cluster_scoped_writes_)
+    fail(Errc::policy_denied,
+         fmt::format("{} is cluster-scoped: writing it reaches beyond the namespaces this server is limited to "
+                     "(--allowed-namespaces/--denied-namespaces); the operator can allow it with "
+                     "--allow-cluster-scoped-writes",
+                     t.resource));
 }
 
 }  // namespace mk

@@ -1,16 +1,13 @@
 #pragma once
-// One registration function per tool group; app/register.cpp calls them all.
-#include "mcp/server.hpp"
-
-namespace mk {
-class App;
-}
+// One registration function per tool group; app/register.cpp calls them all. Tools reach the
+// MCP server only through the pipeline's Registrar, so none can skip its checks.
+#include "pipeline/pipeline.hpp"
 
 namespace mk::tools {
 
-void register_resource_tools(mcp::Server& server, App& app);
-void register_context_tools(mcp::Server& server, App& app);
-void register_cluster_tools(mcp::Server& server, App& app);
-void register_pod_tools(mcp::Server& server, App& app);  // tools/pods: logs, exec, port-forward
+void register_resource_tools(pipeline::Registrar& reg);
+void register_context_tools(pipeline::Registrar& reg);
+void register_cluster_tools(pipeline::Registrar& reg);
+void register_pod_tools(pipeline::Registrar& reg);  // tools/pods: logs, exec, port-forward
 
 }  // namespace mk::tools

@@ -13,6 +13,7 @@ std::string_view to_string(Errc c) noexcept {
     case Errc::forbidden: return "Forbidden";
     case Errc::policy_denied: return "PolicyDenied";
     case Errc::too_large: return "TooLarge";
+    case Errc::too_many_requests: return "TooManyRequests";
     case Errc::timeout: return "Timeout";
     case Errc::cancelled: return "Cancelled";
     case Errc::unavailable: return "Unavailable";

@@ -20,6 +20,7 @@ enum class Errc {
   forbidden,      // RBAC said no
   policy_denied,  // this server's safety policy said no
   too_large,      // a cap was hit
+  too_many_requests,  // a concurrency limit of this server was hit; retry later
   timeout,
   cancelled,
   unavailable,  // API server unreachable / 5xx / throttled past retries

@@ -1,5 +1,5 @@
 // YAML/JSON manifest -> JSON objects: scalar typing, documents, Lists, and the caps.
-#include "output/manifest.hpp"
+#include "util/yaml.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>
@@ -8,9 +8,9 @@
 
 namespace {
 namespace json = boost::json;
-using mk::output::parse_manifest;
-using mk::output::resolve_plain_scalar;
-using mk::output::yaml_to_json;
+using mk::yaml::parse_manifest;
+using mk::yaml::resolve_plain_scalar;
+using mk::yaml::yaml_to_json;
 
 json::value one(const std::string& yaml) {
   auto docs = yaml_to_json(yaml);
@@ -18,7 +18,7 @@ json::value one(const std::string& yaml) {
   return docs.empty() ? json::value() : docs.front();
 }
 
-mk::Errc code_of(const std::string& yaml, mk::output::ManifestLimits lim = {}) {
+mk::Errc code_of(const std::string& yaml, mk::yaml::ManifestLimits lim = {}) {
   try {
     parse_manifest(yaml, lim);
   } catch (const mk::Error& e) {
@@ -167,11 +167,11 @@ TEST(ParseManifest, NonObjectsAndEmptyInputAreErrors) {
 }
 
 TEST(ParseManifest, Caps) {
-  mk::output::ManifestLimits lim;
+  mk::yaml::ManifestLimits lim;
   lim.max_bytes = 16;
   EXPECT_EQ(code_of("kind: ConfigMap\nmetadata: {}\n", lim), mk::Errc::too_large);
 
-  mk::output::ManifestLimits two;
+  mk::yaml::ManifestLimits two;
   two.max_objects = 2;
   EXPECT_EQ(code_of("kind: A\n---\nkind: B\n---\nkind: C\n", two), mk::Errc::too_large);
 
@@ -194,7 +194,7 @@ TEST(ParseManifest, BillionLaughsHitsTheNodeCap) {
 }
 
 TEST(ParseManifest, AliasedBigStringHitsTheByteCap) {
-  mk::output::ManifestLimits lim;
+  mk::yaml::ManifestLimits lim;
   lim.max_value_bytes = 1000;
   std::string y = "a: &s " + std::string(200, 'x') + "\nb: [*s, *s, *s, *s, *s, *s]\n";
   EXPECT_EQ(code_of(y, lim), mk::Errc::too_large);
@@ -204,7 +204,7 @@ TEST(ParseManifest, AliasedBigStringHitsTheByteCap) {
 
 TEST(YamlToJson, StringScalarsModeKeepsTextAsWritten) {
   auto docs = yaml_to_json("token: 0123\nflag: true\nn: 12\nratio: 1.50\nempty:\ntilde: ~\nq: \"x\"\n", {},
-                           mk::output::YamlScalars::strings);
+                           mk::yaml::YamlScalars::strings);
   ASSERT_EQ(docs.size(), 1u);
   EXPECT_EQ(json::serialize(docs[0]),
             R"({"token":"0123","flag":"true","n":"12","ratio":"1.50","empty":null,"tilde":null,"q":"x"})");
@@ -222,7 +222,7 @@ TEST(YamlToJson, RedefinedAnchorUsesTheLatestAndUnknownAliasNamesIt) {
 }
 
 TEST(YamlToJson, ErrorsNameTheSubject) {
-  mk::output::ManifestLimits lim;
+  mk::yaml::ManifestLimits lim;
   lim.subject = "kubeconfig";
   try {
     yaml_to_json("a: [1,\n", lim);

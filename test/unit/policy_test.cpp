@@ -8,8 +8,8 @@
 using namespace mk;
 
 namespace {
-Config config(std::function<void(Config&)> f = {}) {
-  Config c;
+PolicyConfig config(std::function<void(PolicyConfig&)> f = {}) {
+  PolicyConfig c;
   if (f) f(c);
   return c;
 }
@@ -47,13 +47,13 @@ TEST(Policy, NonDestructiveByDefaultRefusesWrites) {
 }
 
 TEST(Policy, WritableServerAllowsEverything) {
-  Policy p(config([](Config& c) { c.non_destructive = false; }));
+  Policy p(config([](PolicyConfig& c) { c.non_destructive = false; }));
   for (auto o : {op::create, op::apply, op::patch, op::del, op::scale, op::exec, op::port_forward})
     EXPECT_TRUE(p.operation_allowed(o)) << o;
 }
 
 TEST(Policy, AllowedOperationsUnlockSingleVerbs) {
-  Policy p(config([](Config& c) { c.allowed_operations = {"scale", "exec"}; }));
+  Policy p(config([](PolicyConfig& c) { c.allowed_operations = {"scale", "exec"}; }));
   EXPECT_TRUE(p.operation_allowed(op::scale));
   EXPECT_TRUE(p.operation_allowed(op::exec));
   EXPECT_FALSE(p.operation_allowed(op::del));
@@ -61,7 +61,7 @@ TEST(Policy, AllowedOperationsUnlockSingleVerbs) {
 }
 
 TEST(Policy, DryRunUnlocksOnlyDryRunnableWrites) {
-  Policy p(config([](Config& c) { c.dry_run = true; }));
+  Policy p(config([](PolicyConfig& c) { c.dry_run = true; }));
   EXPECT_TRUE(p.dry_run());
   EXPECT_TRUE(p.operation_allowed(op::apply));
   EXPECT_TRUE(p.operation_allowed(op::del));
@@ -74,7 +74,7 @@ TEST(Policy, NamespaceAllowAndDenyLists) {
   EXPECT_FALSE(open.restricts_namespaces());
   EXPECT_TRUE(open.namespace_allowed("anything"));
 
-  Policy allow(config([](Config& c) { c.allowed_namespaces = {"team-a", "team-b"}; }));
+  Policy allow(config([](PolicyConfig& c) { c.allowed_namespaces = {"team-a", "team-b"}; }));
   EXPECT_TRUE(allow.restricts_namespaces());
   EXPECT_TRUE(allow.namespace_allowed("team-a"));
   EXPECT_FALSE(allow.namespace_allowed("kube-system"));
@@ -87,13 +87,13 @@ TEST(Policy, NamespaceAllowAndDenyLists) {
   }
 
   // Deny beats allow.
-  Policy both(config([](Config& c) {
+  Policy both(config([](PolicyConfig& c) {
     c.allowed_namespaces = {"team-a", "secrets"};
     c.denied_namespaces = {"secrets"};
   }));
   EXPECT_TRUE(both.namespace_allowed("team-a"));
   EXPECT_FALSE(both.namespace_allowed("secrets"));
-  Policy deny(config([](Config& c) { c.denied_namespaces = {"kube-system"}; }));
+  Policy deny(config([](PolicyConfig& c) { c.denied_namespaces = {"kube-system"}; }));
   EXPECT_TRUE(deny.restricts_namespaces());
   EXPECT_FALSE(deny.namespace_allowed("kube-system"));
   EXPECT_TRUE(deny.namespace_allowed("default"));

@@ -74,10 +74,10 @@ std::string join(const std::vector<std::string>& v) {
 }
 }  // namespace
 
-boost::asio::awaitable<mcp::ToolResult> get_api_resources(App& app, mcp::CallContext& c) {
+boost::asio::awaitable<mcp::ToolResult> get_api_resources(Env& env, Call& c) {
   auto& a = c.args();
   auto filter = Filter::from(a);
-  auto client = app.client_for(c);
+  auto client = c.client();
   bool refreshed = flag(a, "refresh");
   auto doc = co_await client->discovery(refreshed);
   std::vector<const k8s::ResourceInfo*> hits;
@@ -109,7 +109,7 @@ boost::asio::awaitable<mcp::ToolResult> get_api_resources(App& app, mcp::CallCon
                         r->namespaced ? "true" : "false", r->kind, join(r->verbs), join(r->categories));
   }
   if (hits.empty()) text = "No API resources match the filters.\n";
-  json::object out{{"resources", std::move(items)}, {"count", hits.size()}, {"context", app.context_for(c)}};
+  json::object out{{"resources", std::move(items)}, {"count", hits.size()}, {"context", c.context()}};
   if (refreshed) out["discoveryRefreshed"] = true;
   co_return mcp::ToolResult{std::move(out), std::move(text)};
 }

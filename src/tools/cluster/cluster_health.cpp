@@ -184,9 +184,9 @@ std::string probe_text(const char* name, const json::object& p) {
 }
 }  // namespace
 
-boost::asio::awaitable<mcp::ToolResult> get_cluster_health(App& app, mcp::CallContext& c) {
-  auto client = app.client_for(c);
-  auto context = app.context_for(c);
+boost::asio::awaitable<mcp::ToolResult> get_cluster_health(Env& env, Call& c) {
+  auto client = c.client();
+  auto context = c.context();
   // Sequential on purpose: cheap requests, and the latency samples should not queue behind
   // a large node list.
   auto ver = co_await version(client);

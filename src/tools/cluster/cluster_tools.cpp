@@ -7,9 +7,9 @@
 namespace mk::tools {
 namespace json = boost::json;
 
-void register_cluster_tools(mcp::Server& server, App& app) {
+void register_cluster_tools(Registrar& reg) {
   const mcp::ToolAnnotations read{.read_only = true, .destructive = false, .idempotent = true, .open_world = false};
-  server.add_tool({
+  reg.add({
       .name = "k8s_get_api_resources",
       .title = "List API resource types",
       .description = "List the resource types the API server offers (CRDs included), like `kubectl "
@@ -20,9 +20,10 @@ void register_cluster_tools(mcp::Server& server, App& app) {
       .output_schema = schema::output({{"resources", json::object{{"type", "array"}}}, {"count", schema::integer("")}},
                                       {"resources", "count"}),
       .annotations = read,
-      .handler = [&app](mcp::CallContext& c) { return get_api_resources(app, c); },
+      .verb = op::get,
+      .handler = get_api_resources,
   });
-  server.add_tool({
+  reg.add({
       .name = "k8s_get_cluster_health",
       .title = "Cluster health",
       .description = "Health of the cluster in one call: the API server's /readyz and /livez checks (each "
@@ -38,7 +39,8 @@ void register_cluster_tools(mcp::Server& server, App& app) {
                                        {"latency", schema::any_object("")}},
                                       {"status", "readyz", "livez", "nodes"}),
       .annotations = read,
-      .handler = [&app](mcp::CallContext& c) { return get_cluster_health(app, c); },
+      .verb = op::get,
+      .handler = get_cluster_health,
   });
 }
 

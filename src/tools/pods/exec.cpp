@@ -36,10 +36,9 @@ std::string render(const k8s::ExecOutcome& r) {
 }
 }  // namespace
 
-asio::awaitable<mcp::ToolResult> exec_pod(App& app, mcp::CallContext& c) {
+asio::awaitable<mcp::ToolResult> exec_pod(Env& env, Call& c) {
   auto& a = c.args();
-  app.policy().check_operation(op::exec);
-  auto ref = pod_ref(app, c, str(a, "name"));
+  auto ref = pod_ref(env, c, str(a, "name"));
   k8s::ExecOptions o;
   o.ns = ref.ns;
   o.pod = ref.name;
@@ -56,7 +55,7 @@ asio::awaitable<mcp::ToolResult> exec_pod(App& app, mcp::CallContext& c) {
 
   json::object base{{"pod", ref.name}, {"namespace", ref.ns}, {"container", o.container}, {"context", ref.context}};
   std::string argv = fmt::format("{}", fmt::join(o.command, " "));
-  if (app.policy().dry_run()) {
+  if (env.policy().dry_run()) {
     base["dryRun"] = true;
     base["command"] = json::value_from(o.command);
     co_return mcp::ToolResult{std::move(base),
@@ -65,7 +64,7 @@ asio::awaitable<mcp::ToolResult> exec_pod(App& app, mcp::CallContext& c) {
   }
 
   auto r = co_await k8s::exec_in_pod(ref.client->transport(), o);
-  auto budget = app.config().max_response_bytes > 1024 ? app.config().max_response_bytes - 1024 : 0;
+  auto budget = env.settings().max_response_bytes > 1024 ? env.settings().max_response_bytes - 1024 : 0;
   if (r.cancelled) fail(Errc::cancelled, "exec was cancelled; the connection to the command was closed");
   if (r.timed_out)
     co_return mcp::ToolResult{{},

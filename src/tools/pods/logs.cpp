@@ -50,7 +50,7 @@ struct FollowState {
   std::shared_ptr<LineFilter> filter;
   Collected got;
   std::size_t cap = 0;
-  const mcp::CallContext* ctx = nullptr;  // only used while `live`
+  const Call* ctx = nullptr;  // only used while `live`
   bool live = true;
   bool ended = false;
 };
@@ -80,10 +80,10 @@ std::string log_path(const PodRef& r) {
 }
 }  // namespace
 
-asio::awaitable<mcp::ToolResult> get_pod_logs(App& app, mcp::CallContext& c) {
+asio::awaitable<mcp::ToolResult> get_pod_logs(Env& env, Call& c) {
   auto& a = c.args();
   LogRequest req;
-  req.ref = pod_ref(app, c, str(a, "name"));
+  req.ref = pod_ref(env, c, str(a, "name"));
   auto filter_ptr = std::make_shared<LineFilter>(str(a, "filter"), str(a, "regex"));
   const LineFilter& filter = *filter_ptr;
   auto pod = co_await fetch_pod(req.ref);
@@ -125,7 +125,7 @@ asio::awaitable<mcp::ToolResult> get_pod_logs(App& app, mcp::CallContext& c) {
     auto st = std::make_shared<FollowState>();
     st->stream =
         co_await k8s::HttpStream::open(req.ref.client->transport(), k8s::Client::with_query(log_path(req.ref), q),
-                                       "logs", app.config().request_timeout);
+                                       "logs", env.settings().request_timeout);
     st->filter = filter_ptr;
     st->cap = req.limit_bytes;
     st->ctx = &c;
@@ -151,7 +151,7 @@ asio::awaitable<mcp::ToolResult> get_pod_logs(App& app, mcp::CallContext& c) {
     text += fmt::format("\n[output capped at {} bytes (limitBytes); narrow with tailLines, sinceSeconds or a filter]",
                         req.limit_bytes);
   if (follow) text += fmt::format("\n[{}]", ended);
-  text = fit_text(text, app.config().max_response_bytes > 1024 ? app.config().max_response_bytes - 1024 : 0);
+  text = fit_text(text, env.settings().max_response_bytes > 1024 ? env.settings().max_response_bytes - 1024 : 0);
   co_return mcp::ToolResult{std::move(out), std::move(text)};
 }
 

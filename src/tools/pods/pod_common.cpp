@@ -1,5 +1,6 @@
 #include "tools/pods/pod_common.hpp"
 
+#include "pipeline/arg_rules.hpp"
 #include "tools/common/args.hpp"
 #include "util/error.hpp"
 
@@ -11,15 +12,16 @@
 namespace mk::tools {
 namespace json = boost::json;
 
-PodRef pod_ref(App& app, const mcp::CallContext& c, std::string name) {
+PodRef pod_ref(Env& env, const Call& c, std::string name) {
   PodRef r;
-  r.context = app.context_for(c);
-  r.client = app.clusters().client(r.context);
+  r.context = c.context();
+  r.client = c.client();
   r.ns = str(c.args(), "namespace");
   if (r.ns.empty()) r.ns = r.client->default_namespace();
   if (r.ns.empty()) r.ns = "default";
-  app.policy().check_namespace(r.ns);
+  env.policy().check_namespace(r.ns);
   if (name.empty()) fail(Errc::invalid_argument, "pod name must not be empty");
+  pipeline::require_valid(pipeline::ArgKind::object_name, name, "name");
   r.name = std::move(name);
   return r;
 }

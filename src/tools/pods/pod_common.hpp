@@ -1,7 +1,7 @@
 #pragma once
 // Shared by the pod tools: finding the pod (namespace policy applied first), choosing its
 // container the way kubectl does, and fitting large text into the result budget.
-#include "app/app.hpp"
+#include "tools/common/tool.hpp"
 #include "k8s/client.hpp"
 #include "mcp/tool.hpp"
 
@@ -20,7 +20,7 @@ struct PodRef {
 
 // Context, client and namespace for a call (`namespace` argument or the context's default),
 // after the namespace policy.
-PodRef pod_ref(App& app, const mcp::CallContext& c, std::string name);
+PodRef pod_ref(Env& env, const Call& c, std::string name);
 
 // GET the pod; "pods \"x\" not found" etc. come back as the API's errors.
 boost::asio::awaitable<boost::json::object> fetch_pod(PodRef ref);

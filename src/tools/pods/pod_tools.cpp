@@ -10,7 +10,7 @@ namespace json = boost::json;
 
 namespace {
 // Counts a pod operation in kubernetes_pod_operations_total / _duration_seconds.
-boost::asio::awaitable<mcp::ToolResult> run_observed(std::string operation, mcp::ToolHandler h, mcp::CallContext& c) {
+boost::asio::awaitable<mcp::ToolResult> run_observed(std::string operation, pipeline::Handler h, Env& env, Call& c) {
   auto started = std::chrono::steady_clock::now();
   std::string status = "error";
   struct Record {
@@ -24,19 +24,19 @@ boost::asio::awaitable<mcp::ToolResult> run_observed(std::string operation, mcp:
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
   } record{operation, status, started};
-  auto r = co_await h(c);
+  auto r = co_await h(env, c);
   if (!r.is_error) status = "success";
   co_return r;
 }
 
 }  // namespace
 
-mcp::ToolHandler observed(std::string operation, mcp::ToolHandler h) {
-  return [operation, h](mcp::CallContext& c) { return run_observed(operation, h, c); };
+pipeline::Handler observed(std::string operation, pipeline::Handler h) {
+  return [operation, h](Env& env, Call& c) { return run_observed(operation, h, env, c); };
 }
 
-void register_pod_tools(mcp::Server& server, App& app) {
-  server.add_tool({
+void register_pod_tools(Registrar& reg) {
+  reg.add({
       .name = "k8s_get_pod_logs",
       .title = "Get pod logs",
       .description = "Logs of a pod container: tailLines (default 100), sinceSeconds/sinceTime, previous, "
@@ -50,10 +50,11 @@ void register_pod_tools(mcp::Server& server, App& app) {
                                       {"logs"}),
       .annotations = {.read_only = true, .destructive = false, .idempotent = true, .open_world = false},
       .timeout = std::chrono::seconds(kMaxFollowSeconds + 60),
-      .handler = observed("logs", [&app](mcp::CallContext& c) { return get_pod_logs(app, c); }),
+      .verb = op::logs,
+      .handler = observed("logs", get_pod_logs),
   });
-  if (app.policy().operation_allowed(op::exec)) {
-    server.add_tool({
+  {
+    reg.add({
         .name = "k8s_exec_pod",
         .title = "Exec in a pod",
         .description = "Run a command (argv array, no shell unless you call one) in a pod container; returns "
@@ -68,10 +69,11 @@ void register_pod_tools(mcp::Server& server, App& app) {
                                         {}),
         .annotations = {.read_only = false, .destructive = true, .idempotent = false, .open_world = false},
         .timeout = std::chrono::seconds(kMaxExecSeconds + 60),
-        .handler = observed("exec", [&app](mcp::CallContext& c) { return exec_pod(app, c); }),
+        .verb = op::exec,
+      .handler = observed("exec", exec_pod),
     });
   }
-  if (app.policy().operation_allowed(op::port_forward)) register_port_forward_tools(server, app);
+  register_port_forward_tools(reg);
 }
 
 }  // namespace mk::tools

@@ -1,6 +1,6 @@
 #pragma once
 // Handlers and schemas of the pod tools; pod_tools.cpp registers them.
-#include "app/app.hpp"
+#include "tools/common/tool.hpp"
 #include "mcp/tool.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -11,16 +11,16 @@ namespace mk::tools {
 inline constexpr std::int64_t kMaxFollowSeconds = 300;
 inline constexpr std::int64_t kMaxExecSeconds = 600;
 
-boost::asio::awaitable<mcp::ToolResult> get_pod_logs(App& app, mcp::CallContext& c);
+boost::asio::awaitable<mcp::ToolResult> get_pod_logs(Env& env, Call& c);
 boost::json::object logs_input_schema();
 
-boost::asio::awaitable<mcp::ToolResult> exec_pod(App& app, mcp::CallContext& c);
+boost::asio::awaitable<mcp::ToolResult> exec_pod(Env& env, Call& c);
 boost::json::object exec_input_schema();
 
-void register_port_forward_tools(mcp::Server& server, App& app);
+void register_port_forward_tools(Registrar& reg);
 
 // Wraps a handler so it counts in kubernetes_pod_operations_total{operation,status} and
 // kubernetes_pod_operation_duration_seconds.
-mcp::ToolHandler observed(std::string operation, mcp::ToolHandler h);
+pipeline::Handler observed(std::string operation, pipeline::Handler h);
 
 }  // namespace mk::tools

@@ -1,5 +1,5 @@
 // k8s_port_forward_pod / _service and the session tools: list, stop one, stop all. Forwards
-// belong to the MCP session that made them (KubeSession::forwards) and end with it.
+// belong to the MCP session that made them (SessionState::resource) and end with it.
 #include "k8s/portforward.hpp"
 #include "tools/common/args.hpp"
 #include "tools/common/schema.hpp"
@@ -17,13 +17,10 @@ namespace asio = boost::asio;
 namespace {
 constexpr std::size_t kMaxForwardsPerSession = 16;
 
-std::shared_ptr<k8s::PortForwardRegistry> registry_ptr(const mcp::CallContext& c) {
-  auto* ks = c.session().get<KubeSession>();
-  if (!ks) fail(Errc::internal, "this session has no state for port-forwards");
-  if (!ks->forwards) ks->forwards = std::make_shared<k8s::PortForwardRegistry>(kMaxForwardsPerSession);
-  return ks->forwards;
+std::shared_ptr<k8s::PortForwardRegistry> registry_ptr(const Call& c) {
+  return c.session().resource<k8s::PortForwardRegistry>(kMaxForwardsPerSession);
 }
-k8s::PortForwardRegistry& registry(const mcp::CallContext& c) { return *registry_ptr(c); }
+k8s::PortForwardRegistry& registry(const Call& c) { return *registry_ptr(c); }
 
 const json::object* obj(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
@@ -72,7 +69,7 @@ std::string render(const json::object& f) {
   return t;
 }
 
-asio::awaitable<mcp::ToolResult> start_forward(mcp::CallContext& c, PodRef ref, k8s::ForwardSpec spec) {
+asio::awaitable<mcp::ToolResult> start_forward(Call& c, PodRef ref, k8s::ForwardSpec spec) {
   // Shared: if the session ends while we wait for the API server, the registry (and with it
   // the new forward) is closed when this call drops the last reference.
   auto reg_ptr = registry_ptr(c);
@@ -97,19 +94,17 @@ asio::awaitable<mcp::ToolResult> start_forward(mcp::CallContext& c, PodRef ref, 
   co_return mcp::ToolResult{std::move(info), std::move(text)};
 }
 
-asio::awaitable<mcp::ToolResult> forward_pod(App& app, mcp::CallContext& c) {
-  app.policy().check_operation(op::port_forward);
-  auto ref = pod_ref(app, c, str(c.args(), "name"));
+asio::awaitable<mcp::ToolResult> forward_pod(Env& env, Call& c) {
+  auto ref = pod_ref(env, c, str(c.args(), "name"));
   k8s::ForwardSpec spec;
   spec.pod = ref.name;
   spec.remote_port = static_cast<int>(opt_int(c.args(), "port").value_or(0));
   co_return co_await start_forward(c, ref, spec);
 }
 
-asio::awaitable<mcp::ToolResult> forward_service(App& app, mcp::CallContext& c) {
-  app.policy().check_operation(op::port_forward);
+asio::awaitable<mcp::ToolResult> forward_service(Env& env, Call& c) {
   auto& a = c.args();
-  auto ref = pod_ref(app, c, str(a, "name"));
+  auto ref = pod_ref(env, c, str(a, "name"));
   auto sv = co_await ref.client->get_json(
       fmt::format("/api/v1/namespaces/{}/services/{}", k8s::url_encode(ref.ns), k8s::url_encode(ref.name)));
   auto& svc = sv.as_object();
@@ -178,7 +173,7 @@ asio::awaitable<mcp::ToolResult> forward_service(App& app, mcp::CallContext& c) 
   co_return co_await start_forward(c, pref, fs);
 }
 
-asio::awaitable<mcp::ToolResult> list_forwards(App&, mcp::CallContext& c) {
+asio::awaitable<mcp::ToolResult> list_forwards(Env&, Call& c) {
   json::array items;
   std::string text;
   for (auto& f : registry(c).list()) {
@@ -191,7 +186,7 @@ asio::awaitable<mcp::ToolResult> list_forwards(App&, mcp::CallContext& c) {
   co_return mcp::ToolResult{json::object{{"sessions", std::move(items)}, {"count", n}}, std::move(text)};
 }
 
-asio::awaitable<mcp::ToolResult> stop_forward(App&, mcp::CallContext& c) {
+asio::awaitable<mcp::ToolResult> stop_forward(Env&, Call& c) {
   auto id = str(c.args(), "id");
   auto& reg = registry(c);
   if (!reg.stop(id)) {
@@ -204,7 +199,7 @@ asio::awaitable<mcp::ToolResult> stop_forward(App&, mcp::CallContext& c) {
   co_return mcp::ToolResult{json::object{{"stopped", id}}, "stopped " + id};
 }
 
-asio::awaitable<mcp::ToolResult> stop_all(App&, mcp::CallContext& c) {
+asio::awaitable<mcp::ToolResult> stop_all(Env&, Call& c) {
   auto n = registry(c).stop_all();
   co_return mcp::ToolResult{json::object{{"stopped", n}}, fmt::format("stopped {} port-forward(s)", n)};
 }
@@ -222,13 +217,13 @@ json::object forward_props(json::object s, bool service) {
 }
 }  // namespace
 
-void register_port_forward_tools(mcp::Server& server, App& app) {
+void register_port_forward_tools(Registrar& reg) {
   const mcp::ToolAnnotations writes{.read_only = false, .destructive = true, .idempotent = false, .open_world = true};
   auto info_schema = schema::output({{"id", schema::string("session id for the stop tool")},
                                      {"localPort", schema::integer("the port listening locally")},
                                      {"pod", schema::string("")}},
                                     {"id", "localPort"});
-  server.add_tool({
+  reg.add({
       .name = "k8s_port_forward_pod",
       .title = "Port-forward to a pod",
       .description = "Listen on a local port (127.0.0.1 by default; localPort 0 picks one) and forward each "
@@ -241,9 +236,10 @@ void register_port_forward_tools(mcp::Server& server, App& app) {
                         false)),
       .output_schema = info_schema,
       .annotations = writes,
-      .handler = observed("port-forward", [&app](mcp::CallContext& c) { return forward_pod(app, c); }),
+      .verb = op::port_forward,
+      .handler = observed("port-forward", forward_pod),
   });
-  server.add_tool({
+  reg.add({
       .name = "k8s_port_forward_service",
       .title = "Port-forward to a service",
       .description = "Like k8s_port_forward_pod for a service: resolves the service port's targetPort (named "
@@ -255,9 +251,10 @@ void register_port_forward_tools(mcp::Server& server, App& app) {
                         true)),
       .output_schema = info_schema,
       .annotations = writes,
-      .handler = observed("port-forward", [&app](mcp::CallContext& c) { return forward_service(app, c); }),
+      .verb = op::port_forward,
+      .handler = observed("port-forward", forward_service),
   });
-  server.add_tool({
+  reg.add({
       .name = "k8s_list_port_forward_sessions",
       .title = "List port-forwards",
       .description = "The port-forwards this MCP session started, with local port, target and traffic counters.",
@@ -265,25 +262,28 @@ void register_port_forward_tools(mcp::Server& server, App& app) {
       .output_schema =
           schema::output({{"sessions", json::object{{"type", "array"}}}, {"count", schema::integer("")}}, {"sessions"}),
       .annotations = {.read_only = true, .destructive = false, .idempotent = true, .open_world = false},
-      .handler = [&app](mcp::CallContext& c) { return list_forwards(app, c); },
+      .verb = op::port_forward,
+      .handler = list_forwards,
   });
-  server.add_tool({
+  reg.add({
       .name = "k8s_stop_port_forward_session",
       .title = "Stop a port-forward",
       .description = "Stop one of this session's port-forwards by id (closes its listener and connections).",
       .input_schema = schema::object({{"id", schema::string("id from k8s_port_forward_* or the list tool")}}, {"id"}),
       .output_schema = schema::output({{"stopped", schema::string("")}}, {"stopped"}),
       .annotations = {.read_only = false, .destructive = false, .idempotent = true, .open_world = false},
-      .handler = [&app](mcp::CallContext& c) { return stop_forward(app, c); },
+      .verb = op::port_forward,
+      .handler = stop_forward,
   });
-  server.add_tool({
+  reg.add({
       .name = "k8s_stop_all_port_forward_sessions",
       .title = "Stop all port-forwards",
       .description = "Stop every port-forward of this MCP session.",
       .input_schema = schema::object({}),
       .output_schema = schema::output({{"stopped", schema::integer("how many were stopped")}}, {"stopped"}),
       .annotations = {.read_only = false, .destructive = false, .idempotent = true, .open_world = false},
-      .handler = [&app](mcp::CallContext& c) { return stop_all(app, c); },
+      .verb = op::port_forward,
+      .handler = stop_all,
   });
 }
 

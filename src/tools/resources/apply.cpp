@@ -38,7 +38,7 @@ std::string action_of(const std::optional<json::value>& before, const json::valu
   return comparable(*before) == comparable(after) ? "unchanged" : "configured";
 }
 
-asio::awaitable<json::object> apply_one(const App& app, std::string field_manager, bool force,
+asio::awaitable<json::object> apply_one(const Env& env, std::string field_manager, bool force,
                                         std::shared_ptr<k8s::Client> client, ManifestObject& mo, bool dry,
                                         std::string& text) {
   auto& ri = *mo.resource;
@@ -74,30 +74,28 @@ asio::awaitable<json::object> apply_one(const App& app, std::string field_manage
   if (dry) {
     output::slim_object(applied);
     json::value echo = std::move(applied);
-    if (!app.config().show_secret_values) output::redact_secrets(echo);
+    if (!env.settings().show_secret_values) output::redact_secrets(echo);
     r["object"] = std::move(echo);
   }
   co_return r;
 }
 
-asio::awaitable<mcp::ToolResult> apply_resources(App& app, mcp::CallContext& c) {
-  app.policy().check_operation(op::apply);
+asio::awaitable<mcp::ToolResult> apply_resources(Env& env, Call& c) {
   std::string fm = str(c.args(), "fieldManager", kDefaultFieldManager);
   bool force = flag(c.args(), "force");
   // A named writer, not a temporary: g++ 12 destroys prvalue arguments of a coroutine twice.
-  ObjectWriter writer = [&app, fm, force](std::shared_ptr<k8s::Client> client, ManifestObject& mo, bool dry,
+  ObjectWriter writer = [&env, fm, force](std::shared_ptr<k8s::Client> client, ManifestObject& mo, bool dry,
                                           std::string& text) {
-    return apply_one(app, fm, force, std::move(client), mo, dry, text);
+    return apply_one(env, fm, force, std::move(client), mo, dry, text);
   };
-  auto result = co_await run_manifest(app, c, true, writer);
+  auto result = co_await run_manifest(env, c, true, writer);
   co_return result;
 }
 
 }  // namespace
 
-void register_apply_tool(mcp::Server& server, App& app) {
-  if (!app.policy().operation_allowed(op::apply)) return;
-  server.add_tool({
+void register_apply_tool(Registrar& reg) {
+  reg.add({
       .name = "k8s_apply_resource",
       .title = "Apply resources (server-side)",
       .description = "Create or update Kubernetes objects from a YAML or JSON manifest with server-side apply "
@@ -108,7 +106,8 @@ void register_apply_tool(mcp::Server& server, App& app) {
       .output_schema = manifest_output_schema(),
       .annotations = write_annotations(false, true),
       .timeout = std::chrono::seconds(120),
-      .handler = [&app](mcp::CallContext& c) { return apply_resources(app, c); },
+      .verb = op::apply,
+      .handler = apply_resources,
   });
 }
 

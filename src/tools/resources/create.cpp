@@ -18,13 +18,13 @@ namespace http = boost::beast::http;
 namespace {
 
 // A dry run's point is to show what the server would store: echo it, slim and redacted.
-json::value echo(const App& app, json::value v) {
+json::value echo(const Env& env, json::value v) {
   if (v.is_object()) output::slim_object(v.as_object());
-  if (!app.config().show_secret_values) output::redact_secrets(v);
+  if (!env.settings().show_secret_values) output::redact_secrets(v);
   return v;
 }
 
-asio::awaitable<json::object> create_one(const App& app, std::string field_manager, std::shared_ptr<k8s::Client> client,
+asio::awaitable<json::object> create_one(const Env& env, std::string field_manager, std::shared_ptr<k8s::Client> client,
                                          ManifestObject& mo, bool dry, std::string& text) {
   auto& ri = *mo.resource;
   auto resp = co_await client->send_json(http::verb::post, k8s::Client::path_for(ri, mo.ns),
@@ -36,25 +36,23 @@ asio::awaitable<json::object> create_one(const App& app, std::string field_manag
   std::string name = str_at(created, "metadata", "name");
   text += fmt::format("{} created{}{}\n", object_ref(ri, name), mo.ns.empty() ? "" : " in namespace " + mo.ns,
                       dry ? " (dry run)" : "");
-  if (dry) r["object"] = echo(app, std::move(resp));
+  if (dry) r["object"] = echo(env, std::move(resp));
   co_return r;
 }
 
-asio::awaitable<mcp::ToolResult> create_resources(App& app, mcp::CallContext& c) {
-  app.policy().check_operation(op::create);
+asio::awaitable<mcp::ToolResult> create_resources(Env& env, Call& c) {
   std::string fm = str(c.args(), "fieldManager", kDefaultFieldManager);
   // A named writer, not a temporary: g++ 12 destroys prvalue arguments of a coroutine twice.
-  ObjectWriter writer = [&app, fm](std::shared_ptr<k8s::Client> client, ManifestObject& mo, bool dry,
-                                   std::string& text) { return create_one(app, fm, std::move(client), mo, dry, text); };
-  auto result = co_await run_manifest(app, c, false, writer);
+  ObjectWriter writer = [&env, fm](std::shared_ptr<k8s::Client> client, ManifestObject& mo, bool dry,
+                                   std::string& text) { return create_one(env, fm, std::move(client), mo, dry, text); };
+  auto result = co_await run_manifest(env, c, false, writer);
   co_return result;
 }
 
 }  // namespace
 
-void register_create_tool(mcp::Server& server, App& app) {
-  if (!app.policy().operation_allowed(op::create)) return;
-  server.add_tool({
+void register_create_tool(Registrar& reg) {
+  reg.add({
       .name = "k8s_create_resource",
       .title = "Create resources",
       .description = "Create Kubernetes objects from a YAML or JSON manifest (multi-document and List "
@@ -65,7 +63,8 @@ void register_create_tool(mcp::Server& server, App& app) {
       .output_schema = manifest_output_schema(),
       .annotations = write_annotations(false, false),
       .timeout = std::chrono::seconds(120),
-      .handler = [&app](mcp::CallContext& c) { return create_resources(app, c); },
+      .verb = op::create,
+      .handler = create_resources,
   });
 }
 

@@ -2,7 +2,7 @@
 #include "safety/policy.hpp"
 #include "tools/common/args.hpp"
 #include "tools/common/schema.hpp"
-#include "tools/resources/target.hpp"
+#include "tools/common/tool.hpp"
 #include "tools/resources/write_common.hpp"
 
 #include <fmt/core.h>
@@ -27,13 +27,11 @@ json::array pending_finalizers(const json::object& o) {
   return out;
 }
 
-asio::awaitable<mcp::ToolResult> delete_resource(App& app, mcp::CallContext& c) {
-  app.policy().check_operation(op::del);
+asio::awaitable<mcp::ToolResult> delete_resource(Env& env, Call& c) {
   auto& a = c.args();
   std::string name = required_name(a);
-  auto t = co_await resolve_target(app, c);
-  check_write_scope(app, t.resource, t.ns, name);
-  bool dry = write_is_dry_run(app, c);
+  auto t = co_await resolve_target(env, c, /*write=*/true);
+  bool dry = c.dry_run();
 
   json::object opts{{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
   // With a body the API server reads the options from it and ignores the query: dryRun goes in both.
@@ -91,9 +89,8 @@ json::object delete_input_schema() {
 
 }  // namespace
 
-void register_delete_tool(mcp::Server& server, App& app) {
-  if (!app.policy().operation_allowed(op::del)) return;
-  server.add_tool({
+void register_delete_tool(Registrar& reg) {
+  reg.add({
       .name = "k8s_delete_resource",
       .title = "Delete a resource",
       .description = "Delete one Kubernetes object by name (any type, CRDs included). propagationPolicy chooses "
@@ -106,7 +103,8 @@ void register_delete_tool(mcp::Server& server, App& app) {
                                        {"dryRun", schema::boolean("")}},
                                       {"kind", "name", "status", "dryRun"}),
       .annotations = write_annotations(true, true),
-      .handler = [&app](mcp::CallContext& c) { return delete_resource(app, c); },
+      .verb = op::del,
+      .handler = delete_resource,
   });
 }
 

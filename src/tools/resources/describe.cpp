@@ -8,7 +8,7 @@
 #include "tools/common/schema.hpp"
 #include "tools/resources/describe_sections.hpp"
 #include "tools/resources/resource_tools.hpp"
-#include "tools/resources/target.hpp"
+#include "tools/common/tool.hpp"
 #include "util/error.hpp"
 
 #include <fmt/core.h>
@@ -18,7 +18,6 @@
 namespace mk::tools {
 namespace {
 namespace json = boost::json;
-using mcp::CallContext;
 using mcp::ToolResult;
 
 constexpr std::int64_t kDefaultEventsLimit = 20;
@@ -60,7 +59,7 @@ struct EventsResult {
   std::string error;
 };
 
-boost::asio::awaitable<EventsResult> fetch_events(App& app, std::shared_ptr<k8s::Client> client, describe::Subject subj,
+boost::asio::awaitable<EventsResult> fetch_events(Env& env, std::shared_ptr<k8s::Client> client, describe::Subject subj,
                                                   std::int64_t limit) {
   EventsResult r;
   // Events of a cluster-scoped object (a Node, a PV) may live in any namespace.
@@ -79,7 +78,7 @@ boost::asio::awaitable<EventsResult> fetch_events(App& app, std::shared_ptr<k8s:
         for (auto& it : items->as_array()) {
           ++scanned;
           if (!it.is_object() || !describe::event_is_about(it.as_object(), subj)) continue;
-          if (subj.ns.empty() && !app.policy().namespace_allowed(object_namespace(it.as_object()))) {
+          if (subj.ns.empty() && !env.policy().namespace_allowed(object_namespace(it.as_object()))) {
             ++r.hidden;
             continue;
           }
@@ -268,10 +267,9 @@ std::string render_object(const json::object& o, const std::string& kind, const 
   return out;
 }
 
-boost::asio::awaitable<ToolResult> describe_resource(App& app, CallContext& c) {
-  app.policy().check_operation(op::describe);
+boost::asio::awaitable<ToolResult> describe_resource(Env& env, Call& c) {
   auto& a = c.args();
-  auto t = co_await resolve_target(app, c);
+  auto t = co_await resolve_target(env, c, /*write=*/false);
   std::string name = str(a, "name");
   if (name.empty()) fail(Errc::invalid_argument, "name must not be empty");
   auto limit = std::clamp<std::int64_t>(opt_int(a, "eventsLimit").value_or(kDefaultEventsLimit), 1, kMaxEventsLimit);
@@ -289,7 +287,7 @@ boost::asio::awaitable<ToolResult> describe_resource(App& app, CallContext& c) {
 
   describe::Subject subj{kind, sget(o, {"metadata", "name"}), t.ns, sget(o, {"metadata", "uid"})};
   auto chain = co_await owner_chain(t.client, t.ns, o);
-  auto ev = co_await fetch_events(app, t.client, subj, limit);
+  auto ev = co_await fetch_events(env, t.client, subj, limit);
 
   bool is_pod = kind == "Pod" && t.resource.group.empty();
   auto conds = describe::conditions(o);
@@ -299,7 +297,7 @@ boost::asio::awaitable<ToolResult> describe_resource(App& app, CallContext& c) {
 
   // Shape and redact before rendering: the text must never show what the object output hides.
   if (str(a, "output", "slim") != "full") output::slim_object(o);
-  if (!app.config().show_secret_values) output::redact_secrets(v);
+  if (!env.settings().show_secret_values) output::redact_secrets(v);
 
   auto now = describe::now_us();
   std::string text = render_object(o, kind, api_version, is_pod, !replicas.empty(), now);
@@ -346,9 +344,8 @@ json::object describe_input_schema() {
 }
 }  // namespace
 
-void register_describe_tool(mcp::Server& server, App& app) {
-  if (!app.policy().operation_allowed(op::describe)) return;
-  server.add_tool({
+void register_describe_tool(Registrar& reg) {
+  reg.add({
       .name = "k8s_describe_resource",
       .title = "Describe a resource",
       .description = "What `kubectl describe` shows, in one call: the object (slim, secrets redacted), its "
@@ -367,7 +364,8 @@ void register_describe_tool(mcp::Server& server, App& app) {
                                        {"replicas", schema::any_object("replica counters (workloads)")}},
                                       {"resource", "kind", "name", "ownerChain", "events"}),
       .annotations = {.read_only = true, .destructive = false, .idempotent = true, .open_world = false},
-      .handler = [&app](CallContext& c) { return describe_resource(app, c); },
+      .verb = op::describe,
+      .handler = describe_resource,
   });
 }
 

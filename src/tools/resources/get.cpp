@@ -5,22 +5,22 @@
 #include "tools/common/args.hpp"
 #include "tools/common/schema.hpp"
 #include "tools/resources/resource_tools.hpp"
-#include "tools/resources/target.hpp"
+#include "tools/common/tool.hpp"
 #include "util/error.hpp"
 
 namespace mk::tools {
 namespace json = boost::json;
 
-boost::asio::awaitable<mcp::ToolResult> get_resource(App& app, mcp::CallContext& c) {
+boost::asio::awaitable<mcp::ToolResult> get_resource(Env& env, Call& c) {
   auto& a = c.args();
   auto name = str(a, "name");
   // An empty name would turn the GET into a list of the whole collection.
   if (name.empty()) fail(Errc::invalid_argument, "name must not be empty (use k8s_list_resources to list)");
-  auto t = co_await resolve_target(app, c);
+  auto t = co_await resolve_target(env, c, /*write=*/false);
   auto v = co_await t.client->get_json(t.path(name));
   if (!v.is_object()) fail(Errc::unavailable, "API server returned a non-object for a get");
   if (str(a, "output", "slim") != "full") output::slim_object(v.as_object());
-  if (!app.config().show_secret_values) output::redact_secrets(v);
+  if (!env.settings().show_secret_values) output::redact_secrets(v);
   std::string text = json::serialize(v);
   json::object out{{"resource", std::move(v)}, {"context", t.context}};
   if (!t.hint.empty()) out["hint"] = t.hint;

@@ -6,7 +6,7 @@
 #include "tools/common/args.hpp"
 #include "tools/common/schema.hpp"
 #include "tools/resources/resource_tools.hpp"
-#include "tools/resources/target.hpp"
+#include "tools/common/tool.hpp"
 #include "util/error.hpp"
 
 #include <fmt/core.h>
@@ -16,7 +16,6 @@
 namespace mk::tools {
 namespace {
 namespace json = boost::json;
-using mcp::CallContext;
 using mcp::ToolResult;
 
 constexpr std::int64_t kDefaultLimit = 100;
@@ -47,15 +46,23 @@ boost::asio::awaitable<json::value> fetch_table(Target& t, k8s::Query q, bool wi
   co_return v;
 }
 
-// Removes rows in namespaces the policy hides; returns how many.
-std::size_t filter_namespaces(App& app, output::Table& t) {
-  if (!app.policy().restricts_namespaces()) return 0;
+bool is_namespace_kind(const Target& t) { return t.resource.group.empty() && t.resource.plural == "namespaces"; }
+
+// Removes rows in namespaces the policy hides (for the Namespace type: the namespaces it
+// hides); returns how many.
+std::size_t filter_namespaces(Env& env, const Target& target, output::Table& t) {
+  if (!env.policy().restricts_namespaces()) return 0;
   std::size_t hidden = 0;
+  std::optional<std::size_t> name_col;
+  if (is_namespace_kind(target))
+    for (std::size_t i = 0; i < t.columns.size(); ++i)
+      if (t.columns[i] == "NAME") name_col = i;
   output::Table out = t;
   out.rows.clear();
   out.row_namespaces.clear();
   for (std::size_t i = 0; i < t.rows.size(); ++i) {
-    if (!t.row_namespaces[i].empty() && !app.policy().namespace_allowed(t.row_namespaces[i])) {
+    const std::string& ns = name_col && *name_col < t.rows[i].size() ? t.rows[i][*name_col] : t.row_namespaces[i];
+    if (!ns.empty() && !env.policy().namespace_allowed(ns)) {
       ++hidden;
       continue;
     }
@@ -64,6 +71,12 @@ std::size_t filter_namespaces(App& app, output::Table& t) {
   }
   t = std::move(out);
   return hidden;
+}
+
+std::string str_at_name(const json::object& o) {
+  if (auto* md = o.if_contains("metadata"); md && md->is_object())
+    if (auto* n = md->as_object().if_contains("name"); n && n->is_string()) return std::string(n->as_string());
+  return {};
 }
 
 std::string status_bucket(const output::Table& t, const std::vector<std::string>& row) {
@@ -93,7 +106,7 @@ std::string more_text(const output::Table& t) {
                      t.remaining ? fmt::format(" ({} remaining)", *t.remaining) : "", t.continue_token);
 }
 
-boost::asio::awaitable<ToolResult> list_summary(App& app, Target& t, const json::object& a) {
+boost::asio::awaitable<ToolResult> list_summary(Env& env, Target& t, const json::object& a) {
   std::map<std::string, std::int64_t> by_status, by_ns;
   std::size_t total = 0, hidden = 0;
   std::string cont;
@@ -101,7 +114,7 @@ boost::asio::awaitable<ToolResult> list_summary(App& app, Target& t, const json:
   do {
     auto v = co_await fetch_table(t, list_query(a, 500, cont), true);
     auto tab = output::parse_table(v, false);
-    hidden += filter_namespaces(app, tab);
+    hidden += filter_namespaces(env, t, tab);
     for (std::size_t i = 0; i < tab.rows.size(); ++i) {
       ++total;
       if (auto s = status_bucket(tab, tab.rows[i]); !s.empty()) ++by_status[s];
@@ -124,7 +137,7 @@ boost::asio::awaitable<ToolResult> list_summary(App& app, Target& t, const json:
   co_return ToolResult{std::move(s), std::move(text)};
 }
 
-boost::asio::awaitable<ToolResult> list_full(App& app, Target& t, const json::object& a, std::int64_t limit) {
+boost::asio::awaitable<ToolResult> list_full(Env& env, Target& t, const json::object& a, std::int64_t limit) {
   auto v = co_await t.client->get_json(t.path(), list_query(a, limit, str(a, "continue")));
   auto& o = v.as_object();
   json::array items;
@@ -136,7 +149,8 @@ boost::asio::awaitable<ToolResult> list_full(App& app, Target& t, const json::ob
   if (auto* it = o.if_contains("items"); it && it->is_array()) {
     for (auto& x : it->as_array()) {
       auto& xo = x.as_object();
-      if (t.all_namespaces && !app.policy().namespace_allowed(object_namespace(xo))) {
+      std::string ns = is_namespace_kind(t) ? str_at_name(xo) : t.all_namespaces ? object_namespace(xo) : "";
+      if (!ns.empty() && !env.policy().namespace_allowed(ns)) {
         ++hidden;
         continue;
       }
@@ -148,7 +162,7 @@ boost::asio::awaitable<ToolResult> list_full(App& app, Target& t, const json::ob
     }
   }
   json::value iv = std::move(items);
-  if (!app.config().show_secret_values) output::redact_secrets(iv);
+  if (!env.settings().show_secret_values) output::redact_secrets(iv);
   json::object out{{"resource", t.resource.qualified()}, {"items", std::move(iv)}};
   std::string cont;
   std::optional<std::int64_t> remaining;
@@ -167,15 +181,15 @@ boost::asio::awaitable<ToolResult> list_full(App& app, Target& t, const json::ob
 }
 }  // namespace
 
-boost::asio::awaitable<ToolResult> list_resources(App& app, CallContext& c) {
+boost::asio::awaitable<ToolResult> list_resources(Env& env, Call& c) {
   auto& a = c.args();
-  auto t = co_await resolve_target(app, c, true);
+  auto t = co_await resolve_target(env, c, /*write=*/false, /*allow_all_namespaces=*/true);
   auto limit = opt_int(a, "limit").value_or(kDefaultLimit);
   std::string mode = str(a, "output", "");
   if (flag(a, "summary")) mode = "summary";
   if (flag(a, "fullOutput") && mode != "summary") mode = mode == "full" ? "full" : "slim";
-  if (mode == "summary") co_return co_await list_summary(app, t, a);
-  if (mode == "slim" || mode == "full") co_return co_await list_full(app, t, a, limit);
+  if (mode == "summary") co_return co_await list_summary(env, t, a);
+  if (mode == "slim" || mode == "full") co_return co_await list_full(env, t, a, limit);
 
   bool wide = mode == "wide";
   bool need_ns = t.all_namespaces;
@@ -184,7 +198,7 @@ boost::asio::awaitable<ToolResult> list_resources(App& app, CallContext& c) {
   std::vector<std::string_view> promote;
   if (t.resource.group.empty() && t.resource.plural == "pods") promote.push_back("Node");
   auto tab = output::parse_table(v, wide, promote);
-  std::size_t hidden = need_ns ? filter_namespaces(app, tab) : 0;
+  std::size_t hidden = need_ns || is_namespace_kind(t) ? filter_namespaces(env, t, tab) : 0;
   if (need_ns) add_namespace_column(tab);
   json::array cols, rows;
   for (auto& col : tab.columns) cols.push_back(json::string(col));

@@ -1,6 +1,6 @@
 #include "tools/resources/manifest_objects.hpp"
 
-#include "output/manifest.hpp"
+#include "util/yaml.hpp"
 #include "tools/common/args.hpp"
 #include "tools/common/schema.hpp"
 #include "tools/resources/write_common.hpp"
@@ -30,36 +30,37 @@ bool is_crd(const json::object& o) {
 std::string error_text(const Error& e) { return fmt::format("{}: {}", to_string(e.code()), e.what()); }
 
 // Settles the namespace of a resolved object and checks the policy for it.
-void settle_scope(const App& app, const k8s::Client& client, ManifestObject& mo, const std::string& arg_ns) {
+void settle_scope(const Env& env, const k8s::Client& client, ManifestObject& mo, const std::string& arg_ns) {
   auto& ri = *mo.resource;
   auto& md = mo.body["metadata"].as_object();
   std::string md_ns = str_at(mo.body, "metadata", "namespace");
   if (ri.namespaced) {
     mo.ns = !md_ns.empty() ? md_ns : !arg_ns.empty() ? arg_ns : client.default_namespace();
+    if (mo.ns.empty()) mo.ns = "default";
     md["namespace"] = mo.ns;  // the server sees exactly the namespace the policy checked
   } else {
     mo.ns.clear();
     md.erase("namespace");  // cluster-scoped objects have none; kubectl ignores it too
   }
   try {
-    check_write_scope(app, ri, mo.ns, mo.name);
+    check_write_scope(env, ri, mo.ns, mo.name);
   } catch (const Error& e) {
     throw Error(e.code(), fmt::format("{}: {}", mo.label, e.what()));
   }
 }
 
-asio::awaitable<std::vector<ManifestObject>> plan(App& app, const mcp::CallContext& c, k8s::Client& client,
+asio::awaitable<std::vector<ManifestObject>> plan(Env& env, const Call& c, k8s::Client& client,
                                                   bool require_name) {
   auto& a = c.args();
   std::string text = str(a, "manifest");
   std::string arg_ns = str(a, "namespace");
   std::vector<json::object> objects;
-  if (text.size() <= kParseInlineBytes) objects = output::parse_manifest(text);
+  if (text.size() <= kParseInlineBytes) objects = yaml::parse_manifest(text);
   else {
     // Capture by pointer (text outlives the wait): under g++ 12 run_blocking destroys its
     // function object twice, which is only harmless for a trivially destructible closure.
     const std::string* t = &text;
-    auto job = [t] { return output::parse_manifest(*t); };
+    auto job = [t] { return yaml::parse_manifest(*t); };
     objects = co_await run_blocking(std::move(job));
   }
 
@@ -94,7 +95,7 @@ asio::awaitable<std::vector<ManifestObject>> plan(App& app, const mcp::CallConte
     } catch (const Error& e) {
       if (e.code() != Errc::not_found || !crd_earlier) throw Error(e.code(), fmt::format("{}: {}", mo.label, e.what()));
     }
-    if (mo.resource) settle_scope(app, client, mo, arg_ns);
+    if (mo.resource) settle_scope(env, client, mo, arg_ns);
     crd_earlier = crd_earlier || is_crd(mo.body);
     out.push_back(std::move(mo));
   }
@@ -120,12 +121,12 @@ asio::awaitable<void> resolve_late(k8s::Client& client, ManifestObject& mo) {
 
 }  // namespace
 
-asio::awaitable<mcp::ToolResult> run_manifest(App& app, mcp::CallContext& c, bool require_name, ObjectWriter write) {
-  auto context = app.context_for(c);
-  auto client = app.clusters().client(context);
-  bool dry = write_is_dry_run(app, c);
+asio::awaitable<mcp::ToolResult> run_manifest(Env& env, Call& c, bool require_name, ObjectWriter write) {
+  auto context = c.context();
+  auto client = c.client();
+  bool dry = c.dry_run();
   std::string arg_ns = str(c.args(), "namespace");
-  auto objects = co_await plan(app, c, *client, require_name);
+  auto objects = co_await plan(env, c, *client, require_name);
 
   json::array results;
   std::string text;
@@ -135,7 +136,7 @@ asio::awaitable<mcp::ToolResult> run_manifest(App& app, mcp::CallContext& c, boo
     try {
       if (!mo.resource) {
         co_await resolve_late(*client, mo);
-        settle_scope(app, *client, mo, arg_ns);
+        settle_scope(env, *client, mo, arg_ns);
       }
       results.push_back(co_await write(client, mo, dry, text));
     } catch (const Error& e) {

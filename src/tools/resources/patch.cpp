@@ -1,11 +1,11 @@
 // k8s_patch_resource: strategic merge, JSON merge or JSON patch of one object.
-#include "output/manifest.hpp"
+#include "util/yaml.hpp"
 #include "output/redact.hpp"
 #include "output/slim.hpp"
 #include "safety/policy.hpp"
 #include "tools/common/args.hpp"
 #include "tools/common/schema.hpp"
-#include "tools/resources/target.hpp"
+#include "tools/common/tool.hpp"
 #include "tools/resources/write_common.hpp"
 #include "util/error.hpp"
 
@@ -34,10 +34,10 @@ PatchKind patch_kind(std::string_view type) {
 json::value patch_body(const json::value& arg, std::string_view type) {
   json::value body;
   if (arg.is_string()) {
-    output::ManifestLimits lim;
+    yaml::ManifestLimits lim;
     lim.max_bytes = 1u << 20;
     lim.max_objects = 1;
-    auto docs = output::yaml_to_json(arg.as_string(), lim);
+    auto docs = yaml::yaml_to_json(arg.as_string(), lim);
     if (docs.size() != 1) fail(Errc::invalid_argument, "patch must be one JSON (or YAML) document, and not empty");
     body = std::move(docs.front());
   } else {
@@ -62,16 +62,14 @@ bool is_unsupported_media_type(const Error& e) {
   return s && s->is_number() && s->to_number<int>() == 415;
 }
 
-asio::awaitable<mcp::ToolResult> patch_resource(App& app, mcp::CallContext& c) {
-  app.policy().check_operation(op::patch);
+asio::awaitable<mcp::ToolResult> patch_resource(Env& env, Call& c) {
   auto& a = c.args();
   std::string type = str(a, "patchType", "strategic");
   std::string name = required_name(a);
   auto body = patch_body(a.at("patch"), type);
   auto kind = patch_kind(type);
-  auto t = co_await resolve_target(app, c);
-  check_write_scope(app, t.resource, t.ns, name);
-  bool dry = write_is_dry_run(app, c);
+  auto t = co_await resolve_target(env, c, /*write=*/true);
+  bool dry = c.dry_run();
 
   json::value resp;
   std::optional<Error> unsupported;
@@ -106,7 +104,7 @@ asio::awaitable<mcp::ToolResult> patch_resource(App& app, mcp::CallContext& c) {
   if (dry) {
     output::slim_object(obj);
     json::value echo = std::move(obj);
-    if (!app.config().show_secret_values) output::redact_secrets(echo);
+    if (!env.settings().show_secret_values) output::redact_secrets(echo);
     out["object"] = std::move(echo);
   }
   co_return mcp::ToolResult{std::move(out), std::move(text)};
@@ -133,9 +131,8 @@ json::object patch_input_schema() {
 
 }  // namespace
 
-void register_patch_tool(mcp::Server& server, App& app) {
-  if (!app.policy().operation_allowed(op::patch)) return;
-  server.add_tool({
+void register_patch_tool(Registrar& reg) {
+  reg.add({
       .name = "k8s_patch_resource",
       .title = "Patch a resource",
       .description = "Patch one Kubernetes object: patchType strategic (default, built-in types), merge "
@@ -148,7 +145,8 @@ void register_patch_tool(mcp::Server& server, App& app) {
                                        {"dryRun", schema::boolean("")}},
                                       {"kind", "name", "dryRun"}),
       .annotations = write_annotations(true, false),
-      .handler = [&app](mcp::CallContext& c) { return patch_resource(app, c); },
+      .verb = op::patch,
+      .handler = patch_resource,
   });
 }
 

@@ -6,9 +6,9 @@
 namespace mk::tools {
 namespace json = boost::json;
 
-void register_resource_tools(mcp::Server& server, App& app) {
+void register_resource_tools(Registrar& reg) {
   const mcp::ToolAnnotations read{.read_only = true, .destructive = false, .idempotent = true, .open_world = false};
-  server.add_tool({
+  reg.add({
       .name = "k8s_list_resources",
       .title = "List resources",
       .description = "List Kubernetes resources of any type (CRDs included) in a namespace or across all "
@@ -19,9 +19,10 @@ void register_resource_tools(mcp::Server& server, App& app) {
           {{"resource", schema::string("")}, {"count", schema::integer("")}, {"hasMore", schema::boolean("")}},
           {"resource"}),
       .annotations = read,
-      .handler = [&app](mcp::CallContext& c) { return list_resources(app, c); },
+      .verb = op::list,
+      .handler = list_resources,
   });
-  server.add_tool({
+  reg.add({
       .name = "k8s_get_resource",
       .title = "Get a resource",
       .description = "Get one Kubernetes object as JSON. Slim by default (no managedFields, no "
@@ -29,10 +30,11 @@ void register_resource_tools(mcp::Server& server, App& app) {
       .input_schema = get_input_schema(),
       .output_schema = schema::output({{"resource", schema::any_object("the object")}}, {"resource"}),
       .annotations = read,
-      .handler = [&app](mcp::CallContext& c) { return get_resource(app, c); },
+      .verb = op::get,
+      .handler = get_resource,
   });
-  register_describe_tool(server, app);
-  register_write_tools(server, app);
+  register_describe_tool(reg);
+  register_write_tools(reg);
 }
 
 }  // namespace mk::tools

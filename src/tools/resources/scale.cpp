@@ -3,7 +3,7 @@
 #include "safety/policy.hpp"
 #include "tools/common/args.hpp"
 #include "tools/common/schema.hpp"
-#include "tools/resources/target.hpp"
+#include "tools/common/tool.hpp"
 #include "tools/resources/write_common.hpp"
 #include "util/error.hpp"
 
@@ -25,23 +25,25 @@ std::int64_t replicas_of(const json::value& scale) {
   return r && r->is_number() ? r->to_number<std::int64_t>() : 0;  // omitted means 0
 }
 
-asio::awaitable<mcp::ToolResult> scale_resource(App& app, mcp::CallContext& c) {
-  app.policy().check_operation(op::scale);
+asio::awaitable<mcp::ToolResult> scale_resource(Env& env, Call& c) {
   auto& a = c.args();
   std::string name = required_name(a);
   auto replicas = opt_int(a, "replicas");
   if (!replicas || *replicas < 0 || *replicas > kMaxReplicas)
     fail(Errc::invalid_argument, fmt::format("replicas must be an integer from 0 to {}", kMaxReplicas));
   // resourceType defaults to deployments, the common case.
-  auto t = co_await resolve_target_for(app, c, str(a, "resourceType", "deployments"), str(a, "apiGroup"),
-                                       str(a, "namespace"), false);
+  auto t = co_await resolve_target(env, c,
+                                   TargetQuery{.type = str(a, "resourceType", "deployments"),
+                                               .group = str(a, "apiGroup"),
+                                               .ns = str(a, "namespace"),
+                                               .name = name,
+                                               .write = true});
   if (!t.resource.has_subresource("scale"))
     fail(Errc::invalid_argument,
          fmt::format("{} cannot be scaled: it has no scale subresource (scalable: deployments, replicasets, "
                      "statefulsets, replicationcontrollers and custom resources that declare one)",
                      t.resource.qualified()));
-  check_write_scope(app, t.resource, t.ns, name);
-  bool dry = write_is_dry_run(app, c);
+  bool dry = c.dry_run();
 
   auto path = t.path(name, "scale");
   auto before = co_await t.client->get_json(path);
@@ -77,9 +79,8 @@ json::object scale_input_schema() {
 
 }  // namespace
 
-void register_scale_tool(mcp::Server& server, App& app) {
-  if (!app.policy().operation_allowed(op::scale)) return;
-  server.add_tool({
+void register_scale_tool(Registrar& reg) {
+  reg.add({
       .name = "k8s_scale_resource",
       .title = "Scale a resource",
       .description = "Set the replica count of a Deployment (default), ReplicaSet, StatefulSet or any resource "
@@ -92,7 +93,8 @@ void register_scale_tool(mcp::Server& server, App& app) {
                                        {"dryRun", schema::boolean("")}},
                                       {"kind", "name", "previousReplicas", "replicas", "dryRun"}),
       .annotations = write_annotations(true, true),
-      .handler = [&app](mcp::CallContext& c) { return scale_resource(app, c); },
+      .verb = op::scale,
+      .handler = scale_resource,
   });
 }
 

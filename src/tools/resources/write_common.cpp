@@ -1,5 +1,6 @@
 #include "tools/resources/write_common.hpp"
 
+#include "pipeline/arg_rules.hpp"
 #include "tools/common/args.hpp"
 #include "util/error.hpp"
 
@@ -8,10 +9,6 @@
 namespace mk::tools {
 namespace json = boost::json;
 
-bool write_is_dry_run(const App& app, const mcp::CallContext& c) {
-  return app.policy().dry_run() || flag(c.args(), "dryRun");
-}
-
 k8s::Query write_query(bool dry_run, std::string_view field_manager) {
   k8s::Query q;
   if (dry_run) q.emplace_back("dryRun", "All");
@@ -19,21 +16,17 @@ k8s::Query write_query(bool dry_run, std::string_view field_manager) {
   return q;
 }
 
-void check_write_scope(const App& app, const k8s::ResourceInfo& r, std::string_view ns, std::string_view name) {
-  const auto& p = app.policy();
-  if (r.namespaced) {
-    p.check_namespace(ns);
-    return;
-  }
-  if (r.group.empty() && r.plural == "namespaces") {
-    p.check_namespace(name);
-    return;
-  }
-  if (!p.allowed_namespaces().empty())
-    fail(Errc::policy_denied,
-         fmt::format("{} is cluster-scoped: writing it reaches beyond the namespaces this server is confined to "
-                     "(--allowed-namespaces)",
-                     r.qualified()));
+void check_write_scope(const Env& env, const k8s::ResourceInfo& r, std::string_view ns, std::string_view name) {
+  if (!name.empty()) pipeline::require_valid(pipeline::ArgKind::object_name, name, "metadata.name");
+  if (r.namespaced) pipeline::require_valid(pipeline::ArgKind::dns_label, ns, "metadata.namespace");
+  auto qualified = r.qualified();
+  env.policy().check_target({.resource = qualified,
+                             .namespaced = r.namespaced,
+                             .is_namespace_kind = r.group.empty() && r.plural == "namespaces",
+                             .ns = ns,
+                             .name = name,
+                             .all_namespaces = false,
+                             .write = true});
 }
 
 std::string object_ref(const k8s::ResourceInfo& r, std::string_view name) {

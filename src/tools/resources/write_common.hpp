@@ -1,7 +1,7 @@
 #pragma once
 // What every write tool shares: the safety checks that run before a request is sent, the
 // dry-run and fieldManager query, and the compact per-object summary the tools return.
-#include "app/app.hpp"
+#include "tools/common/tool.hpp"
 #include "k8s/client.hpp"
 #include "mcp/tool.hpp"
 
@@ -14,19 +14,12 @@ namespace mk::tools {
 
 inline constexpr const char* kDefaultFieldManager = "mcp-kubernetes";
 
-// Whether this call writes with dryRun=All: always under --dry-run, or when the call asks.
-bool write_is_dry_run(const App& app, const mcp::CallContext& c);
-
 // dryRun=All (when dry) and fieldManager (when non-empty).
 k8s::Query write_query(bool dry_run, std::string_view field_manager = {});
 
-// The namespace policy for a write to an object of `r` in `ns` named `name`:
-//  - namespaced: `ns` must be allowed;
-//  - a Namespace object: its name must be allowed (creating or deleting a denied namespace
-//    is a write to it);
-//  - any other cluster-scoped object while --allowed-namespaces confines the server: refused,
-//    because it reaches beyond the allowed namespaces (ClusterRoleBindings, CRDs, ...).
-void check_write_scope(const App& app, const k8s::ResourceInfo& r, std::string_view ns, std::string_view name);
+// Argument hygiene and the namespace policy (Policy::check_target) for a write to an object of
+// `r` in `ns` named `name` that did not come through resolve_target (manifest objects).
+void check_write_scope(const Env& env, const k8s::ResourceInfo& r, std::string_view ns, std::string_view name);
 
 // "deployment.apps/web" as kubectl names objects.
 std::string object_ref(const k8s::ResourceInfo& r, std::string_view name);
@@ -46,10 +39,10 @@ std::string required_name(const boost::json::object& args);
 mcp::ToolAnnotations write_annotations(bool destructive, bool idempotent);
 
 // Registration of each write tool (only when the policy offers its verb).
-void register_create_tool(mcp::Server& server, App& app);  // create.cpp
-void register_apply_tool(mcp::Server& server, App& app);   // apply.cpp
-void register_patch_tool(mcp::Server& server, App& app);   // patch.cpp
-void register_delete_tool(mcp::Server& server, App& app);  // delete.cpp
-void register_scale_tool(mcp::Server& server, App& app);   // scale.cpp
+void register_create_tool(Registrar& reg);  // create.cpp
+void register_apply_tool(Registrar& reg);   // apply.cpp
+void register_patch_tool(Registrar& reg);   // patch.cpp
+void register_delete_tool(Registrar& reg);  // delete.cpp
+void register_scale_tool(Registrar& reg);   // scale.cpp
 
 }  // namespace mk::tools

@@ -6,12 +6,12 @@
 
 namespace mk::tools {
 
-void register_write_tools(mcp::Server& server, App& app) {
-  register_create_tool(server, app);
-  register_apply_tool(server, app);
-  register_patch_tool(server, app);
-  register_delete_tool(server, app);
-  register_scale_tool(server, app);
+void register_write_tools(Registrar& reg) {
+  register_create_tool(reg);
+  register_apply_tool(reg);
+  register_patch_tool(reg);
+  register_delete_tool(reg);
+  register_scale_tool(reg);
 }
 
 }  // namespace mk::tools

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace mk::output {
+namespace mk::yaml {
 
 struct ManifestLimits {
   std::size_t max_bytes = 4u << 20;         // input text
@@ -45,4 +45,4 @@ std::vector<boost::json::object> parse_manifest(std::string_view text, const Man
 // The core-schema value of one plain (unquoted, untagged) scalar. Exposed for tests.
 boost::json::value resolve_plain_scalar(std::string_view s);
 
-}  // namespace mk::output
+}  // namespace mk::yaml

@@ -1,21 +1,17 @@
-#include "app/clusters.hpp"
+#include "pipeline/clusters.hpp"
 
 #include "util/error.hpp"
 #include "util/log.hpp"
 
 #include <fmt/core.h>
 
-namespace mk {
+namespace mk::pipeline {
 
-Clusters::Clusters(boost::asio::any_io_executor ex, const Config& cfg)
-    : ex_(std::move(ex)), in_cluster_(cfg.in_cluster) {
-  topts_.qps = cfg.qps;
-  topts_.burst = cfg.burst;
-  topts_.request_timeout = cfg.request_timeout;
-  topts_.user_agent = std::string("mcp-kubernetes/") + MCPK_VERSION;
+Clusters::Clusters(boost::asio::any_io_executor ex, ClustersOptions opts)
+    : ex_(std::move(ex)), topts_(std::move(opts.transport)), in_cluster_(opts.in_cluster) {
   if (in_cluster_) return;  // the service-account client is built on first use (or by check())
   // Environment lookups stay on this thread; the thread only reads files and parses.
-  loaded_ = std::async(std::launch::async, [paths = k8s::default_kubeconfig_paths(), context = cfg.context] {
+  loaded_ = std::async(std::launch::async, [paths = k8s::default_kubeconfig_paths(), context = opts.context] {
               try {
                 return load(paths, context);
               } catch (const std::exception& e) {
@@ -51,7 +47,7 @@ bool Clusters::has_context(const std::string& name) const {
   return kubeconfig().find_context(name) != nullptr;
 }
 
-std::shared_ptr<k8s::Client> Clusters::client(const std::string& context) {
+std::shared_ptr<k8s::Client> Clusters::client(const std::string& context, const Identity& /*who*/) {
   const std::string& name = context.empty() ? default_context() : context;
   if (auto it = clients_.find(name); it != clients_.end()) return it->second;
   std::shared_ptr<k8s::Client> c;
@@ -70,4 +66,4 @@ void Clusters::check() {
   else loaded();
 }
 
-}  // namespace mk
+}  // namespace mk::pipeline

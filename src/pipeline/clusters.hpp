@@ -7,9 +7,10 @@
 // client's `initialize` is answered without waiting for YAML parsing; the first accessor that
 // needs it waits. A load error (no kubeconfig, unknown --context) is logged once and then
 // reported by every call that needs a cluster; `check()` surfaces it eagerly.
-#include "app/config.hpp"
 #include "k8s/client.hpp"
 #include "k8s/kubeconfig.hpp"
+
+#include "pipeline/identity.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -18,19 +19,27 @@
 #include <memory>
 #include <string>
 
-namespace mk {
+namespace mk::pipeline {
+
+struct ClustersOptions {
+  bool in_cluster = false;
+  std::string context;  // initial context ("" => the kubeconfig's current-context)
+  k8s::TransportOptions transport;
+};
 
 class Clusters {
  public:
-  Clusters(boost::asio::any_io_executor ex, const Config& cfg);
+  Clusters(boost::asio::any_io_executor ex, ClustersOptions opts);
 
   bool in_cluster() const { return in_cluster_; }
   const k8s::Kubeconfig& kubeconfig() const { return loaded().kubeconfig; }
   const std::string& default_context() const;
   bool has_context(const std::string& name) const;
 
-  // A client for the named context ("" => default). Throws Errc::not_found for unknown names.
-  std::shared_ptr<k8s::Client> client(const std::string& context);
+  // A client for the named context ("" => default), acting for `who`. Today every caller uses
+  // the context's own credentials; per-user credentials (downstream OAuth, impersonation) will
+  // key this cache on the identity too. Throws Errc::not_found for unknown names.
+  std::shared_ptr<k8s::Client> client(const std::string& context, const Identity& who = {});
 
   // Waits for the configuration and throws its error, if any (servers that must fail fast
   // call this before accepting connections).
@@ -52,4 +61,4 @@ class Clusters {
   std::map<std::string, std::shared_ptr<k8s::Client>> clients_;  // bounded by the contexts that exist
 };
 
-}  // namespace mk
+}  // namespace mk::pipeline

@@ -1,4 +1,4 @@
-#include "output/manifest.hpp"
+#include "util/yaml.hpp"
 
 #include "util/error.hpp"
 
@@ -14,7 +14,7 @@
 #include <optional>
 #include <unordered_map>
 
-namespace mk::output {
+namespace mk::yaml {
 namespace json = boost::json;
 
 namespace {
@@ -422,4 +422,4 @@ std::vector<json::object> parse_manifest(std::string_view text, const ManifestLi
   return out;
 }
 
-}  // namespace mk::output
+}  // namespace mk::yaml

@@ -1,0 +1,133 @@
+#include "pipeline/pipeline.hpp"
+
+#include "output/redact.hpp"
+#include "pipeline/arg_rules.hpp"
+#include "util/error.hpp"
+
+#include <boost/json/serializer.hpp>
+#include <fmt/core.h>
+
+namespace mk::pipeline {
+namespace json = boost::json;
+
+SessionState& Call::session() const {
+  auto* s = mcp_.session().get<SessionState>();
+  if (!s) fail(Errc::internal, "this MCP session has no application state");
+  return *s;
+}
+
+bool Call::dry_run() const {
+  if (env_.policy().dry_run()) return true;
+  auto* v = args().if_contains("dryRun");
+  return v && v->is_bool() && v->as_bool();
+}
+
+Limiter::Slot Limiter::acquire(const void* session) {
+  if (total_in_flight_ >= total_)
+    fail(Errc::too_many_requests,
+         fmt::format("the server is running {} tool calls, its limit (--max-concurrent-calls); retry shortly",
+                     total_in_flight_));
+  auto& n = by_session_[session];
+  if (n >= per_session_) {
+    fail(Errc::too_many_requests,
+         fmt::format("this session already has {} tool calls in flight, its limit (--max-session-concurrent-calls); "
+                     "wait for one to finish",
+                     n));
+  }
+  ++n;
+  ++total_in_flight_;
+  return Slot(this, session);
+}
+
+void Limiter::release(const void* session) {
+  --total_in_flight_;
+  if (auto it = by_session_.find(session); it != by_session_.end() && --it->second == 0) by_session_.erase(it);
+}
+
+std::size_t serialized_size_upto(const json::value& v, std::size_t cap) {
+  json::serializer sr;
+  sr.reset(&v);
+  char buf[16 * 1024];
+  std::size_t n = 0;
+  while (!sr.done() && n <= cap) n += sr.read(buf, sizeof buf).size();
+  return n;
+}
+
+mcp::ToolResult finish_result(const Settings& s, mcp::ToolResult r) {
+  if (r.is_error) return r;
+  // Tools redact what they render; this pass makes sure no path forgets the structured copy.
+  if (!s.show_secret_values && !r.structured.is_null()) output::redact_secrets(r.structured);
+  if (r.text.size() > s.max_response_bytes)
+    return {{},
+            fmt::format("TooLarge: the result is {} bytes of text, over this server's {} byte limit "
+                        "(--max-response-bytes); narrow the query (namespace, labelSelector, fieldSelector, limit, "
+                        "a shorter time range)",
+                        r.text.size(), s.max_response_bytes),
+            true};
+  if (!r.structured.is_null()) {
+    auto n = serialized_size_upto(r.structured, s.max_structured_bytes);
+    if (n > s.max_structured_bytes)
+      return {{},
+              fmt::format("TooLarge: the structured result is over this server's {} byte limit "
+                          "(--max-structured-bytes); narrow the query (namespace, labelSelector, fieldSelector, "
+                          "limit)",
+                          s.max_structured_bytes),
+              true};
+  }
+  return r;
+}
+
+namespace {
+
+// The context a call runs against: its `context` argument, else the session's, else the default.
+std::string context_for(Env& env, const mcp::CallContext& c) {
+  if (auto* v = c.args().if_contains("context"); v && v->is_string() && !v->as_string().empty()) {
+    std::string name(v->as_string());
+    if (!env.clusters().has_context(name))
+      fail(Errc::not_found, fmt::format("context \"{}\" not found; k8s_list_contexts shows the available ones", name));
+    return name;
+  }
+  if (auto* ks = c.session().get<SessionState>(); ks && !ks->context.empty()) return ks->context;
+  return env.clusters().default_context();
+}
+
+Identity identity_for(const mcp::CallContext& c) {
+  if (auto* ks = c.session().get<SessionState>(); ks && !c.stateless()) return ks->owner;
+  return {};
+}
+
+boost::asio::awaitable<mcp::ToolResult> run(Env& env, std::shared_ptr<Limiter> limiter, std::string_view verb,
+                                            std::vector<std::string> free_text, Handler handler,
+                                            mcp::CallContext& mc) {
+  check_arguments(mc.args(), free_text);                         // 1
+  env.policy().check_operation(verb);                            // 2
+  auto slot = limiter->acquire(&mc.session());                   // 3
+  Call call(mc, env, context_for(env, mc), identity_for(mc));    // 4
+  auto r = co_await handler(env, call);                          // 5
+  co_return finish_result(env.settings(), std::move(r));         // 6
+}
+
+}  // namespace
+
+Registrar::Registrar(mcp::Server& server, Env& env)
+    : server_(server), env_(env),
+      limiter_(std::make_shared<Limiter>(env.settings().max_calls_per_session, env.settings().max_calls_total)) {}
+
+bool Registrar::add(ToolSpec spec) {
+  if (spec.verb.empty() || !spec.handler) fail(Errc::internal, fmt::format("tool {} declares no verb", spec.name));
+  if (!env_.policy().operation_allowed(spec.verb)) return false;
+  mcp::Tool t{.name = std::move(spec.name),
+              .title = std::move(spec.title),
+              .description = std::move(spec.description),
+              .input_schema = std::move(spec.input_schema),
+              .output_schema = std::move(spec.output_schema),
+              .annotations = spec.annotations,
+              .timeout = spec.timeout,
+              .handler = {}};
+  t.handler = [&env = env_, limiter = limiter_, verb = spec.verb, free = std::move(spec.free_text_args),
+               h = std::move(spec.handler)](mcp::CallContext& c) { return run(env, limiter, verb, free, h, c); };
+  server_.add_tool(std::move(t));
+  return true;
+}
+
+}  // namespace mk::pipeline
