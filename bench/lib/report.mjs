@@ -47,7 +47,8 @@ export function renderReport(res, { command, notes }) {
   if (!res.floor) L.push('');
   if (res.floor) {
     L.push(`Client: one raw newline-delimited JSON-RPC client over stdio (\`bench/lib/stdio-client.mjs\`) for all servers; ` +
-      `latencies are measured from writing the request to reading the response line.`);
+      `latencies are measured from writing the request to reading the response line (pod gets: to the parsed line, ` +
+      'interleaved with raw GETs; see the floor section).');
     L.push('');
     L.push('| server | version | started as |');
     L.push('|---|---|---|');
@@ -116,7 +117,8 @@ export function renderReport(res, { command, notes }) {
     row([`LIST ${res.config.pods} pods as JSON`, ms(f.listJson.p50), ms(f.listJson.p99), int(f.listJson.bytes), ms(fe?.listJson?.p50)]);
     row(['spawn floor (`head -n1`)', ms(res.spawnFloor.p50), ms(res.spawnFloor.p99), '—', '—']);
     L.push('');
-    L.push('Overhead over the floor (server p50 − floor p50 of the same request):');
+    L.push('Overhead over the floor (server p50 − floor p50 of the same request; for the pod get, the raw GETs ' +
+      `${['ours', 'ours-unthrottled', ...peers].some((k) => S[k]?.get?.raw) ? 'interleaved with the calls, table below' : 'of the floor run above'}):`);
     L.push('');
     row(['', 'pod get (ms)', `${res.config.pods}-pod list (ms)`]);
     row(['---', '---', '---']);
