@@ -58,7 +58,7 @@ while [ $# -gt 0 ]; do
     --run-dir) RUN_DIR=$2; shift 2 ;;
     --port-base) PORT_BASE=$2; shift 2 ;;
     --keep-cluster) KEEP=1; shift ;;
-    -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (try --help)" ;;
   esac
 done
