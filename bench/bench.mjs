@@ -2,7 +2,8 @@
 // Side-by-side benchmark: this server vs kubernetes-mcp-server (Go) vs mcp-server-kubernetes
 // (Node), same cluster, same raw stdio client, plus a direct keep-alive HTTPS floor (phase
 // `stdio`); concurrent MCP sessions over Streamable HTTP (phase `load`); exec and port-forward
-// beside kubectl (phase `podops`).
+// beside kubectl (phase `podops`); `ping` latency of one session while others list 10,000 objects
+// (phase `responsiveness`).
 // Started by bench/run.sh, which prepares the cluster and the namespace of pods; all inputs
 // come from the environment (see `config` below). Writes JSON results and the markdown report.
 import { spawn, execFileSync } from 'node:child_process';
@@ -14,6 +15,7 @@ import { percentile, median, procMem, treeRssKiB, sleep, nsToMs } from './lib/st
 import { serverSpecs, loadSpecs, namesFound, resultText, UNTHROTTLED } from './lib/servers.mjs';
 import { runLoad, tcpActiveOpens } from './lib/load.mjs';
 import { runPodOps } from './lib/podops.mjs';
+import { ensureConfigMaps, responsivenessSpecs, runResponsiveness } from './lib/responsiveness.mjs';
 import { renderReport } from './lib/report.mjs';
 
 const envInt = (k, d) => (process.env[k] ? Number.parseInt(process.env[k], 10) : d);
@@ -45,6 +47,15 @@ const config = {
   pfReps: envInt('BENCH_PF_REPS', 3),
   nConnect: envInt('BENCH_PF_CONNECT_N', 50),
   pfTargetPort: envInt('PF_TARGET_8080', 0),
+  // Responsiveness phase: N ConfigMaps listed by L sessions while one session pings.
+  respNs: process.env.BENCH_RESP_NS || 'bench-resp',
+  respObjects: envInt('BENCH_RESP_OBJECTS', 10000),
+  respListers: envInt('BENCH_RESP_LISTERS', 2),
+  respIdleMs: envInt('BENCH_RESP_IDLE_S', 10) * 1000,
+  respListMs: envInt('BENCH_RESP_LIST_S', 30) * 1000,
+  respPingMs: envInt('BENCH_RESP_PING_MS', 10),
+  respPageLimit: envInt('BENCH_RESP_PAGE', 1000),
+  respModes: (process.env.BENCH_RESP_MODES || 'full,summary').split(',').filter(Boolean),
   oursBin: process.env.MCPK_BIN,
   jsonOut: process.env.BENCH_JSON_OUT,
   mdOut: process.env.BENCH_MD_OUT,
@@ -172,7 +183,7 @@ function analyseList(r, podNames) {
   };
 }
 
-async function measureServer(spec, ctx) {
+async function measureServer(spec, ctx, floor) {
   const res = { key: spec.key, name: spec.name, errors: [], version: spec.version || null };
   const attempt = async (what, fn) => {
     try {
@@ -233,12 +244,49 @@ async function measureServer(spec, ctx) {
       const r = await s.c.callTool(tool, args, config.callTimeoutMs);
       return { ms: nsToMs(r.ns), r };
     };
+    // Pod get interleaved with a raw keep-alive GET of the same pod from this process (raw,
+    // MCP, raw, MCP, ...; both answers JSON-parsed inside the timing): the difference is the
+    // server's cost, with drift and machine load shared by both series.
     res.get = await attempt('pod get', async () => {
-      for (let i = 0; i < config.warmup; i++) await call(spec.get(ctx.ns, ctx.podNames[i % ctx.podNames.length]));
-      log(`${spec.key}: ${config.nGet} x pod get`);
-      const { stats, last } = await loop(config.nGet, (i) => call(spec.get(ctx.ns, ctx.podNames[i % ctx.podNames.length])));
+      const pod = (i) => ctx.podNames[i % ctx.podNames.length];
+      const raw = async (i) => {
+        const t0 = process.hrtime.bigint();
+        const r = await floor.get(`/api/v1/namespaces/${ctx.ns}/pods/${pod(i)}`);
+        JSON.parse(r.body);
+        return nsToMs(process.hrtime.bigint() - t0);
+      };
+      const mcp = async (i) => {
+        const t0 = process.hrtime.bigint();
+        const r = await s.c.callTool(...spec.get(ctx.ns, pod(i)), config.callTimeoutMs); // parses the line
+        return { ms: nsToMs(process.hrtime.bigint() - t0), r };
+      };
+      for (let i = 0; i < config.warmup; i++) {
+        await raw(i);
+        await mcp(i);
+      }
+      log(`${spec.key}: ${config.nGet} x pod get, each beside a raw GET`);
+      const mcpMs = [];
+      const rawMs = [];
+      const t0 = Date.now();
+      let last;
+      for (let i = 0; i < config.nGet; i++) {
+        rawMs.push(await raw(i));
+        last = await mcp(i);
+        mcpMs.push(last.ms);
+        if (Date.now() - t0 > config.phaseBudgetMs && mcpMs.length >= config.minSamples) break;
+      }
       const text = resultText(last.r.result);
-      return { ...stats, outBytes: last.r.bytes, text: tokens(text) };
+      const stats = summarize(mcpMs, { requested: config.nGet });
+      const rawStats = summarize(rawMs);
+      return {
+        ...stats,
+        outBytes: last.r.bytes,
+        text: tokens(text),
+        raw: rawStats,
+        diffP50: stats.p50 - rawStats.p50,
+        diffP99: stats.p99 - rawStats.p99,
+        pairDiffP50: median(mcpMs.map((x, i) => x - rawMs[i])),
+      };
     });
     res.list = await attempt('pod list', async () => {
       for (let i = 0; i < Math.min(config.warmup, 3); i++) await call(spec.list(ctx.ns, ctx.pods));
@@ -308,12 +356,22 @@ async function main() {
   const floor = new ApiFloor(cluster);
   const version = JSON.parse((await floor.get('/version')).body);
 
+  // --only takes phase names and server keys; none of a kind means all of that kind.
+  const phaseNames = ['stdio', 'load', 'podops', 'responsiveness'];
+  const onlyPhases = config.only.filter((x) => phaseNames.includes(x));
+  const onlyServers = config.only.filter((x) => !phaseNames.includes(x));
+  const phases = onlyPhases.length ? onlyPhases : phaseNames;
+  const wanted = (key) => !onlyServers.length || onlyServers.includes(key);
+
   // The pods: names from the API itself, so every answer can be checked for completeness.
-  const list = JSON.parse((await floor.get(`/api/v1/namespaces/${config.ns}/pods?limit=${config.pods + 1}`)).body);
-  const podNames = list.items.map((p) => p.metadata.name);
-  const running = list.items.filter((p) => p.status?.phase === 'Running').length;
-  if (podNames.length !== config.pods || running !== config.pods)
-    throw new Error(`namespace ${config.ns} has ${podNames.length} pods (${running} Running), expected ${config.pods}`);
+  let podNames = [];
+  if (phases.some((p) => p !== 'responsiveness')) {
+    const list = JSON.parse((await floor.get(`/api/v1/namespaces/${config.ns}/pods?limit=${config.pods + 1}`)).body);
+    podNames = list.items.map((p) => p.metadata.name);
+    const running = list.items.filter((p) => p.status?.phase === 'Running').length;
+    if (podNames.length !== config.pods || running !== config.pods)
+      throw new Error(`namespace ${config.ns} has ${podNames.length} pods (${running} Running), expected ${config.pods}`);
+  }
   const ctx = { ns: config.ns, pods: config.pods, podNames };
 
   const baseEnv = {
@@ -321,18 +379,13 @@ async function main() {
     HOME: process.env.HOME || '/root',
     KUBECONFIG: config.kubeconfig,
   };
-  // --only takes phase names and server keys; none of a kind means all of that kind.
-  const phaseNames = ['stdio', 'load', 'podops'];
-  const onlyPhases = config.only.filter((x) => phaseNames.includes(x));
-  const onlyServers = config.only.filter((x) => !phaseNames.includes(x));
-  const phases = onlyPhases.length ? onlyPhases : phaseNames;
-  const wanted = (key) => !onlyServers.length || onlyServers.includes(key);
   const specs = serverSpecs({ oursBin: config.oursBin, baseEnv }).filter((s) => wanted(s.key));
 
   const results = { date: new Date().toISOString(), machine, oursDefaults: oursDefaultLimits(config.oursBin), kubernetes: version.gitVersion, oursRev: process.env.BENCH_OURS_REV || null, note: process.env.BENCH_NOTE || null, config: { ...config }, phases, servers: {} };
   if (phases.includes('stdio')) await stdioPhase(ctx, floor, specs, results);
   if (phases.includes('load')) results.load = await loadPhase(ctx, baseEnv, wanted);
   if (phases.includes('podops')) results.podops = await podOpsPhase(ctx, baseEnv, wanted);
+  if (phases.includes('responsiveness')) results.responsiveness = await responsivenessPhase(baseEnv, wanted);
   floor.close();
   results.machine.loadEnd = os.loadavg().map((x) => x.toFixed(1)).join(' ');
 
@@ -375,7 +428,7 @@ async function stdioPhase(ctx, floor, specs, results) {
       results.servers[spec.key] = { key: spec.key, name: spec.name, skipped: spec.available, errors: [] };
       continue;
     }
-    const r = await measureServer(spec, ctx);
+    const r = await measureServer(spec, ctx, floor);
     r.note = spec.note || null;
     r.flags = spec.flags || null;
     results.servers[spec.key] = r;
@@ -489,6 +542,49 @@ async function podOpsPhase(ctx, baseEnv, wanted) {
     log(`podops failed: ${e.stack || e.message}`);
     return { failed: e.message.slice(0, 500) };
   }
+}
+
+// Phase `responsiveness`: N ConfigMaps (created once, reused afterwards); per server, pings on an
+// idle server, then pings while L sessions list all N objects over and over, one window per mode.
+async function responsivenessPhase(baseEnv, wanted) {
+  const prefix = 'bench-resp-';
+  const out = {
+    ns: config.respNs, objects: config.respObjects, listers: config.respListers, idleMs: config.respIdleMs,
+    listMs: config.respListMs, intervalMs: config.respPingMs, pageLimit: config.respPageLimit, modes: config.respModes, servers: {},
+  };
+  const creator = new ApiFloor(clusterFromKubeconfig(config.kubectl, config.kubeconfig), { maxSockets: 16 });
+  try {
+    out.setup = await ensureConfigMaps(creator, { ns: config.respNs, count: config.respObjects, prefix, concurrency: 16, log });
+  } catch (e) {
+    log(`responsiveness: cannot create the objects: ${e.message}`);
+    return { ...out, failed: `creating ${config.respObjects} ConfigMaps: ${e.message.slice(0, 500)}` };
+  } finally {
+    creator.close();
+  }
+  const kms = serverSpecs({ oursBin: config.oursBin, baseEnv }).find((s) => s.key === 'kms');
+  const specs = responsivenessSpecs({
+    oursBin: config.oursBin, baseEnv, unthrottled: UNTHROTTLED, kmsBin: kms.cmd, kmsVersion: kms.version,
+    ns: config.respNs, prefix, pageLimit: config.respPageLimit,
+  });
+  for (const spec of specs) {
+    if (!wanted(spec.key)) continue;
+    const avail = spec.key === 'ours' ? null : kms.available;
+    if (avail) {
+      out.servers[spec.key] = { key: spec.key, name: spec.name, skipped: avail };
+      continue;
+    }
+    const modes = spec.key === 'ours' ? config.respModes : Object.keys(spec.modes);
+    try {
+      out.servers[spec.key] = await runResponsiveness(spec, {
+        modes, listers: config.respListers, idleMs: config.respIdleMs, listMs: config.respListMs,
+        intervalMs: config.respPingMs, callTimeoutMs: config.callTimeoutMs, expectItems: config.respObjects, log,
+      });
+    } catch (e) {
+      log(`responsiveness: ${spec.key} failed: ${e.stack || e.message}`);
+      out.servers[spec.key] = { key: spec.key, name: spec.name, failed: e.message.slice(0, 500) };
+    }
+  }
+  return out;
 }
 
 main().catch((e) => {

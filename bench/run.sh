@@ -3,11 +3,12 @@
 # (npm) on one local cluster in one run; writes docs/performance.md and prints it.
 # Phases: stdio (spawn, RSS, tools/list, sequential get/list, raw API floor), load (S concurrent
 # MCP sessions x N calls over Streamable HTTP, ours vs kubernetes-mcp-server), podops (exec and
-# port-forward, ours vs kubectl).
+# port-forward, ours vs kubectl), responsiveness (ping latency of one HTTP session while others
+# list 10,000 ConfigMaps, ours vs kubernetes-mcp-server).
 # Usage: bench/run.sh [--quick] [--only LIST] [--out FILE] [--run-dir DIR] [--port-base P]
 #                     [--keep-cluster]
 #   --quick        small sample counts (a smoke run; numbers are not for publishing)
-#   --only LIST    comma-separated phases (stdio, load, podops) and/or servers (ours,
+#   --only LIST    comma-separated phases (stdio, load, podops, responsiveness) and/or servers (ours,
 #                  ours-unthrottled, kms, flux); none of a kind = all of it: `--only load`,
 #                  `--only load,ours`, `--only ours,kms` (every phase, two servers)
 #   --out FILE     markdown report (default docs/performance.md)
@@ -19,7 +20,10 @@
 #      load: BENCH_LOAD_SESSIONS (64), BENCH_LOAD_CALLS (1000 per session), BENCH_LOAD_BUDGET_S (1200
 #      per server), BENCH_LOAD_DEFAULTS_S (15; 0 skips the default-rate-limit runs),
 #      BENCH_LOAD_FLOOR_CALLS (250 per loop), podops: BENCH_EXEC_N (100), BENCH_PF_MB (64),
-#      BENCH_PF_REPS (3), BENCH_PF_CONNECT_N (50); BENCH_NOTE (a sentence for the report's header),
+#      BENCH_PF_REPS (3), BENCH_PF_CONNECT_N (50), responsiveness: BENCH_RESP_OBJECTS (10000),
+#      BENCH_RESP_NS (bench-resp), BENCH_RESP_LISTERS (2 listing sessions), BENCH_RESP_IDLE_S (10),
+#      BENCH_RESP_LIST_S (30 per mode), BENCH_RESP_PING_MS (10), BENCH_RESP_PAGE (1000),
+#      BENCH_RESP_MODES (full,summary; also slim, table); BENCH_NOTE (a sentence for the report's header),
 #      BENCH_OURS_REV (the git revision to name for MCPK_BIN; default: this tree's).
 set -euo pipefail
 
@@ -47,13 +51,14 @@ while [ $# -gt 0 ]; do
       export BENCH_LOAD_DEFAULTS_S=${BENCH_LOAD_DEFAULTS_S:-5} BENCH_LOAD_FLOOR_CALLS=${BENCH_LOAD_FLOOR_CALLS:-50}
       export BENCH_EXEC_N=${BENCH_EXEC_N:-10} BENCH_PF_MB=${BENCH_PF_MB:-8} BENCH_PF_REPS=${BENCH_PF_REPS:-2}
       export BENCH_PF_CONNECT_N=${BENCH_PF_CONNECT_N:-10}
+      export BENCH_RESP_IDLE_S=${BENCH_RESP_IDLE_S:-3} BENCH_RESP_LIST_S=${BENCH_RESP_LIST_S:-8}
       shift ;;
     --only) ONLY=$2; shift 2 ;;
     --out) OUT=$(realpath -m "$2"); shift 2 ;;
     --run-dir) RUN_DIR=$2; shift 2 ;;
     --port-base) PORT_BASE=$2; shift 2 ;;
     --keep-cluster) KEEP=1; shift ;;
-    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (try --help)" ;;
   esac
 done
@@ -108,9 +113,16 @@ export KUBECONFIG KUBECTL PF_TARGET_8080
 k() { timeout 60 "$KUBECTL" "$@"; }
 
 # --- the workload: PODS Running pods of one Deployment on the kwok nodes ------------------
-log "creating $PODS pods in namespace $NS"
-k create namespace "$NS" --dry-run=client -o yaml | k apply -f - >/dev/null
-k -n "$NS" apply -f - >/dev/null <<EOF
+# (not needed when the only phase named is responsiveness, which makes its own ConfigMaps)
+need_pods=1
+case ",$ONLY," in
+  *,stdio,* | *,load,* | *,podops,*) ;;
+  *,responsiveness,*) need_pods=0 ;;
+esac
+if [ "$need_pods" = 1 ]; then
+  log "creating $PODS pods in namespace $NS"
+  k create namespace "$NS" --dry-run=client -o yaml | k apply -f - >/dev/null
+  k -n "$NS" apply -f - >/dev/null <<EOF
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: fleet}
@@ -122,15 +134,16 @@ spec:
     spec:
       containers: [{name: app, image: registry.local/bench:1}]
 EOF
-deadline=$((SECONDS + WAIT_PODS_S))
-while :; do
-  total=$(k -n "$NS" get pods --no-headers 2>/dev/null | wc -l)
-  running=$(k -n "$NS" get pods --field-selector=status.phase=Running --no-headers 2>/dev/null | wc -l)
-  [ "$running" -eq "$PODS" ] && [ "$total" -eq "$PODS" ] && break
-  ((SECONDS < deadline)) || die "only $running/$PODS pods Running ($total exist) after ${WAIT_PODS_S}s"
-  sleep 2
-done
-log "$PODS pods Running"
+  deadline=$((SECONDS + WAIT_PODS_S))
+  while :; do
+    total=$(k -n "$NS" get pods --no-headers 2>/dev/null | wc -l)
+    running=$(k -n "$NS" get pods --field-selector=status.phase=Running --no-headers 2>/dev/null | wc -l)
+    [ "$running" -eq "$PODS" ] && [ "$total" -eq "$PODS" ] && break
+    ((SECONDS < deadline)) || die "only $running/$PODS pods Running ($total exist) after ${WAIT_PODS_S}s"
+    sleep 2
+  done
+  log "$PODS pods Running"
+fi
 
 # --- measure -------------------------------------------------------------------------------
 load=$(cut -d' ' -f1 /proc/loadavg)

@@ -18,17 +18,31 @@ export class ApiFloor {
     });
   }
 
-  // GET path; resolves { status, body (string), ns }.
+  // GET path; resolves { status, body (string), ns }; anything but 200 rejects.
   get(path, accept = 'application/json', timeoutMs = 30000) {
+    return this.request('GET', path, { accept, timeoutMs }).then((r) => {
+      if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
+      return r;
+    });
+  }
+
+  // Any method; resolves { status, body (string), ns } whatever the status.
+  request(method, path, { accept = 'application/json', body, timeoutMs = 30000 } = {}) {
+    const payload = body === undefined ? null : typeof body === 'string' ? body : JSON.stringify(body);
+    const headers = { Accept: accept };
+    if (payload !== null) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(payload);
+    }
     const t0 = process.hrtime.bigint();
     return new Promise((resolve, reject) => {
       const req = https.request({
         host: this.server.hostname,
         port: this.server.port || 443,
         path,
-        method: 'GET',
+        method,
         agent: this.agent,
-        headers: { Accept: accept },
+        headers,
         timeout: timeoutMs,
       }, (res) => {
         const chunks = [];
@@ -38,16 +52,12 @@ export class ApiFloor {
           if (size > MAX_BODY) req.destroy(new Error(`response to ${path} larger than ${MAX_BODY} bytes`));
           else chunks.push(c);
         });
-        res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode !== 200) reject(new Error(`GET ${path}: HTTP ${res.statusCode}: ${body.slice(0, 300)}`));
-          else resolve({ status: res.statusCode, body, ns: process.hrtime.bigint() - t0 });
-        });
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), ns: process.hrtime.bigint() - t0 }));
         res.on('error', reject);
       });
-      req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out after ${timeoutMs} ms`)));
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out after ${timeoutMs} ms`)));
       req.on('error', reject);
-      req.end();
+      req.end(payload ?? undefined);
     });
   }
 

@@ -76,7 +76,9 @@ export async function startHttpServer(spec, port, timeoutMs = 30000) {
   const stop = async () => {
     if (proc.exitCode !== null || proc.signalCode) return;
     proc.kill('SIGTERM');
-    const gone = await Promise.race([exited.then(() => true), sleep(15000).then(() => false)]);
+    let timer;
+    const gone = await Promise.race([exited.then(() => true), new Promise((r) => { timer = setTimeout(() => r(false), 15000); })]);
+    clearTimeout(timer); // a pending timer would keep the benchmark process alive
     if (!gone) {
       proc.kill('SIGKILL');
       await exited;

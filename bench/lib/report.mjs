@@ -47,7 +47,8 @@ export function renderReport(res, { command, notes }) {
   if (!res.floor) L.push('');
   if (res.floor) {
     L.push(`Client: one raw newline-delimited JSON-RPC client over stdio (\`bench/lib/stdio-client.mjs\`) for all servers; ` +
-      `latencies are measured from writing the request to reading the response line.`);
+      `latencies are measured from writing the request to reading the response line (pod gets: to the parsed line, ` +
+      'interleaved with raw GETs; see the floor section).');
     L.push('');
     L.push('| server | version | started as |');
     L.push('|---|---|---|');
@@ -116,17 +117,35 @@ export function renderReport(res, { command, notes }) {
     row([`LIST ${res.config.pods} pods as JSON`, ms(f.listJson.p50), ms(f.listJson.p99), int(f.listJson.bytes), ms(fe?.listJson?.p50)]);
     row(['spawn floor (`head -n1`)', ms(res.spawnFloor.p50), ms(res.spawnFloor.p99), '—', '—']);
     L.push('');
-    L.push('Overhead over the floor (server p50 − floor p50 of the same request):');
+    L.push('Overhead over the floor (server p50 − floor p50 of the same request; for the pod get, the raw GETs ' +
+      `${['ours', 'ours-unthrottled', ...peers].some((k) => S[k]?.get?.raw) ? 'interleaved with the calls, table below' : 'of the floor run above'}):`);
     L.push('');
     row(['', 'pod get (ms)', `${res.config.pods}-pod list (ms)`]);
     row(['---', '---', '---']);
-    const ovGet = (s) => (num(s?.get?.p50) ? s.get.p50 - f.get.p50 : NaN);
+    // Interleaved with a raw GET when measured so (issue 12), else against the separate floor run.
+    const ovGet = (s) => (num(s?.get?.diffP50) ? s.get.diffP50 : num(s?.get?.p50) ? s.get.p50 - f.get.p50 : NaN);
     const ovList = (s, floorList) => (num(s?.list?.p50) ? s.list.p50 - floorList.p50 : NaN);
     row(['ours, defaults', ms(ovGet(ours)), ms(ovList(ours, f.listTable))]);
     row([`ours, \`${fast.flags || 'unthrottled'}\``, ms(ovGet(fast)), ms(ovList(fast, f.listTable))]);
     if (fast.get) row(['ours unthrottled, p50 / p99 (ms)', `${ms(fast.get.p50)} / ${ms(fast.get.p99)}`, `${ms(fast.list?.p50)} / ${ms(fast.list?.p99)}`]);
     for (const k of peers) row([label[k], ms(ovGet(S[k])), ms(ovList(S[k], k === 'kms' ? f.listTable : f.listJson))]);
     L.push('');
+    const paired = ['ours', 'ours-unthrottled', ...peers].filter((k) => S[k]?.get?.raw);
+    if (paired.length) {
+      L.push('The pod get column is measured interleaved (issue 12): each MCP pod get alternates with a raw keep-alive ' +
+        'GET of the same pod from the same benchmark process (raw, MCP, raw, MCP, …; one TLS connection for the raw ' +
+        'GETs, the server\'s own for its calls), both timed up to a parsed JSON answer (the raw body, the JSON-RPC line), ' +
+        'so machine load and drift hit both series alike:');
+      L.push('');
+      row(['server', 'MCP pod get p50 / p99 (ms)', 'raw GET p50 / p99 (ms)', '**difference of p50 (ms)**', 'difference of p99 (ms)', 'median of per-pair differences (ms)', 'pairs']);
+      row(['---', '---', '---', '---', '---', '---', '---']);
+      const name = (k) => (k === 'ours' ? 'ours, defaults' : k === 'ours-unthrottled' ? `ours, \`${fast.flags || 'unthrottled'}\`` : label[k]);
+      for (const k of paired) {
+        const g = S[k].get;
+        row([name(k), `${ms(g.p50)} / ${ms(g.p99)}`, `${ms(g.raw.p50)} / ${ms(g.raw.p99)}`, ms(g.diffP50), ms(g.diffP99), ms(g.pairDiffP50), int(g.n)]);
+      }
+      L.push('');
+    }
     L.push(`Our default client rate limit (${lim.qps} QPS, burst ${lim.burst}) is hit by any tight loop of more than ` +
       `${lim.burst} calls: the default row then measures the limiter, not the code. The unthrottled row is the code path.`);
     L.push('');
@@ -147,7 +166,7 @@ export function renderReport(res, { command, notes }) {
     row([`idle RSS ≤ ${TARGETS.idleRssMB} MB`, `${mb(ours.idle?.rssKiB)} MB`, passFail(num(rss) ? rss <= TARGETS.idleRssMB : null)]);
     for (const [name, s] of [['defaults', ours], ['unthrottled', fast]]) {
       const o = ovGet(s);
-      row([`overhead over raw GET ≤ ${TARGETS.overheadMs} ms p50 (pod get, ${name})`, `${ms(o)} ms`,
+      row([`overhead over raw GET ≤ ${TARGETS.overheadMs} ms p50 (pod get, ${name}${num(s?.get?.diffP50) ? ', interleaved' : ''})`, `${ms(o)} ms`,
         passFail(num(o) ? o <= TARGETS.overheadMs : null)]);
     }
     const peerTok = peers.map((k) => ({ k, t: S[k].list?.text?.o200k ?? S[k].list?.text?.approx })).filter((x) => num(x.t));
@@ -218,6 +237,7 @@ export function renderReport(res, { command, notes }) {
   }
   if (res.load) renderLoad(L, res, row, lim);
   if (res.podops) renderPodOps(L, res, row);
+  if (res.responsiveness) renderResponsiveness(L, res, row);
   if (notes) {
     L.push(notes.trim());
     L.push('');
@@ -417,4 +437,99 @@ function renderPodOps(L, res, row) {
   }
   for (const e of p.errors || []) L.push(`- error: ${e}`);
   if ((p.errors || []).length) L.push('');
+}
+
+// ---- responsiveness during big lists (phase `responsiveness`)
+function renderResponsiveness(L, res, row) {
+  const r = res.responsiveness;
+  const n = int(r.objects);
+  L.push(`## Responsiveness while other sessions list ${n} objects (issue 12)`);
+  L.push('');
+  if (r.failed) {
+    L.push(`Not measured: ${r.failed}`);
+    L.push('');
+    return;
+  }
+  const su = r.setup || {};
+  L.push(`${n} ConfigMaps (two short data keys, ~200 bytes, and two labels each) in namespace \`${r.ns}\` ` +
+    `(${int(su.reused)} reused, ${int(su.created)} created by parallel POSTs${su.created ? ` in ${ms(su.ms / 1000)} s` : ''}). ` +
+    `Each server runs alone, over Streamable HTTP. ${r.listers} MCP session(s) list all ${n} objects over and over ` +
+    `for ${r.listMs / 1000} s per list mode while one more session sends \`ping\`: it waits for the answer and sends ` +
+    `the next ping ${r.intervalMs} ms after the previous one was sent (at once if the answer took longer). Before the ` +
+    `lists, ${r.idleMs / 1000} s of pings against the idle server. The pinger runs in its own thread of the benchmark ` +
+    'process (`bench/lib/ping-worker.mjs`), so the client parsing megabytes of list answers cannot delay it.');
+  L.push('');
+  L.push('This section alone: `bench/run.sh --only responsiveness` (shorter windows: `--quick`; ' +
+    '`BENCH_RESP_MODES=full,slim,table,summary` for every list mode of ours; `--only responsiveness,ours` without the peer).');
+  L.push('');
+  const S = r.servers || {};
+  const o = S.ours || {};
+  const k = S.kms || {};
+  const title = { ours: 'ours', kms: 'kubernetes-mcp-server' };
+  if (o.flags) L.push(`- ours: \`mcp-kubernetes ${o.flags}\``);
+  if (k.flags) L.push(`- kubernetes-mcp-server${k.version ? ` ${k.version}` : ''}: \`${k.flags}\``);
+  for (const [key, s] of Object.entries(S)) {
+    if (s.skipped) L.push(`- ${title[key] || key}: **skipped**: ${s.skipped}`);
+    if (s.failed) L.push(`- ${title[key] || key}: **failed**: ${s.failed}`);
+  }
+  L.push('');
+
+  const kmsList = (k.windows || []).find((w) => w.name !== 'idle');
+  const kmsIdle = (k.windows || []).find((w) => w.name === 'idle');
+  const withWin = Object.entries(S).filter(([, s]) => s.windows);
+  L.push('`ping` round trips (ms):');
+  L.push('');
+  const hasK = !!kmsList;
+  row(['server', 'while', 'pings', 'p50', 'p99', 'p99, corrected', 'max', 'pings > 100 ms', ...(hasK ? ['p99: kubernetes-mcp-server ÷ ours'] : [])]);
+  row(['---', '---', '---', '---', '---', '---', '---', '---', ...(hasK ? ['---'] : [])]);
+  for (const [key, s] of withWin) {
+    for (const w of s.windows) {
+      const p = w.ping || {};
+      const peer = w.name === 'idle' ? kmsIdle : kmsList;
+      const cmp = key === 'ours' && hasK ? [ratio(peer?.ping?.p99, p.p99)] : hasK ? ['—'] : [];
+      row([title[key] || key, w.name === 'idle' ? 'idle (no list running)' : `lists (${w.name})`, int(p.n), ms(p.p50),
+        w.name === 'idle' ? ms(p.p99) : `**${ms(p.p99)}**`, ms(p.p99Corrected), ms(p.max), int(p.over100), ...cmp]);
+    }
+  }
+  L.push('');
+  L.push(`"Corrected" counts a ping that took L ms as the pings a client sending one every ${r.intervalMs} ms would have ` +
+    `had waiting behind it (L − ${r.intervalMs}, L − ${2 * r.intervalMs}, … ms; coordinated omission): without it a ` +
+    'stall of a second is one slow sample among hundreds of fast ones.');
+  L.push('');
+  const worst = (o.windows || []).filter((w) => w.name !== 'idle' && num(w.ping?.p99));
+  if (worst.length) {
+    const wmax = worst.reduce((a, b) => (b.ping.p99 > a.ping.p99 ? b : a));
+    L.push(`Goal (issue 12): ping p99 under 100 ms while another session lists ${n} objects — ours, worst list mode ` +
+      `(${wmax.name}): ${ms(wmax.ping.p99)} ms, **${wmax.ping.p99 < 100 ? 'met' : 'not met'}**` +
+      `${kmsList ? `; kubernetes-mcp-server: ${ms(kmsList.ping.p99)} ms` : ''}. A report, not a test: nothing fails on it.`);
+    L.push('');
+  }
+
+  L.push('The list calls during those windows:');
+  L.push('');
+  row(['server', 'mode: what the listing sessions call', 'calls', 'call p50 (ms)', 'call p99 (ms)', 'answer p50 (bytes)',
+    `sweeps of all ${n}`, 'sweep p50 (ms)', 'server CPU (s) / wall (s)', 'RSS max (MB)', 'errors']);
+  row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']);
+  for (const [key, s] of withWin) {
+    for (const w of s.windows) {
+      if (w.name === 'idle') continue;
+      const c = w.calls || {};
+      const errs = (w.errors || 0) + (w.incomplete || 0);
+      row([title[key] || key, `${w.name}: ${w.what || ''}`, int(c.n), ms(c.p50), ms(c.p99), int(c.bytesP50), int(w.sweeps?.n),
+        ms(w.sweeps?.p50), `${num(w.cpuS) ? w.cpuS.toFixed(1) : '—'} / ${ms(w.wallMs / 1000)}`,
+        num(w.rssKiBMax) ? (w.rssKiBMax / 1024).toFixed(1) : '—', int(errs)]);
+    }
+  }
+  L.push('');
+  L.push('Answer size is the whole HTTP body of one call (JSON-RPC, text and `structuredContent`). A sweep is every ' +
+    `object once: for ours ${int(r.pageLimit)} objects per page following \`continue\` (the tool's largest page), or ` +
+    'one `summary` call that pages through everything inside the server; kubernetes-mcp-server has no pagination and ' +
+    'returns every object in one answer. Server CPU is user+system time of the server process during the window ' +
+    '(`/proc/<pid>/stat`); CPU over wall time above 1 means more than one core was busy.');
+  L.push('');
+  for (const [key, s] of withWin) {
+    for (const w of s.windows) for (const e of w.errorSamples || []) L.push(`- ${title[key] || key} (${w.name}): ${e}`);
+    if (s.pingErrors) L.push(`- ${title[key] || key}: ${s.pingErrors} ping(s) failed: ${(s.pingErrorSamples || []).join(' | ')}`);
+  }
+  if (withWin.some(([, s]) => s.pingErrors || s.windows.some((w) => (w.errorSamples || []).length))) L.push('');
 }

@@ -6,6 +6,7 @@ import { percentile, median } from '../lib/stats.mjs';
 import { namesFound, resultText } from '../lib/servers.mjs';
 import { renderReport } from '../lib/report.mjs';
 import { findResponse } from '../lib/http-client.mjs';
+import { pingStats, distinctNames, objectName } from '../lib/responsiveness.mjs';
 
 test('nearest-rank percentiles', () => {
   const v = Array.from({ length: 200 }, (_, i) => 200 - i); // 1..200 unsorted
@@ -107,4 +108,51 @@ test("report: our default rate limit comes from the binary's --help when recorde
   const md = renderReport(r, { command: 'x', notes: '' });
   assert.match(md, /defaults: read-only tools, `--qps-limit 50 --burst-limit 300`/);
   assert.match(md, /Our default client rate limit \(50 QPS, burst 300\) is hit by any tight loop of more than 300 calls/);
+});
+
+test('ping stats: a stall counts for the pings that would have waited behind it', () => {
+  const s = pingStats([...Array(98).fill(1), 500, 2], 10);
+  assert.equal(s.n, 100);
+  assert.equal(s.p50, 1);
+  assert.equal(s.max, 500);
+  assert.equal(s.over100, 1);
+  assert.equal(s.p99, 2); // raw: one slow sample in 100 hides below p99
+  // corrected: 500 adds 490, 480, ..., 10 (49 samples): the tail is now seen
+  assert.ok(s.p99Corrected >= 480, `corrected p99 ${s.p99Corrected}`);
+});
+
+test('distinct object names in a list answer', () => {
+  assert.equal(distinctNames('name: bench-resp-00001\n  name: bench-resp-00001\nbench-resp-00002 bench-resp-3', 'bench-resp-'), 2);
+  assert.equal(objectName('x-', 42), 'x-00042');
+});
+
+test('report: pod get interleaved with a raw GET gives the overhead', () => {
+  const r = fixture({ oursGet: 1.2, floorGet: 9 }); // the separate floor run is ignored when pairs exist
+  r.servers.ours.get = { p50: 1.2, p99: 2, min: 1, n: 200, raw: { p50: 1.0, p99: 1.5 }, diffP50: 0.2, diffP99: 0.5, pairDiffP50: 0.19 };
+  const md = renderReport(r, { command: 'x', notes: '' });
+  assert.match(md, /\| ours, defaults \| 1\.20 \/ 2\.00 \| 1\.00 \/ 1\.50 \| 0\.20 \| 0\.50 \| 0\.19 \| 200 \|/);
+  assert.match(md, /pod get, defaults, interleaved\) \| 0\.20 ms \| \*\*PASS\*\* \|/);
+});
+
+test('report: responsiveness section with ratios and the goal', () => {
+  const base = fixture({});
+  const win = (name, p99, extra = {}) => ({ name, wallMs: 8000, cpuS: 4, rssKiBMax: 20480, ping: { n: 700, p50: 1, p99, p99Corrected: p99 * 2, max: p99 * 3, over100: 0 }, ...extra });
+  const calls = { n: 50, p50: 150, p99: 300, bytesP50: 2_000_000 };
+  const r = { ...base, floor: undefined, servers: {} };
+  r.responsiveness = {
+    ns: 'bench-resp', objects: 10000, listers: 2, idleMs: 3000, listMs: 8000, intervalMs: 10, pageLimit: 1000,
+    setup: { reused: 10000, created: 0, ms: 100 },
+    servers: {
+      ours: { flags: 'serve --transport streamable-http', windows: [win('idle', 2), win('full', 40, { what: 'full pages', calls, sweeps: { n: 5, p50: 1500 }, errors: 0, incomplete: 0 }), win('summary', 250, { what: 'summary', calls, sweeps: { n: 5, p50: 900 }, errors: 0, incomplete: 1, errorSamples: ['a sweep saw 9000 of 10000 objects'] })] },
+      kms: { flags: 'kubernetes-mcp-server --port PORT', windows: [win('idle', 4), win('yaml', 80, { what: 'resources_list', calls, sweeps: { n: 2, p50: 4000 }, errors: 0, incomplete: 0 })] },
+    },
+  };
+  const md = renderReport(r, { command: 'x', notes: '' });
+  assert.match(md, /## Responsiveness while other sessions list 10,000 objects/);
+  assert.match(md, /\| ours \| idle \(no list running\) \| 700 \| 1\.00 \| 2\.00 \| 4\.00 \| 6\.00 \| 0 \| 2\.0× \|/);
+  assert.match(md, /\| ours \| lists \(full\) \| 700 \| 1\.00 \| \*\*40\.0\*\* \| 80\.0 \| 120 \| 0 \| 2\.0× \|/);
+  assert.match(md, /\| ours \| lists \(summary\) \| .* \| 0\.3× \|/);
+  assert.match(md, /worst list mode \(summary\): 250 ms, \*\*not met\*\*; kubernetes-mcp-server: 80\.0 ms/);
+  assert.match(md, /\| ours \| summary: summary \| 50 \| 150 \| 300 \| 2,000,000 \| 5 \| 900 \| 4\.0 \/ 8\.00 \| 20\.0 \| 1 \|/);
+  assert.match(md, /- ours \(summary\): a sweep saw 9000 of 10000 objects/);
 });
