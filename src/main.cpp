@@ -22,8 +22,8 @@ int serve_http(boost::asio::io_context& io, mcp::Server& server, mk::App& app, c
   http::Options o;
   auto [host, port] = http::split_host_port(cfg.http_addr);
   // No authentication is configured in this build, so an unspecified host means loopback only.
-  o.address = host.empty() ? "127.0.0.1" : host;
-  if (!http::is_loopback_host(o.address))
+  o.address = host.empty() || host == "localhost" ? "127.0.0.1" : host;
+  if (!http::is_loopback_address(o.address))
     mk::log::warn(
         "listening on {} without authentication: anyone who can reach it can use your cluster "
         "credentials",

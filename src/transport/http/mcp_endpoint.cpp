@@ -150,7 +150,8 @@ std::shared_ptr<McpEndpoint::HttpSession> McpEndpoint::find(const std::string& i
 asio::awaitable<void> McpEndpoint::handle(Request& req, Writer& w) {
   // DNS rebinding: a loopback-bound server answers only to loopback Host names, and browsers
   // only from allowed Origins.
-  bool loopback_bind = is_loopback_host(opts_.address);
+  // A wildcard or other non-loopback bind answers to any Host name (Origin is still checked).
+  bool loopback_bind = is_loopback_address(opts_.address);
   bool host_ok =
       !loopback_bind || is_loopback_host(header(req, "Host")) ||
       std::find(opts_.allowed_origins.begin(), opts_.allowed_origins.end(), "*") != opts_.allowed_origins.end();

@@ -114,7 +114,8 @@ int serve(asio::io_context& io, mcp::Server& server, Options opts, ServeHooks ho
     metrics_listener->start();
     log::info("metrics on http://{}:{}/metrics", hooks.metrics_address, metrics_listener->bound_port());
   }
-  log::info("MCP Streamable HTTP on {}://{}:{}{}", opts.tls_cert_file.empty() ? "http" : "https", opts.address,
+  auto shown = opts.address.find(':') == std::string::npos ? opts.address : "[" + opts.address + "]";
+  log::info("MCP Streamable HTTP on {}://{}:{}{}", opts.tls_cert_file.empty() ? "http" : "https", shown,
             main_listener.bound_port(), opts.endpoint);
 
   // Let in-flight requests finish within the grace period, then close everything. A named
