@@ -35,6 +35,7 @@ int serve_http(boost::asio::io_context& io, mcp::Server& server, mk::App& app, c
   o.tls_key_file = cfg.tls_key;
   o.allowed_origins = cfg.allowed_origins;
   o.max_sessions = cfg.max_sessions;
+  o.max_sessions_per_client = cfg.max_sessions_per_client;
   o.session_idle_timeout = cfg.session_idle_timeout;
   o.shutdown_grace = cfg.shutdown_grace;
   http::ServeHooks hooks;
