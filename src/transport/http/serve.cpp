@@ -42,6 +42,8 @@ std::string path_label(std::string_view target, const std::string& endpoint) {
 
 int serve(asio::io_context& io, mcp::Server& server, Options opts, ServeHooks hooks) {
   metrics::register_standard_metrics();
+  metrics::Registry::global().describe("mcp_sessions_evicted_total", "counter",
+                                       "MCP sessions evicted to make room for a new one, by the cap reached.");
   McpEndpoint endpoint(io, server, opts);
   endpoint.start();
   bool stopping = false;
