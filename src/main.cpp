@@ -22,8 +22,8 @@ int serve_http(boost::asio::io_context& io, mcp::Server& server, mk::App& app, c
   http::Options o;
   auto [host, port] = http::split_host_port(cfg.http_addr);
   // No authentication is configured in this build, so an unspecified host means loopback only.
-  o.address = host.empty() ? "127.0.0.1" : host;
-  if (!http::is_loopback_host(o.address))
+  o.address = host.empty() || host == "localhost" ? "127.0.0.1" : host;
+  if (!http::is_loopback_address(o.address))
     mk::log::warn(
         "listening on {} without authentication: anyone who can reach it can use your cluster "
         "credentials",
@@ -35,6 +35,7 @@ int serve_http(boost::asio::io_context& io, mcp::Server& server, mk::App& app, c
   o.tls_key_file = cfg.tls_key;
   o.allowed_origins = cfg.allowed_origins;
   o.max_sessions = cfg.max_sessions;
+  o.max_sessions_per_client = cfg.max_sessions_per_client;
   o.session_idle_timeout = cfg.session_idle_timeout;
   o.shutdown_grace = cfg.shutdown_grace;
   http::ServeHooks hooks;

@@ -37,6 +37,7 @@ struct Config {
   std::string metrics_addr;                  // extra listener for /metrics ("" => main port only)
   std::vector<std::string> allowed_origins;  // browser Origins allowed beyond loopback
   std::size_t max_sessions = 1000;
+  std::size_t max_sessions_per_client = 100;  // per remote address (all clients behind a proxy share one)
   std::chrono::seconds session_idle_timeout{30 * 60};
   std::chrono::seconds shutdown_grace{10};
   // observability

@@ -99,6 +99,11 @@ void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, st
   app.add_option("--max-sessions", c.max_sessions, "Most concurrent MCP sessions over HTTP")
       ->default_val(1000)
       ->check(CLI::Range(1, 1000000));
+  app.add_option("--max-sessions-per-client", c.max_sessions_per_client,
+                 "Most MCP sessions per client IP address over HTTP; beyond it the client's idlest session is "
+                 "evicted. Behind a reverse proxy every client shares the proxy's address: raise it to --max-sessions")
+      ->default_val(100)
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--session-idle-timeout", session_idle_s, "Seconds an idle HTTP MCP session is kept")
       ->default_val(1800)
       ->check(CLI::Range(1, 7 * 24 * 3600));

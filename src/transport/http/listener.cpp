@@ -162,6 +162,14 @@ asio::awaitable<void> Listener::serve(Stream stream) {
     auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, tuple_awaitable);
     if (ec) co_return;
   }
+  std::string peer;
+  {
+    boost::system::error_code pec;
+    auto a = lowest(stream).socket().remote_endpoint(pec).address();
+    // A dual-stack [::] listener sees IPv4 clients as ::ffff:a.b.c.d: count them as a.b.c.d.
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    if (!pec) peer = a.to_string();
+  }
   beast::flat_buffer buffer;
   bool first = true;
   for (;;) {
@@ -189,6 +197,7 @@ asio::awaitable<void> Listener::serve(Stream stream) {
     lowest(stream).expires_never();
     Request req = parser.release();
     StreamWriter<Stream> w(stream);
+    w.peer = peer;
     ++active_;
     bool failed = false;
     try {

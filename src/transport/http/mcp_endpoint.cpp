@@ -4,8 +4,10 @@
 
 #include "instrumentation/metrics.hpp"
 #include "mcp/jsonrpc.hpp"
+#include "transport/http/event_log.hpp"
 #include "transport/http/modern_headers.hpp"
 #include "transport/http/origin.hpp"
+#include "transport/http/session_policy.hpp"
 #include "util/log.hpp"
 
 #include <fmt/core.h>
@@ -14,51 +16,28 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
-#include <deque>
+#include <algorithm>
+#include <vector>
 
 namespace mk::transport::http {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-// Messages of one request (its progress/log notifications, then its response), kept so a
-// client that lost the SSE connection can resume with Last-Event-ID.
-struct McpEndpoint::StreamLog {
-  explicit StreamLog(asio::any_io_executor ex, std::uint64_t n) : number(n), wake(ex) {}
-  std::uint64_t number;
-  std::deque<std::pair<std::uint64_t, std::string>> events;  // (seq, serialized message)
-  std::uint64_t next_seq = 1;
-  bool done = false;   // response stored
-  int error_code = 0;  // of an error response
-  asio::steady_timer wake;
-  static constexpr std::size_t kCap = 1000;
-
-  void push(const json::object& m) {
-    bool is_response = m.contains("id") && (m.contains("result") || m.contains("error"));
-    // Notifications beyond the cap are dropped (oldest first); the response never is.
-    if (events.size() >= kCap && !is_response) events.pop_front();
-    events.emplace_back(next_seq++, json::serialize(m));
-    if (is_response) {
-      done = true;
-      if (auto* e = m.if_contains("error"); e && e->is_object())
-        if (auto* c = e->as_object().if_contains("code"); c && c->is_int64())
-          error_code = static_cast<int>(c->as_int64());
-    }
-    wake.cancel();
-  }
-};
-
 struct McpEndpoint::HttpSession {
   std::string id;
+  std::string client;  // remote address, for the per-client cap
   std::shared_ptr<mcp::Session> mcp;
   std::chrono::steady_clock::time_point last_seen = std::chrono::steady_clock::now();
-  std::map<std::uint64_t, std::shared_ptr<StreamLog>> streams;  // bounded: finished ones are evicted
+  std::map<std::uint64_t, std::shared_ptr<EventLog>> streams;  // bounded: finished ones are evicted
   std::uint64_t next_stream = 1;
-  int active_requests = 0;
+  int active_requests = 0;  // POSTs and GETs open
+  bool used = false;        // a request beyond initialize
+
+  bool busy() const { return active_requests > 0 || !mcp->inflight.empty(); }
 };
 
 namespace {
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxStreamsPerSession = 32;
 
 std::string header(const Request& req, std::string_view name) { return std::string(req[name]); }
@@ -100,25 +79,46 @@ const json::object& params_of(const json::object& msg) {
 }  // namespace
 
 McpEndpoint::McpEndpoint(asio::io_context& io, mcp::Server& server, Options opts)
-    : io_(io), server_(server), opts_(std::move(opts)), sweeper_(io) {}
+    : io_(io), server_(server), opts_(std::move(opts)),
+      budget_(std::make_shared<LogBudget>(
+          EventLogLimits{.max_bytes = opts_.sse_log_max_bytes, .budget_bytes = opts_.sse_log_budget_bytes})),
+      sweeper_(io) {}
 
 McpEndpoint::~McpEndpoint() { close_all(); }
 
 void McpEndpoint::start() { sweep(); }
 
-void McpEndpoint::sweep() {
+void McpEndpoint::drop_session(SessionMap::iterator it) {
+  auto& s = *it->second;
+  s.mcp->cancel_all();
+  // A cancelled call sends no response: its POST (and any resume GET) ends now instead of
+  // waiting for the deadline.
+  for (auto& [n, log] : s.streams) {
+    if (!log->finished()) log->close(EventLog::End::session_closed);
+    else log->expire();
+  }
+  sessions_.erase(it);
+  metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));
+}
+
+void McpEndpoint::expire_idle() {
   auto now = std::chrono::steady_clock::now();
   for (auto it = sessions_.begin(); it != sessions_.end();) {
+    auto next = std::next(it);
     if (it->second->active_requests == 0 && now - it->second->last_seen > opts_.session_idle_timeout) {
       log::debug("MCP session {} expired after idle timeout", it->first.substr(0, 8));
-      it->second->mcp->cancel_all();
-      it = sessions_.erase(it);
-    } else {
-      ++it;
+      drop_session(it);
     }
+    it = next;
   }
+}
+
+void McpEndpoint::sweep() {
+  expire_idle();
   metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));
-  sweeper_.expires_after(std::min<std::chrono::steady_clock::duration>(opts_.session_idle_timeout / 4, 30s));
+  // A quarter of the timeout, within [250 ms, 30 s] (whole seconds / 4 could be 0: a busy loop).
+  sweeper_.expires_after(std::clamp<std::chrono::steady_clock::duration>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(opts_.session_idle_timeout) / 4, 250ms, 30s));
   sweeper_.async_wait([this](boost::system::error_code ec) {
     if (!ec) sweep();
   });
@@ -126,11 +126,12 @@ void McpEndpoint::sweep() {
 
 void McpEndpoint::close_all() {
   sweeper_.cancel();
-  for (auto& [id, s] : sessions_) s->mcp->cancel_all();
-  sessions_.clear();
+  while (!sessions_.empty()) drop_session(sessions_.begin());
   stateless_data_.reset();
   metrics::Registry::global().set("mcp_sessions_active", {}, 0);
 }
+
+void McpEndpoint::park(const std::shared_ptr<EventLog>& log) { budget_->park(log); }
 
 std::string McpEndpoint::new_session_id() const {
   unsigned char raw[16];
@@ -147,10 +148,61 @@ std::shared_ptr<McpEndpoint::HttpSession> McpEndpoint::find(const std::string& i
   return it->second;
 }
 
+// Evicts the best candidate among all sessions, or among one client's; false when all busy.
+bool McpEndpoint::evict_one(const std::string* client) {
+  std::vector<SessionMap::iterator> its;
+  std::vector<SessionState> states;
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    auto& s = *it->second;
+    if (client && s.client != *client) continue;
+    its.push_back(it);
+    states.push_back({.busy = s.busy(), .initialized = s.mcp->initialized, .used = s.used, .last_seen = s.last_seen});
+  }
+  auto victim = pick_eviction(states);
+  if (!victim) return false;
+  auto it = its[*victim];
+  log::debug("MCP session {} evicted to make room ({} cap)", it->first.substr(0, 8), client ? "per-client" : "total");
+  metrics::Registry::global().inc("mcp_sessions_evicted_total", {{"cap", client ? "client" : "total"}});
+  drop_session(it);
+  return true;
+}
+
+asio::awaitable<std::shared_ptr<McpEndpoint::HttpSession>> McpEndpoint::open_session(Request& req, Writer& w,
+                                                                                     const json::value& id) {
+  std::size_t mine = 0;
+  for (auto& [k, s] : sessions_) mine += s->client == w.peer;
+  if (mine >= opts_.max_sessions_per_client && !evict_one(&w.peer)) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::too_many_requests, mcp::jsonrpc::internal_error,
+                            "too many MCP sessions from this address, all busy; try again later", id);
+      co_await w.send(std::move(res_));
+    }
+    co_return nullptr;
+  }
+  if (sessions_.size() >= opts_.max_sessions) expire_idle();
+  if (sessions_.size() >= opts_.max_sessions && !evict_one(nullptr)) {
+    {
+      auto res_ = rpc_error(req, bhttp::status::service_unavailable, mcp::jsonrpc::internal_error,
+                            "too many MCP sessions, all busy; try again later", id);
+      co_await w.send(std::move(res_));
+    }
+    co_return nullptr;
+  }
+  auto hs = std::make_shared<HttpSession>();
+  hs->id = new_session_id();
+  hs->client = w.peer;
+  hs->mcp = server_.make_session({});  // every message is routed through a request stream
+  hs->mcp->id = hs->id;
+  sessions_[hs->id] = hs;
+  metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));
+  co_return hs;
+}
+
 asio::awaitable<void> McpEndpoint::handle(Request& req, Writer& w) {
   // DNS rebinding: a loopback-bound server answers only to loopback Host names, and browsers
   // only from allowed Origins.
-  bool loopback_bind = is_loopback_host(opts_.address);
+  // A wildcard or other non-loopback bind answers to any Host name (Origin is still checked).
+  bool loopback_bind = is_loopback_address(opts_.address);
   bool host_ok =
       !loopback_bind || is_loopback_host(header(req, "Host")) ||
       std::find(opts_.allowed_origins.begin(), opts_.allowed_origins.end(), "*") != opts_.allowed_origins.end();
@@ -242,27 +294,21 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
 
   std::shared_ptr<HttpSession> hs;
   if (is_initialize) {
-    if (sessions_.size() >= opts_.max_sessions) sweep();
-    if (sessions_.size() >= opts_.max_sessions) {
-      {
-        auto res_ = rpc_error(req, bhttp::status::service_unavailable, mcp::jsonrpc::internal_error,
-                              "too many MCP sessions; try again later", o.at("id"));
-        co_await w.send(std::move(res_));
-      }
-      co_return;
-    }
-    hs = std::make_shared<HttpSession>();
-    hs->id = new_session_id();
-    hs->mcp = server_.make_session({});  // every message is routed through a request stream
-    hs->mcp->id = hs->id;
-    sessions_[hs->id] = hs;
-    metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));
+    hs = co_await open_session(req, w, o.at("id"));
   } else {
     hs = co_await require_session(req, w);
-    if (!hs) co_return;
   }
+  if (!hs) co_return;
 
   if (!is_request) {  // notification or a client response: accepted, nothing to return
+    // A cancelled request's POST ends now (without a response, per the spec) rather than at
+    // its deadline; the server cancels the call itself.
+    if (method && method->is_string() && method->as_string() == "notifications/cancelled")
+      if (auto* rid = params_of(o).if_contains("requestId")) {
+        auto key = json::serialize(*rid);
+        for (auto& [n, l] : hs->streams)
+          if (!l->finished() && l->request_key() == key) l->close(EventLog::End::cancelled);
+      }
     server_.handle(hs->mcp, std::move(msg), [](json::object) {});
     {
       auto res_ = make_response(req, bhttp::status::accepted, "", "");
@@ -270,23 +316,36 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
     }
     co_return;
   }
+  if (!is_initialize) hs->used = true;
 
   // Evict finished stream logs beyond the bound (oldest first).
   while (hs->streams.size() >= kMaxStreamsPerSession) {
-    auto victim = std::find_if(hs->streams.begin(), hs->streams.end(), [](auto& p) { return p.second->done; });
+    auto victim = std::find_if(hs->streams.begin(), hs->streams.end(), [](auto& p) { return p.second->finished(); });
     if (victim == hs->streams.end()) victim = hs->streams.begin();
+    if (victim->second->finished()) victim->second->expire();
     hs->streams.erase(victim);
   }
-  auto log = std::make_shared<StreamLog>(io_.get_executor(), hs->next_stream++);
-  hs->streams[log->number] = log;
+  auto log = std::make_shared<EventLog>(io_.get_executor(), hs->next_stream++, json::serialize(o.at("id")),
+                                        EventLogLimits{.max_bytes = opts_.sse_log_max_bytes});
+  hs->streams[log->number()] = log;
   bool sse = !opts_.disable_streaming && wants_sse(o);
+  // The POST is the log's reader before anything is pushed, so the log cannot be parked (and
+  // expired by the byte budget) before its response is written.
+  auto ticket = log->attach();
   ++hs->active_requests;
-  server_.handle(hs->mcp, std::move(msg), [log](json::object m) { log->push(m); });
-  if (sse) co_await stream_events(log, 0, req, w, true);
-  else co_await reply_json(log, req, w, hs->id);
+  server_.handle(hs->mcp, std::move(msg), [log, budget = budget_](json::object m) {
+    log->push(m);
+    if (log->finished() && !log->has_reader()) budget->park(log);  // client gone: kept within the budget
+  });
+  if (sse) {
+    co_await stream_events(log, ticket, 0, req, w, true);
+  } else {
+    co_await reply_json(log, ticket, req, w, hs->id);
+    hs->streams.erase(log->number());
+    log->expire();  // never resumed: JSON answers have no event ids
+  }
   --hs->active_requests;
   hs->last_seen = std::chrono::steady_clock::now();
-  if (log->done && !sse) hs->streams.erase(log->number);
 }
 
 // One stateless request: _meta (-32602), then headers against the body (-32020), then the
@@ -338,68 +397,95 @@ asio::awaitable<void> McpEndpoint::post_modern(Request& req, Writer& w, json::va
   }
   if (!stateless_data_) stateless_data_ = server_.new_session_data();
   auto session = server_.make_request_session(stateless_data_);
-  auto log = std::make_shared<StreamLog>(io_.get_executor(), 0);
+  auto log = std::make_shared<EventLog>(io_.get_executor(), 0, std::string(),
+                                        EventLogLimits{.max_bytes = opts_.sse_log_max_bytes});
+  auto ticket = log->attach();
   bool sse = !opts_.disable_streaming && wants_sse(o);
   server_.handle(session, std::move(msg), [log](json::object m) { log->push(m); });
   if (!sse) {
-    co_await reply_json(log, req, w, "");
+    co_await reply_json(log, ticket, req, w, "");
     co_return;
   }
   // Closing the response stream is how a 2026-07-28 client cancels.
-  bool finished = co_await stream_events(log, 0, req, w, true, false);
+  bool finished = co_await stream_events(log, ticket, 0, req, w, true, false);
   if (!finished) session->cancel_all();
 }
 
-asio::awaitable<void> McpEndpoint::reply_json(std::shared_ptr<StreamLog> log, Request& req, Writer& w,
-                                              const std::string& session_id) {
-  auto deadline = std::chrono::steady_clock::now() + 30min;  // tools have their own, shorter timeouts
-  while (!log->done && std::chrono::steady_clock::now() < deadline) {
-    log->wake.expires_at(deadline);
-    co_await log->wake.async_wait(tuple_awaitable);
+asio::awaitable<void> McpEndpoint::reply_json(std::shared_ptr<EventLog> log, std::uint64_t ticket, Request& req,
+                                              Writer& w, const std::string& session_id) {
+  {
+    auto wake = log->changed();
+    Deadline deadline(io_.get_executor(), 30min, [wake] { wake->notify(); });  // tools time out sooner
+    while (!log->finished() && !deadline.passed()) co_await wake->wait();
   }
-  if (!log->done) {
-    {
-      auto res_ = rpc_error(req, bhttp::status::gateway_timeout, mcp::jsonrpc::internal_error, "request timed out");
-      co_await w.send(std::move(res_));
-    }
+  log->detach(ticket);
+  bool stateless = session_id.empty();
+  if (log->end() == EventLog::End::cancelled) {
+    // The spec sends no response to a cancelled request; 202 is Streamable HTTP's "nothing
+    // to return" (the client gave up on the request already).
+    auto res_ = make_response(req, bhttp::status::accepted, "", "");
+    co_await w.send(std::move(res_));
     co_return;
   }
-  bool stateless = session_id.empty();
+  if (!log->has_response()) {
+    json::value id = nullptr;
+    if (!log->request_key().empty()) {
+      boost::system::error_code ec;
+      id = json::parse(log->request_key(), ec);
+    }
+    auto res_ =
+        log->end() == EventLog::End::session_closed
+            ? rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
+                        "Session terminated: the request was cancelled", id)
+            : rpc_error(req, bhttp::status::gateway_timeout, mcp::jsonrpc::internal_error, "request timed out", id);
+    co_await w.send(std::move(res_));
+    co_return;
+  }
   auto st =
-      stateless && log->error_code == mcp::jsonrpc::method_not_found ? bhttp::status::not_found : bhttp::status::ok;
-  auto res = make_response(req, st, log->events.back().second);
+      stateless && log->error_code() == mcp::jsonrpc::method_not_found ? bhttp::status::not_found : bhttp::status::ok;
+  auto res = make_response(req, st, log->response());
   if (!stateless) res.set("Mcp-Session-Id", session_id);
   co_await w.send(std::move(res));
 }
 
-asio::awaitable<bool> McpEndpoint::stream_events(std::shared_ptr<StreamLog> log, std::uint64_t after, Request& req,
-                                                 Writer& w, bool fresh, bool resumable) {
+asio::awaitable<bool> McpEndpoint::stream_events(std::shared_ptr<EventLog> log, std::uint64_t ticket,
+                                                 std::uint64_t after, Request& req, Writer& w, bool fresh,
+                                                 bool resumable) {
+  bool complete = false, client_gone = false;
   auto hdr = make_response(req, bhttp::status::ok, "", "");
   bool started = co_await w.start_sse(std::move(hdr));  // named: see docs/architecture.md (g++ 12)
-  if (!started) co_return false;
   // Priming event (id + empty data) and a retry hint, so a client that loses the stream
   // knows it can resume with Last-Event-ID.
-  if (fresh && resumable) {
-    auto priming = fmt::format("id: {}_0\nretry: 1000\ndata: \n\n", log->number);
+  if (started && fresh && resumable) {
+    auto priming = fmt::format("id: {}_0\nretry: 1000\ndata: \n\n", log->number());
     bool primed = co_await w.sse(std::move(priming));
-    if (!primed) co_return false;
+    client_gone = !primed;
   }
-  std::uint64_t sent = after;
-  auto deadline = std::chrono::steady_clock::now() + 30min;
-  for (;;) {
-    for (auto& [seq, data] : log->events) {
-      if (seq <= sent) continue;
-      auto ev = resumable ? sse_event(log->number, seq, data) : fmt::format("event: message\ndata: {}\n\n", data);
-      bool delivered = co_await w.sse(std::move(ev));
-      if (!delivered) co_return false;  // client gone; the log keeps the rest
-      sent = seq;
+  if (started && !client_gone) {
+    std::uint64_t sent = after;
+    auto wake = log->changed();
+    Deadline deadline(io_.get_executor(), 30min, [wake] { wake->notify(); });
+    // Ends at the response, when the request is cancelled or its session deleted, when a newer
+    // reader (a resume GET) takes the stream over, or at the deadline.
+    while (log->is_reader(ticket) && !client_gone) {
+      auto ev = log->next_after(sent);
+      if (ev) {
+        auto chunk = resumable ? sse_event(log->number(), ev->first, ev->second)
+                               : fmt::format("event: message\ndata: {}\n\n", ev->second);
+        bool delivered = co_await w.sse(std::move(chunk));
+        client_gone = !delivered;  // the log keeps the rest
+        if (delivered) sent = ev->first;
+        continue;
+      }
+      if (log->finished() || deadline.passed()) break;
+      co_await wake->wait();
     }
-    if (log->done || std::chrono::steady_clock::now() >= deadline) break;
-    log->wake.expires_at(deadline);
-    co_await log->wake.async_wait(tuple_awaitable);
+    complete = !client_gone && log->is_reader(ticket) && log->has_response() && !log->next_after(sent);
   }
-  co_await w.end_sse();
-  co_return log->done;
+  log->detach(ticket);
+  if (log->finished() && !log->has_reader()) park(log);
+  if (started && !client_gone) co_await w.end_sse();
+  co_return complete;
 }
 
 // The session a non-initialize request names; answers 400 (no header) or 404 (unknown or
@@ -428,7 +514,8 @@ asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
     co_return;
   }
   std::uint64_t stream = 0, seq = 0;
-  if (std::sscanf(last.c_str(), "%lu_%lu", &stream, &seq) != 2 || !hs->streams.contains(stream)) {
+  auto it = std::sscanf(last.c_str(), "%lu_%lu", &stream, &seq) == 2 ? hs->streams.find(stream) : hs->streams.end();
+  if (it == hs->streams.end() || (it->second->finished() && !it->second->has_response())) {
     {
       auto res_ = rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,
                             "Unknown Last-Event-ID (the stream ended or expired)");
@@ -436,19 +523,22 @@ asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
     }
     co_return;
   }
-  auto log = hs->streams[stream];
+  auto log = it->second;
+  hs->used = true;
+  // One reader per stream: this GET takes over from the POST or an earlier GET, whose stream
+  // ends (the client evidently lost it); so resume GETs per stream are bounded.
+  auto ticket = log->attach();
   ++hs->active_requests;
-  co_await stream_events(log, seq, req, w, false);
+  co_await stream_events(log, ticket, seq, req, w, false);
   --hs->active_requests;
+  hs->last_seen = std::chrono::steady_clock::now();
 }
 
 asio::awaitable<void> McpEndpoint::del(Request& req, Writer& w) {
   auto hs = co_await require_session(req, w);
   if (!hs) co_return;
-  auto it = sessions_.find(hs->id);
-  it->second->mcp->cancel_all();
-  sessions_.erase(it);
-  metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));
+  // Its open POSTs and GETs end now, with the session.
+  if (auto it = sessions_.find(hs->id); it != sessions_.end()) drop_session(it);
   {
     auto res_ = make_response(req, bhttp::status::ok, "", "");
     co_await w.send(std::move(res_));

@@ -16,6 +16,9 @@
 
 namespace mk::transport::http {
 
+class EventLog;
+class LogBudget;
+
 class McpEndpoint {
  public:
   McpEndpoint(boost::asio::io_context& io, mcp::Server& server, Options opts);
@@ -26,32 +29,43 @@ class McpEndpoint {
   void close_all();  // on shutdown: cancel in-flight calls, drop sessions (their state closes)
   std::size_t sessions() const { return sessions_.size(); }
 
-  struct StreamLog;
   struct HttpSession;
 
  private:
+  using SessionMap = std::map<std::string, std::shared_ptr<HttpSession>>;
   boost::asio::awaitable<void> post(Request& req, Writer& w);
   boost::asio::awaitable<void> post_modern(Request& req, Writer& w, boost::json::value msg);
   boost::asio::awaitable<void> get(Request& req, Writer& w);
   boost::asio::awaitable<void> del(Request& req, Writer& w);
-  // Streams a request's messages; false when the client went away before the response.
-  // `resumable` (2025 era): a priming event and event ids for Last-Event-ID.
-  boost::asio::awaitable<bool> stream_events(std::shared_ptr<StreamLog> log, std::uint64_t after, Request& req,
-                                             Writer& w, bool fresh, bool resumable = true);
+  // Streams a request's messages as the log's reader `ticket` (see EventLog::attach); true
+  // when the response was written. `resumable` (2025 era): a priming event and event ids for
+  // Last-Event-ID.
+  boost::asio::awaitable<bool> stream_events(std::shared_ptr<EventLog> log, std::uint64_t ticket, std::uint64_t after,
+                                             Request& req, Writer& w, bool fresh, bool resumable = true);
   // Empty session_id: a stateless (2026-07-28) request, whose "method not found" is a 404.
-  boost::asio::awaitable<void> reply_json(std::shared_ptr<StreamLog> log, Request& req, Writer& w,
+  boost::asio::awaitable<void> reply_json(std::shared_ptr<EventLog> log, std::uint64_t ticket, Request& req, Writer& w,
                                           const std::string& session_id);
+  // A new session for an initialize POST, evicting one when a cap is reached; answers 429/503
+  // itself and returns null when every candidate is busy.
+  boost::asio::awaitable<std::shared_ptr<HttpSession>> open_session(Request& req, Writer& w,
+                                                                    const boost::json::value& id);
+  bool evict_one(const std::string* client);
   std::shared_ptr<HttpSession> find(const std::string& id);
   boost::asio::awaitable<std::shared_ptr<HttpSession>> require_session(Request& req, Writer& w);
   std::string new_session_id() const;
+  // Cancels the session's calls, ends its open streams and forgets it.
+  void drop_session(SessionMap::iterator it);
+  void expire_idle();
   void sweep();
+  void park(const std::shared_ptr<EventLog>& log);
 
   boost::asio::io_context& io_;
   mcp::Server& server_;
   Options opts_;
-  std::map<std::string, std::shared_ptr<HttpSession>> sessions_;
+  SessionMap sessions_;
   // Application state of stateless requests (their port-forwards outlive the request).
   std::shared_ptr<mcp::SessionData> stateless_data_;
+  std::shared_ptr<LogBudget> budget_;  // finished SSE logs kept for resumption
   boost::asio::steady_timer sweeper_;
 };
 

@@ -42,6 +42,8 @@ std::string path_label(std::string_view target, const std::string& endpoint) {
 
 int serve(asio::io_context& io, mcp::Server& server, Options opts, ServeHooks hooks) {
   metrics::register_standard_metrics();
+  metrics::Registry::global().describe("mcp_sessions_evicted_total", "counter",
+                                       "MCP sessions evicted to make room for a new one, by the cap reached.");
   McpEndpoint endpoint(io, server, opts);
   endpoint.start();
   bool stopping = false;
@@ -114,7 +116,8 @@ int serve(asio::io_context& io, mcp::Server& server, Options opts, ServeHooks ho
     metrics_listener->start();
     log::info("metrics on http://{}:{}/metrics", hooks.metrics_address, metrics_listener->bound_port());
   }
-  log::info("MCP Streamable HTTP on {}://{}:{}{}", opts.tls_cert_file.empty() ? "http" : "https", opts.address,
+  auto shown = opts.address.find(':') == std::string::npos ? opts.address : "[" + opts.address + "]";
+  log::info("MCP Streamable HTTP on {}://{}:{}{}", opts.tls_cert_file.empty() ? "http" : "https", shown,
             main_listener.bound_port(), opts.endpoint);
 
   // Let in-flight requests finish within the grace period, then close everything. A named

@@ -22,6 +22,7 @@ class Writer {
   virtual boost::asio::awaitable<bool> sse(std::string chunk) = 0;
   virtual boost::asio::awaitable<void> end_sse() = 0;
   unsigned status = 0;  // what was sent, for metrics
+  std::string peer;     // remote IP address of the connection
 };
 
 Response make_response(const Request& req, bhttp::status st, std::string body,
