@@ -12,6 +12,7 @@ Clusters::Clusters(boost::asio::any_io_executor ex, const Config& cfg)
   topts_.qps = cfg.qps;
   topts_.burst = cfg.burst;
   topts_.request_timeout = cfg.request_timeout;
+  topts_.max_response_bytes = cfg.max_api_response_bytes;
   topts_.user_agent = std::string("mcp-kubernetes/") + MCPK_VERSION;
   if (in_cluster_) return;  // the service-account client is built on first use (or by check())
   // Environment lookups stay on this thread; the thread only reads files and parses.

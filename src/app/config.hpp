@@ -23,6 +23,8 @@ struct Config {
   int burst = 300;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   std::size_t max_response_bytes = 512 * 1024;  // a tool result's text; bigger asks to narrow the query
+  // Largest API server answer read; see k8s::TransportOptions::max_response_bytes for the why.
+  std::size_t max_api_response_bytes = 64u << 20;
   // transport
   std::string transport = "stdio";
   std::string http_addr = ":8080";
