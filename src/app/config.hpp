@@ -28,6 +28,8 @@ struct Config {
   // In-flight tool calls per MCP session and in the whole server (see pipeline::Settings).
   std::size_t max_session_concurrent_calls = 16;
   std::size_t max_concurrent_calls = 256;
+  // Largest API server answer read; see k8s::TransportOptions::max_response_bytes for the why.
+  std::size_t max_api_response_bytes = 64u << 20;
   // transport
   std::string transport = "stdio";
   std::string http_addr = ":8080";

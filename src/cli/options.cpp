@@ -71,6 +71,11 @@ void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, st
                "Allow writes to cluster-scoped objects (ClusterRoleBindings, CRDs, webhooks) while "
                "--allowed-namespaces/--denied-namespaces are set (default: refused)")
       ->default_val(false);
+  app.add_option("--max-api-response-bytes", c.max_api_response_bytes,
+                 "Largest Kubernetes API answer read (each one in flight is held in memory and parsed); bigger "
+                 "answers fail and ask for limit/continue or selectors")
+      ->default_val(std::size_t{64} << 20)
+      ->check(CLI::Range(std::size_t{64} << 10, std::size_t{4} << 30));
   app.add_flag("--in-cluster", c.in_cluster, "Use the pod's service account instead of a kubeconfig")
       ->default_val(false);
   app.add_option("--context", c.context, "kubeconfig context to start with (default: current-context)")

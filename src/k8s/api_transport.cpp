@@ -3,8 +3,10 @@
 #include "util/blocking.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/signal.hpp"
 
 #include <fmt/core.h>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -16,6 +18,9 @@
 #include <boost/url/parse.hpp>
 
 #include <optional>
+
+#include <sys/socket.h>
+#include <cerrno>
 
 namespace mk::k8s {
 namespace asio = boost::asio;
@@ -29,8 +34,18 @@ struct ApiTransport::Connection {
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   std::optional<beast::tcp_stream> plain;
   beast::flat_buffer buffer;
+  int exchanges = 0;  // completed request/response pairs: > 0 means it came from the pool
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 };
+
+struct ApiTransport::ExecRun {
+  explicit ExecRun(asio::any_io_executor ex) : done(std::move(ex)) {}
+  Signal done;
+  bool finished = false;
+  std::exception_ptr error;
+};
+
+bool replayable(http::verb v) { return v == http::verb::get || v == http::verb::head || v == http::verb::options; }
 
 namespace {
 bool is_ip_literal(const std::string& h) {
@@ -39,10 +54,13 @@ bool is_ip_literal(const std::string& h) {
   return !ec;
 }
 
+// `sent` tells the caller whether any byte of the request may have reached the server.
 template <class Stream>
 asio::awaitable<Response> exchange(Stream& s, beast::flat_buffer& buf, http::request<http::string_body>& req,
-                                   std::size_t limit, bool& keep_alive) {
-  co_await http::async_write(s, req, use_awaitable);
+                                   std::size_t limit, bool& keep_alive, bool& sent) {
+  auto [wec, written] = co_await http::async_write(s, req, asio::as_tuple(use_awaitable));
+  sent = written > 0 || !wec;
+  if (wec) throw boost::system::system_error(wec);
   http::response_parser<http::string_body> p;
   p.body_limit(limit);
   p.header_limit(64 * 1024);
@@ -53,8 +71,27 @@ asio::awaitable<Response> exchange(Stream& s, beast::flat_buffer& buf, http::req
   out.status = res.result_int();
   out.content_type = std::string(res[http::field::content_type]);
   out.body = std::move(res.body());
-  if (auto ra = res[http::field::retry_after]; !ra.empty()) out.retry_after_s = std::atoi(std::string(ra).c_str());
+  if (auto ra = res[http::field::retry_after]; !ra.empty()) {
+    out.retry_after_s = std::atoi(std::string(ra).c_str());
+    out.has_retry_after = true;
+  }
   co_return out;
+}
+
+// An idle pooled connection is usable only if nothing arrived on it meanwhile: EOF, a reset,
+// a TLS close_notify or an unsolicited 408 all mean the server is done with it. Checking
+// before writing lets even a POST move to a fresh connection, as the server saw nothing.
+bool idle_connection_alive(beast::tcp_stream& s, const beast::flat_buffer& leftover) {
+  if (leftover.size() > 0 || !s.socket().is_open()) return false;
+  char b;
+  ssize_t n = ::recv(s.socket().native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+bool connection_dropped(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == http::error::partial_message || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::ssl::error::stream_truncated;
 }
 
 int retry_after_seconds(const Response& r) { return std::max(1, r.retry_after_s); }
@@ -104,25 +141,51 @@ std::vector<std::pair<std::string, std::string>> ApiTransport::extra_headers() c
   return h;
 }
 
-void ApiTransport::invalidate_credentials() {
-  exec_cred_.reset();
-  file_token_read_ = {};
+void ApiTransport::invalidate_credentials(const std::string& auth) {
+  if (exec_cred_ && (exec_cred_->token.empty() || "Bearer " + exec_cred_->token == auth)) exec_cred_.reset();
+  if (!cfg_.auth.token_file.empty() && "Bearer " + file_token_ == auth) file_token_read_ = {};
+}
+
+// Single flight: whoever finds no run in flight starts the plugin; everyone arriving before it
+// ends waits for that run and gets its credential or its error.
+asio::awaitable<void> ApiTransport::refresh_exec_credential() {
+  if (auto run = exec_run_) {
+    while (!run->finished) co_await run->done.wait();
+    if (run->error) std::rethrow_exception(run->error);
+    co_return;
+  }
+  auto run = std::make_shared<ExecRun>(ex_);
+  exec_run_ = run;
+  try {
+    auto cfg = *cfg_.auth.exec;
+    auto cluster = cfg_.cluster;
+    auto timeout = opts_.exec_timeout;
+    auto job = [cfg, cluster, timeout] { return run_exec_plugin(cfg, cluster, timeout); };  // named: blocking.hpp
+    auto cred = co_await run_blocking(std::move(job));
+    bool new_cert =
+        !cred.client_cert_pem.empty() && (!exec_cred_ || exec_cred_->client_cert_pem != cred.client_cert_pem);
+    exec_cred_ = std::move(cred);
+    if (new_cert) build_ssl_context(exec_cred_->client_cert_pem, exec_cred_->client_key_pem);
+  } catch (...) {
+    run->error = std::current_exception();
+  }
+  run->finished = true;
+  if (exec_run_ == run) exec_run_.reset();
+  run->done.notify();
+  if (run->error) std::rethrow_exception(run->error);
 }
 
 asio::awaitable<std::string> ApiTransport::authorization() {
   auto& a = cfg_.auth;
   if (a.exec) {
-    auto now = std::chrono::system_clock::now();
-    if (!exec_cred_ || (exec_cred_->expiry && *exec_cred_->expiry - std::chrono::seconds(10) <= now)) {
-      auto cfg = *a.exec;
-      auto cluster = cfg_.cluster;
-      auto job = [cfg, cluster] { return run_exec_plugin(cfg, cluster); };  // named: see blocking.hpp
-      auto cred = co_await run_blocking(std::move(job));
-      bool new_cert =
-          !cred.client_cert_pem.empty() && (!exec_cred_ || exec_cred_->client_cert_pem != cred.client_cert_pem);
-      exec_cred_ = std::move(cred);
-      if (new_cert) build_ssl_context(exec_cred_->client_cert_pem, exec_cred_->client_key_pem);
-    }
+    auto stale = [this] {
+      return !exec_cred_ ||
+             (exec_cred_->expiry && *exec_cred_->expiry - std::chrono::seconds(10) <= std::chrono::system_clock::now());
+    };
+    // A waiter can find the shared result already dropped by a 401 elsewhere: run again, a few times.
+    if (stale()) co_await refresh_exec_credential();
+    for (int i = 0; i < 2 && !exec_cred_; ++i) co_await refresh_exec_credential();
+    if (!exec_cred_) fail(Errc::unauthorized, "exec credential plugin: its credential was rejected while in use");
     if (!exec_cred_->token.empty()) co_return "Bearer " + exec_cred_->token;
     co_return std::string();
   }
@@ -160,10 +223,10 @@ asio::awaitable<void> ApiTransport::rate_limit() {
 }
 
 asio::awaitable<std::unique_ptr<ApiTransport::Connection>> ApiTransport::acquire(bool fresh) {
-  if (!fresh && !idle_.empty()) {
+  while (!fresh && !idle_.empty()) {
     auto c = std::move(idle_.back());
     idle_.pop_back();
-    co_return c;
+    if (idle_connection_alive(c->lowest(), c->buffer)) co_return c;
   }
   auto c = std::make_unique<Connection>();
   if (tls_) c->tls.emplace(ex_, *ssl_);
@@ -200,10 +263,11 @@ asio::awaitable<Response> ApiTransport::send_once(const Request& r, const std::s
   }
   req.prepare_payload();
   auto timeout = r.timeout.count() > 0 ? r.timeout : opts_.request_timeout;
-  // A pooled connection may have been closed by the server while idle; one retry on a
-  // fresh connection covers that without risking a duplicate (the server saw nothing).
+  // A pooled connection may have been closed by the server while idle. One retry on a fresh
+  // connection covers that, but only when a duplicate is impossible (no byte of the request
+  // was sent) or harmless (a replayable method): a POST the server read and then dropped the
+  // connection on may have been done (net/http's rule; client-go retries only GETs).
   for (int attempt = 0;; ++attempt) {
-    bool reused = !idle_.empty() && attempt == 0;
     std::unique_ptr<Connection> c;
     try {
       c = co_await acquire(attempt > 0);
@@ -214,13 +278,14 @@ asio::awaitable<Response> ApiTransport::send_once(const Request& r, const std::s
       fail(Errc::unavailable, fmt::format("cannot connect to {}: {}", cfg_.cluster.server, e.code().message()));
     }
     c->lowest().expires_after(timeout);
-    bool keep = false;
+    bool keep = false, sent = false, reused = c->exchanges > 0;
     try {
       // Not a ?: expression: g++ 12 destroys the result of a co_await inside ?: twice.
       Response res;
-      if (c->tls) res = co_await exchange(*c->tls, c->buffer, req, opts_.max_response_bytes, keep);
-      else res = co_await exchange(*c->plain, c->buffer, req, opts_.max_response_bytes, keep);
+      if (c->tls) res = co_await exchange(*c->tls, c->buffer, req, opts_.max_response_bytes, keep, sent);
+      else res = co_await exchange(*c->plain, c->buffer, req, opts_.max_response_bytes, keep, sent);
       if (keep) {
+        ++c->exchanges;
         c->lowest().expires_never();
         release(std::move(c));
       }
@@ -231,12 +296,15 @@ asio::awaitable<Response> ApiTransport::send_once(const Request& r, const std::s
       if (ec == beast::error::timeout)
         fail(Errc::timeout, fmt::format("API server did not answer within {} s", timeout.count() / 1000.0));
       if (ec == http::error::body_limit)
-        fail(Errc::too_large,
-             fmt::format("API response exceeds {} bytes; use limit/continue or selectors", opts_.max_response_bytes));
-      if (reused && attempt == 0 &&
-          (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-           ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated))
-        continue;
+        fail(Errc::too_large, fmt::format("API response exceeds {} bytes (--max-api-response-bytes); use "
+                                          "limit/continue or label/field selectors to ask for less",
+                                          opts_.max_response_bytes));
+      if (reused && attempt == 0 && connection_dropped(ec) && (!sent || replayable(r.method))) continue;
+      if (reused && connection_dropped(ec))
+        fail(Errc::unavailable,
+             fmt::format("the connection to {} closed after the {} request was sent; not repeated, as it may have "
+                         "taken effect: check before trying again",
+                         cfg_.cluster.server, std::string(http::to_string(r.method))));
       fail(Errc::unavailable, fmt::format("request to {} failed: {}", cfg_.cluster.server, ec.message()));
     }
   }
@@ -249,11 +317,15 @@ asio::awaitable<Response> ApiTransport::send(Request r) {
     std::string auth = co_await authorization();
     Response res = co_await send_once(r, auth);
     if (res.status == 401 && !reauthed && (cfg_.auth.exec || !cfg_.auth.token_file.empty())) {
-      invalidate_credentials();  // the plugin's token or the rotated file may be newer
+      invalidate_credentials(auth);  // the plugin's token or the rotated file may be newer
       reauthed = true;
       continue;
     }
-    if ((res.status == 429 || res.status == 503) && attempt < opts_.max_retries) {
+    // 429 and 503 with Retry-After say the request was not processed (API priority and
+    // fairness, a starting server), so even a POST is sent again; without the header only
+    // replayable methods are (client-go's checkWait).
+    if ((res.status == 429 || res.status == 503) && attempt < opts_.max_retries &&
+        (res.has_retry_after || replayable(r.method))) {
       auto wait =
           std::min<std::chrono::milliseconds>(std::chrono::seconds(retry_after_seconds(res)), opts_.max_retry_wait);
       log::debug("API server answered {}; retrying in {} ms", res.status, wait.count());

@@ -22,7 +22,13 @@ struct TransportOptions {
   double qps = 20.0;
   int burst = 30;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
-  std::size_t max_response_bytes = 256u << 20;  // a full list of a big cluster fits; nothing unbounded
+  // Largest API answer read (--max-api-response-bytes). It is buffered and then parsed to
+  // several times its size, per concurrent call: 64 MiB holds an unpaged list of ~10k pods
+  // while a few such calls in flight stay within a container's memory. Bigger lists page.
+  std::size_t max_response_bytes = 64u << 20;
+  // A hung exec credential plugin fails the calls waiting for it after this (kubectl has none;
+  // client-go's callers put one around the request).
+  std::chrono::milliseconds exec_timeout{std::chrono::seconds(60)};
   // Concurrent calls each hold a connection; returning them to a smaller pool meant a new TLS
   // handshake per call under load (bench: 23k connections for 64k calls at 64 in flight).
   std::size_t max_idle_connections = 64;
@@ -45,7 +51,13 @@ struct Response {
   std::string body;
   std::string content_type;
   int retry_after_s = 0;  // Retry-After header, seconds (0 when absent)
+  bool has_retry_after = false;
 };
+
+// Whether a request may be sent again after the server may have seen it (Go's net/http
+// isReplayable). PUT is left out although HTTP calls it idempotent: a replayed update can
+// answer a false Conflict, or overwrite a change made between the two sends.
+bool replayable(boost::beast::http::verb v);
 
 class ApiTransport {
  public:
@@ -75,7 +87,10 @@ class ApiTransport {
   void release(std::unique_ptr<Connection> c);
   boost::asio::awaitable<Response> send_once(const Request& r, const std::string& auth);
   void build_ssl_context(const std::string& cert_pem, const std::string& key_pem);
-  void invalidate_credentials();
+  // Forgets the credentials behind `auth` (the header a request was sent with and got a 401),
+  // unless they were already replaced: N requests failing at once run the plugin once.
+  void invalidate_credentials(const std::string& auth);
+  boost::asio::awaitable<void> refresh_exec_credential();
 
   boost::asio::any_io_executor ex_;
   RestConfig cfg_;
@@ -89,6 +104,8 @@ class ApiTransport {
   std::chrono::steady_clock::time_point last_refill_;
   // credentials
   std::optional<ExecCredential> exec_cred_;
+  struct ExecRun;                      // one plugin run, shared by every caller waiting for it
+  std::shared_ptr<ExecRun> exec_run_;  // set while a run is in flight
   std::string file_token_;
   std::chrono::steady_clock::time_point file_token_read_{};
 };

@@ -1,6 +1,7 @@
 #include "k8s/client.hpp"
 
 #include "k8s/status_error.hpp"
+#include "util/blocking.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -62,21 +63,57 @@ asio::awaitable<Response> Client::call(Request r, std::string_view what) {
   co_return res;
 }
 
-namespace {
-json::value parse_body(const Response& r) {
+json::value parse_api_json(std::string_view body) {
   boost::system::error_code ec;
   json::parse_options po;
-  po.max_depth = 256;
-  auto v = json::parse(r.body, ec, {}, po);
+  po.max_depth = kMaxApiJsonDepth;
+  auto v = json::parse(body, ec, {}, po);
+  if (ec == json::error::too_deep)
+    fail(Errc::unavailable, fmt::format("API server sent JSON nested deeper than {} levels", kMaxApiJsonDepth));
   if (ec) fail(Errc::unavailable, fmt::format("API server sent invalid JSON ({})", ec.message()));
   return v;
 }
+
+asio::awaitable<json::value> parse_api_json_async(std::string body) {
+  if (body.size() < kOffloadParseBytes) co_return parse_api_json(body);
+  auto job = [b = std::move(body)] { return parse_api_json(b); };  // named: see blocking.hpp
+  co_return co_await offload(std::move(job));
+}
+
+namespace {
+// Counts nodes up to `budget`; true when the value has more (worth a thread hop to serialise).
+bool bigger_than(const json::value& v, std::size_t& budget) {
+  if (budget == 0) return true;
+  --budget;
+  if (v.is_object()) {
+    for (auto& kv : v.get_object())
+      if (bigger_than(kv.value(), budget)) return true;
+  } else if (v.is_array()) {
+    for (auto& x : v.get_array())
+      if (bigger_than(x, budget)) return true;
+  } else if (v.is_string() && v.get_string().size() > kOffloadParseBytes) {
+    return true;
+  }
+  return false;
+}
 }  // namespace
+
+asio::awaitable<std::string> serialize_off_thread(const json::value& v) {
+  std::size_t budget = 4096;
+  if (!bigger_than(v, budget)) co_return json::serialize(v);
+  auto job = [p = &v] { return json::serialize(*p); };  // v outlives the wait: the caller is suspended
+  co_return co_await offload(std::move(job));
+}
+
+asio::awaitable<json::value> Client::call_json(Request r, std::string_view what) {
+  auto res = co_await call(std::move(r), what);
+  co_return co_await parse_api_json_async(std::move(res.body));
+}
 
 asio::awaitable<json::value> Client::get_json(std::string path, Query q) {
   Request r;
   r.target = with_query(std::move(path), q);
-  co_return parse_body(co_await call(std::move(r)));
+  co_return co_await call_json(std::move(r));
 }
 
 asio::awaitable<json::value> Client::send_json(http::verb verb, std::string path, Query q, std::string body,
@@ -86,7 +123,7 @@ asio::awaitable<json::value> Client::send_json(http::verb verb, std::string path
   r.target = with_query(std::move(path), q);
   r.body = std::move(body);
   r.content_type = std::move(content_type);
-  co_return parse_body(co_await call(std::move(r)));
+  co_return co_await call_json(std::move(r));
 }
 
 asio::awaitable<std::shared_ptr<const DiscoveryDoc>> Client::discovery(bool refresh) {
@@ -101,7 +138,7 @@ asio::awaitable<std::shared_ptr<const DiscoveryDoc>> Client::discovery(bool refr
     r.target = root;
     r.accept = agg_accept;
     auto res = co_await call(std::move(r));
-    auto v = parse_body(res);
+    auto v = co_await parse_api_json_async(res.body);
     if (res.content_type.find("apidiscovery.k8s.io") != std::string::npos) {
       parse_aggregated(v, *doc);
       doc->aggregated = true;

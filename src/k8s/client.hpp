@@ -28,6 +28,8 @@ class Client {
 
   // Raw request; throws mk::Error for non-2xx statuses.
   boost::asio::awaitable<Response> call(Request r, std::string_view what = {});
+  // call() + parse_api_json_async(): big answers are parsed off the I/O thread.
+  boost::asio::awaitable<json::value> call_json(Request r, std::string_view what = {});
   boost::asio::awaitable<json::value> get_json(std::string path, Query q = {});
   boost::asio::awaitable<json::value> send_json(boost::beast::http::verb verb, std::string path, Query q,
                                                 std::string body, std::string content_type);
@@ -50,5 +52,17 @@ class Client {
 // Throws Errc::invalid_argument unless `v` can be one segment of an API path.
 void check_path_segment(std::string_view what, std::string_view v);
 std::string url_encode(std::string_view s);
+
+// Bodies from this size on are parsed / serialised on the compute pool (util/blocking.hpp):
+// a list of 10k objects takes ~100 ms, during which the I/O thread would answer no one.
+inline constexpr std::size_t kOffloadParseBytes = 256 * 1024;
+// Nesting allowed in API answers: CRD schemas nest deeply, but no object needs more.
+inline constexpr int kMaxApiJsonDepth = 256;
+
+// Parses an API answer with the depth bound; Errc::unavailable with a clear message otherwise.
+json::value parse_api_json(std::string_view body);
+boost::asio::awaitable<json::value> parse_api_json_async(std::string body);
+// json::serialize(v), on the compute pool when v is big. `v` must stay alive until it returns.
+boost::asio::awaitable<std::string> serialize_off_thread(const json::value& v);
 
 }  // namespace mk::k8s

@@ -12,7 +12,9 @@ void throw_status(const Response& r, std::string_view what) {
   std::string message, reason;
   json::object details;
   boost::system::error_code ec;
-  auto v = json::parse(r.body, ec);
+  json::value v;
+  // A Status is small; a huge error body is not worth parsing on the I/O thread.
+  if (r.body.size() <= (1u << 20)) v = json::parse(r.body, ec);
   if (!ec && v.is_object()) {
     auto& o = v.as_object();
     if (auto* m = o.if_contains("message"); m && m->is_string()) message = m->as_string();

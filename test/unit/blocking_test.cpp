@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <future>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -51,4 +52,37 @@ TEST(RunBlocking, PropagatesExceptions) {
       boost::asio::detached);
   io.run();
   EXPECT_EQ(what, "boom");
+}
+
+// The pools admit a bounded number of jobs: past it a clear Errc::unavailable, not an
+// unbounded queue; admission frees up as jobs finish.
+TEST(RunBlocking, AdmissionIsBounded) {
+  auto& wp = mk::blocking_pool();
+  boost::asio::io_context io;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::size_t finished = 0;
+  std::string refused;
+  auto one = [&](bool expect_refusal) -> boost::asio::awaitable<void> {
+    auto job = [released] {
+      released.wait();
+      return 1;
+    };
+    try {
+      co_await mk::run_blocking(std::move(job));
+      ++finished;
+    } catch (const mk::Error& e) {
+      EXPECT_TRUE(expect_refusal) << e.what();
+      EXPECT_EQ(e.code(), mk::Errc::unavailable);
+      refused = e.what();
+    }
+  };
+  for (std::size_t i = 0; i < wp.max_admitted; ++i) boost::asio::co_spawn(io, one(false), boost::asio::detached);
+  while (wp.admitted.load() < wp.max_admitted) io.poll_one();
+  boost::asio::co_spawn(io, one(true), boost::asio::detached);
+  while (refused.empty()) io.run_one();
+  EXPECT_NE(refused.find("server busy"), std::string::npos) << refused;
+  release.set_value();
+  while (finished < wp.max_admitted) io.run_one();
+  EXPECT_EQ(wp.admitted.load(), 0u);
 }

@@ -1,11 +1,17 @@
 // Exec credential plugins, run for real: small shell scripts that print ExecCredential JSON.
 #include "k8s/exec_credential.hpp"
+#include "k8s/api_transport.hpp"
 #include "temp_dir.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 
+#include <csignal>
 #include <cstdlib>
+#include <fstream>
+#include <thread>
 
 using namespace mk::k8s;
 using testutil::TempDir;
@@ -170,4 +176,107 @@ TEST(ExecCredential, ParsesRfc3339) {
   EXPECT_EQ(parse_rfc3339("2026-01-01T22:34:05-04:30"), utc(2026, 1, 2, 3, 4, 5));
   EXPECT_FALSE(parse_rfc3339("tomorrow").has_value());
   EXPECT_FALSE(parse_rfc3339("").has_value());
+}
+
+// --- through ApiTransport: single flight and the timeout -------------------------------------
+
+namespace {
+struct TransportRun {
+  boost::asio::io_context io;
+  std::unique_ptr<ApiTransport> t;
+  TransportRun(const std::string& plugin_path, std::chrono::milliseconds timeout = 10s) {
+    RestConfig c;
+    c.context = "exec";
+    c.cluster.server = "https://127.0.0.1:1";
+    c.auth.exec = plugin(plugin_path);
+    TransportOptions o;
+    o.exec_timeout = timeout;
+    t = std::make_unique<ApiTransport>(io.get_executor(), c, o);
+  }
+  // N concurrent authorization() calls; returns the headers or "error: ..." per call.
+  std::vector<std::string> authorize(int n) {
+    std::vector<std::string> out(n);
+    for (int i = 0; i < n; ++i)
+      boost::asio::co_spawn(io, t->authorization(), [&out, i](std::exception_ptr ep, std::string h) {
+        if (!ep) {
+          out[i] = h;
+          return;
+        }
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          out[i] = std::string("error: ") + e.what();
+        }
+      });
+    io.restart();
+    io.run();
+    return out;
+  }
+};
+
+int lines(const std::string& path) {
+  std::ifstream f(path);
+  int n = 0;
+  for (std::string l; std::getline(f, l);) ++n;
+  return n;
+}
+
+bool process_gone(pid_t pid) {
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  std::ifstream st("/proc/" + std::to_string(pid) + "/stat");  // a zombie waiting for init counts as gone
+  std::string s;
+  std::getline(st, s);
+  auto p = s.rfind(')');
+  return p != std::string::npos && p + 2 < s.size() && s[p + 2] == 'Z';
+}
+}  // namespace
+
+// 20 requests at once find no token: the plugin runs once and all 20 get its token.
+TEST(ExecCredential, ConcurrentCallersShareOneRun) {
+  TempDir d;
+  auto counter = d.str() + "/runs";
+  auto p = d.write("count.sh", "#!/bin/sh\necho run >> '" + counter + R"('
+echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"shared"}}'
+)",
+                   true);
+  TransportRun r(p);
+  auto got = r.authorize(20);
+  for (auto& h : got) EXPECT_EQ(h, "Bearer shared");
+  EXPECT_EQ(lines(counter), 1) << "the plugin ran once per caller";
+  // Cached afterwards.
+  r.authorize(5);
+  EXPECT_EQ(lines(counter), 1);
+}
+
+// A failure is shared the same way: one run, every waiter gets its error.
+TEST(ExecCredential, ConcurrentCallersShareOneFailure) {
+  TempDir d;
+  auto counter = d.str() + "/runs";
+  auto p = d.write("fail.sh", "#!/bin/sh\necho run >> '" + counter + "'\necho 'login required' >&2\nexit 2\n", true);
+  TransportRun r(p);
+  auto got = r.authorize(20);
+  for (auto& h : got) EXPECT_NE(h.find("login required"), std::string::npos) << h;
+  EXPECT_EQ(lines(counter), 1);
+  r.authorize(1);  // not cached: the next call tries again
+  EXPECT_EQ(lines(counter), 2);
+}
+
+// A plugin that never finishes: every waiter fails after the configured timeout, and the
+// plugin and what it started are killed and reaped.
+TEST(ExecCredential, HungPluginTimesOutThroughTheTransport) {
+  TempDir d;
+  auto pids = d.str() + "/pids";
+  auto p =
+      d.write("hang.sh", "#!/bin/sh\necho $$ > '" + pids + "'\nsleep 1000 &\necho $! >> '" + pids + "'\nwait\n", true);
+  TransportRun r(p, 300ms);
+  auto got = r.authorize(3);
+  for (auto& h : got) EXPECT_NE(h.find("did not finish within 0.3 s"), std::string::npos) << h;
+  std::ifstream f(pids);
+  std::vector<pid_t> ps;
+  for (pid_t x; f >> x;) ps.push_back(x);
+  ASSERT_EQ(ps.size(), 2u);
+  EXPECT_TRUE(process_gone(ps[0])) << "plugin " << ps[0] << " still running";
+  // The grandchild got SIGKILL with the group; init reaps it in its own time.
+  for (int i = 0; i < 1000 && !process_gone(ps[1]); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(process_gone(ps[1])) << "the plugin's child " << ps[1] << " still running";
 }
