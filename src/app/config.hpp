@@ -23,6 +23,9 @@ struct Config {
   int burst = 300;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
   std::size_t max_response_bytes = 512 * 1024;  // a tool result's text; bigger asks to narrow the query
+  // A filtered pod-log search reads at most this much log, for at most this long.
+  std::size_t log_scan_bytes = 64u << 20;
+  int log_scan_seconds = 20;
   // transport
   std::string transport = "stdio";
   std::string http_addr = ":8080";
