@@ -115,7 +115,7 @@ TEST(LogScanner, KeepsOnlyTheLastMatches) {
   EXPECT_EQ(sc.text(), "line 996\nline 998\nline 1000\n");
   EXPECT_FALSE(sc.kept_capped());
   // keep_bytes drops the oldest of the last N and says so.
-  LogScanner small(f, ScanLimits{.keep_lines = 3, .keep_bytes = 20});
+  LogScanner small(f, ScanLimits{.keep_lines = 3, .keep_bytes = 15});
   small.feed(log);
   small.finish();
   EXPECT_EQ(small.text(), "line 1000\n");

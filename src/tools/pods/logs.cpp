@@ -287,7 +287,7 @@ json::object logs_input_schema() {
        {"container", schema::string("container (default: the only one, or the pod's "
                                     "kubectl.kubernetes.io/default-container annotation)")},
        {"tailLines", schema::integer("last N lines (default 100; -1 for all, still capped by limitBytes); with "
-                                     "filter or regex, the last N matching lines of the whole log",
+                                     "filter or regex (and no follow), the last N matching lines of the whole log",
                                      -1)},
        {"sinceSeconds", schema::integer("only lines newer than this many seconds", 1)},
        {"sinceTime", schema::string("only lines after this RFC 3339 time (e.g. 2024-01-01T00:00:00Z)")},
