@@ -28,7 +28,12 @@ pipeline::Settings settings(const Config& c) {
           .max_structured_bytes = c.max_structured_bytes,
           .request_timeout = c.request_timeout,
           .max_calls_per_session = c.max_session_concurrent_calls,
-          .max_calls_total = c.max_concurrent_calls};
+          .max_calls_total = c.max_concurrent_calls,
+          .log_scan_bytes = c.log_scan_bytes,
+          .log_scan_seconds = c.log_scan_seconds,
+          .port_forward_allowed_addresses = c.port_forward_allowed_addresses,
+          .port_forward_idle_timeout = c.port_forward_idle_timeout,
+          .port_forward_max_stateless = c.port_forward_max_stateless};
 }
 
 }  // namespace

@@ -30,6 +30,9 @@ struct Config {
   std::size_t max_concurrent_calls = 256;
   // Largest API server answer read; see k8s::TransportOptions::max_response_bytes for the why.
   std::size_t max_api_response_bytes = 64u << 20;
+  // A filtered pod-log search reads at most this much log, for at most this long.
+  std::size_t log_scan_bytes = 64u << 20;
+  int log_scan_seconds = 20;
   // transport
   std::string transport = "stdio";
   std::string http_addr = ":8080";

@@ -76,6 +76,14 @@ void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, st
                  "answers fail and ask for limit/continue or selectors")
       ->default_val(std::size_t{64} << 20)
       ->check(CLI::Range(std::size_t{64} << 10, std::size_t{4} << 30));
+  app.add_option("--log-scan-bytes", c.log_scan_bytes,
+                 "Bytes of a pod log that one filtered k8s_get_pod_logs call searches at most")
+      ->default_val(64u << 20)
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 34));
+  app.add_option("--log-scan-seconds", c.log_scan_seconds,
+                 "Seconds one filtered k8s_get_pod_logs call searches at most")
+      ->default_val(20)
+      ->check(CLI::Range(1, 3600));
   app.add_flag("--in-cluster", c.in_cluster, "Use the pod's service account instead of a kubeconfig")
       ->default_val(false);
   app.add_option("--context", c.context, "kubeconfig context to start with (default: current-context)")

@@ -24,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace mk::pipeline {
 
@@ -38,6 +39,12 @@ struct Settings {
   // than queueing behind work nobody may be waiting for any more.
   std::size_t max_calls_per_session = 16;
   std::size_t max_calls_total = 256;
+  // Tool groups' own settings.
+  std::size_t log_scan_bytes = 64u << 20;  // a filtered pod-log search reads at most this much
+  int log_scan_seconds = 20;               // ... for at most this long
+  std::vector<std::string> port_forward_allowed_addresses;  // besides loopback (operator's choice)
+  std::chrono::seconds port_forward_idle_timeout{30 * 60};  // stateless (2026-07-28) forwards
+  std::size_t port_forward_max_stateless = 64;
 };
 
 // The server-wide state tools run against.

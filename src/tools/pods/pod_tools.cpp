@@ -40,14 +40,11 @@ void register_pod_tools(Registrar& reg) {
       .name = "k8s_get_pod_logs",
       .title = "Get pod logs",
       .description = "Logs of a pod container: tailLines (default 100), sinceSeconds/sinceTime, previous, "
-                     "timestamps, limitBytes (default 256 KiB), a substring or regex line filter, and follow "
-                     "for up to followSeconds (new lines arrive as progress notifications).",
+                     "timestamps, limitBytes (default 256 KiB), a substring or RE2 regex line filter (searches the "
+                     "whole log and returns the last tailLines matches), and follow for up to followSeconds (new "
+                     "lines arrive as progress notifications).",
       .input_schema = logs_input_schema(),
-      .output_schema = schema::output({{"logs", schema::string("the log text, one line per line")},
-                                       {"lines", schema::integer("lines returned")},
-                                       {"truncated", schema::boolean("the byte cap cut the output")},
-                                       {"container", schema::string("")}},
-                                      {"logs"}),
+      .output_schema = logs_output_schema(),
       .annotations = {.read_only = true, .destructive = false, .idempotent = true, .open_world = false},
       .timeout = std::chrono::seconds(kMaxFollowSeconds + 60),
       .verb = op::logs,

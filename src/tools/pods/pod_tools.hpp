@@ -13,6 +13,7 @@ inline constexpr std::int64_t kMaxExecSeconds = 600;
 
 boost::asio::awaitable<mcp::ToolResult> get_pod_logs(Env& env, Call& c);
 boost::json::object logs_input_schema();
+boost::json::object logs_output_schema();
 
 boost::asio::awaitable<mcp::ToolResult> exec_pod(Env& env, Call& c);
 boost::json::object exec_input_schema();
