@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-namespace mk::k8s {
-class PortForwardRegistry;
+namespace mk::tools {
+class ForwardRegistry;
 }
 
 namespace mk {
@@ -18,7 +18,7 @@ namespace mk {
 struct KubeSession : mcp::SessionData {
   std::string context;  // "" => the server's default context
   // This session's port-forwards (created on first use); its destructor closes them all.
-  std::shared_ptr<k8s::PortForwardRegistry> forwards;
+  std::shared_ptr<tools::ForwardRegistry> forwards;
 };
 
 class App {
