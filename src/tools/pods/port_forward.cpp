@@ -120,22 +120,26 @@ std::string render(const json::object& f) {
   return t;
 }
 
-asio::awaitable<mcp::ToolResult> start_forward(App& app, mcp::CallContext& c, PodRef ref, k8s::ForwardSpec spec) {
-  // Before any API call: where to listen is the operator's decision, not the caller's.
+// Where to listen: the operator decides which addresses a caller may name. Checked before any
+// API call.
+void set_listen(const App& app, const mcp::CallContext& c, k8s::ForwardSpec& spec) {
   auto allowed = parse_allowed_addresses(app.config().port_forward_allowed_addresses);
-  auto address = checked_forward_address(str(c.args(), "address", "127.0.0.1"), allowed);
+  spec.address = checked_forward_address(str(c.args(), "address", "127.0.0.1"), allowed).to_string();
   auto local_port = opt_int(c.args(), "localPort").value_or(0);
   check_forward_local_port(local_port);
+  spec.local_port = static_cast<int>(local_port);
+}
+
+asio::awaitable<mcp::ToolResult> start_forward(App& app, mcp::CallContext& c, PodRef ref, k8s::ForwardSpec spec) {
   // Shared: if the session ends while we wait for the API server, the registry (and with it
   // the new forward) is closed when this call drops the last reference.
-  auto reg_ptr = registry_ptr(app, c, co_await asio::this_coro::executor);
+  auto ex = co_await asio::this_coro::executor;
+  auto reg_ptr = registry_ptr(app, c, ex);
   auto& reg = *reg_ptr;
   auto caller = caller_of(c);
   reg.check_capacity(caller.scope);
   spec.context = ref.context;
   spec.ns = ref.ns;
-  spec.address = address.to_string();
-  spec.local_port = static_cast<int>(local_port);
   auto id = reg.new_id(caller.scope);
   auto f = co_await k8s::PortForward::start(ref.client, spec, id);
   // The session may have ended (or hit the cap) while we waited for the API server.
@@ -147,7 +151,8 @@ asio::awaitable<mcp::ToolResult> start_forward(App& app, mcp::CallContext& c, Po
   }
   auto info = f->info();
   std::string text = "started " + render(info);
-  if (!address.is_loopback()) text += fmt::format("\nnote: listening on {}, reachable from other hosts", spec.address);
+  if (auto a = parse_forward_address(spec.address); a && !a->is_loopback())
+    text += fmt::format("\nnote: listening on {}, reachable from other hosts", spec.address);
   if (caller.scope == ForwardScope::capability) {
     auto idle = std::chrono::duration_cast<std::chrono::seconds>(reg.limits().idle_timeout).count();
     info["idleTimeoutSeconds"] = idle;
@@ -161,8 +166,9 @@ asio::awaitable<mcp::ToolResult> start_forward(App& app, mcp::CallContext& c, Po
 
 asio::awaitable<mcp::ToolResult> forward_pod(App& app, mcp::CallContext& c) {
   app.policy().check_operation(op::port_forward);
-  auto ref = pod_ref(app, c, str(c.args(), "name"));
   k8s::ForwardSpec spec;
+  set_listen(app, c, spec);
+  auto ref = pod_ref(app, c, str(c.args(), "name"));
   spec.pod = ref.name;
   spec.remote_port = static_cast<int>(opt_int(c.args(), "port").value_or(0));
   co_return co_await start_forward(app, c, ref, spec);
@@ -171,6 +177,8 @@ asio::awaitable<mcp::ToolResult> forward_pod(App& app, mcp::CallContext& c) {
 asio::awaitable<mcp::ToolResult> forward_service(App& app, mcp::CallContext& c) {
   app.policy().check_operation(op::port_forward);
   auto& a = c.args();
+  k8s::ForwardSpec fs;
+  set_listen(app, c, fs);
   auto ref = pod_ref(app, c, str(a, "name"));
   auto sv = co_await ref.client->get_json(
       fmt::format("/api/v1/namespaces/{}/services/{}", k8s::url_encode(ref.ns), k8s::url_encode(ref.name)));
@@ -231,7 +239,6 @@ asio::awaitable<mcp::ToolResult> forward_service(App& app, mcp::CallContext& c) 
                        s(*obj(*chosen, "metadata"), "name"), std::string_view(tp->as_string())));
     target = *n;
   }
-  k8s::ForwardSpec fs;
   fs.pod = s(*obj(*chosen, "metadata"), "name");
   fs.remote_port = target;
   fs.service = ref.name;
@@ -241,7 +248,8 @@ asio::awaitable<mcp::ToolResult> forward_service(App& app, mcp::CallContext& c) 
 }
 
 asio::awaitable<mcp::ToolResult> list_forwards(App& app, mcp::CallContext& c) {
-  auto reg = registry_ptr(app, c, co_await asio::this_coro::executor);
+  auto ex = co_await asio::this_coro::executor;
+  auto reg = registry_ptr(app, c, ex);
   auto caller = caller_of(c);
   auto ids = ids_arg(c.args());
   json::array items;
@@ -260,7 +268,8 @@ asio::awaitable<mcp::ToolResult> list_forwards(App& app, mcp::CallContext& c) {
 
 asio::awaitable<mcp::ToolResult> stop_forward(App& app, mcp::CallContext& c) {
   auto id = str(c.args(), "id");
-  auto reg = registry_ptr(app, c, co_await asio::this_coro::executor);
+  auto ex = co_await asio::this_coro::executor;
+  auto reg = registry_ptr(app, c, ex);
   auto caller = caller_of(c);
   if (!reg->stop(caller, id)) {
     auto shown = fmt::format("\"{}\"", id.substr(0, 100));
@@ -280,7 +289,8 @@ asio::awaitable<mcp::ToolResult> stop_forward(App& app, mcp::CallContext& c) {
 }
 
 asio::awaitable<mcp::ToolResult> stop_all(App& app, mcp::CallContext& c) {
-  auto reg = registry_ptr(app, c, co_await asio::this_coro::executor);
+  auto ex = co_await asio::this_coro::executor;
+  auto reg = registry_ptr(app, c, ex);
   auto caller = caller_of(c);
   auto ids = ids_arg(c.args());
   if (caller.scope == ForwardScope::capability && ids.empty())
