@@ -47,9 +47,8 @@ class PortForward : public std::enable_shared_from_this<PortForward> {
   int local_port() const { return local_port_; }
   TunnelProtocol protocol() const { return protocol_; }
   boost::json::object info() const;
-  // For idle detection: connections open now, and accepted since the start.
-  std::size_t open_connections() const { return conns_.size(); }
-  std::uint64_t total_connections() const { return total_conns_; }
+  // Grows with every connection accepted and byte moved (idle detection).
+  std::uint64_t activity() const { return total_conns_ + bytes_in_ + bytes_out_; }
 
   struct Conn;
 

@@ -17,11 +17,9 @@ using namespace std::chrono_literals;
 namespace {
 struct FakeForward : Forwarding {
   bool stopped = false;
-  std::size_t open = 0;
-  std::uint64_t total = 0;
+  std::uint64_t traffic = 0;
   void stop() override { stopped = true; }
-  std::size_t open_connections() const override { return open; }
-  std::uint64_t total_connections() const override { return total; }
+  std::uint64_t activity() const override { return traffic; }
   boost::json::object info() const override { return {}; }
 };
 
@@ -126,18 +124,16 @@ TEST_F(Fixture, IdleStatelessForwardsExpireSessionOnesDoNot) {
   EXPECT_EQ(reg->size(), 1u);
 }
 
-TEST_F(Fixture, ConnectionsKeepAStatelessForwardAlive) {
+TEST_F(Fixture, TrafficKeepsAStatelessForwardAliveSilenceEndsIt) {
   auto [a, fa] = start(kStateless);
-  fa->open = 1;  // a long connection
-  now += 2h;
+  for (int i = 0; i < 10; ++i) {  // used every 59 s for 10 minutes
+    now += 59s;
+    fa->traffic += 100;
+    EXPECT_EQ(reg->expire(), 0u);
+  }
+  now += 59s;  // silence: an open connection without bytes counts for nothing
   EXPECT_EQ(reg->expire(), 0u);
-  fa->open = 0;
-  now += 59s;
-  EXPECT_EQ(reg->expire(), 0u);
-  fa->total = 5;  // short connections came and went since the last look
-  now += 59s;
-  EXPECT_EQ(reg->expire(), 0u);
-  now += 60s;
+  now += 1s;
   EXPECT_EQ(reg->expire(), 1u);
   EXPECT_TRUE(fa->stopped);
 }

@@ -79,7 +79,7 @@ void ForwardRegistry::add(const ForwardCaller& caller, std::string id, std::shar
   r.id = id;
   r.scope = caller.scope;
   r.owner = caller.owner;
-  r.connections_seen = f->total_connections();
+  r.activity_seen = f->activity();
   r.forward = std::move(f);
   r.last_used = now_();
   records_.emplace(std::move(id), std::move(r));
@@ -133,9 +133,11 @@ std::size_t ForwardRegistry::expire() {
       ++it;
       continue;
     }
-    auto total = r.forward->total_connections();
-    if (r.forward->open_connections() > 0 || total != r.connections_seen) {
-      r.connections_seen = total;
+    // A connection kept open without traffic does not count: a pod (or client) that never
+    // closes would keep a forward nobody uses alive for ever.
+    auto activity = r.forward->activity();
+    if (activity != r.activity_seen) {
+      r.activity_seen = activity;
       r.last_used = now;
       ++it;
       continue;

@@ -26,8 +26,8 @@ class Forwarding {
  public:
   virtual ~Forwarding() = default;
   virtual void stop() = 0;
-  virtual std::size_t open_connections() const = 0;
-  virtual std::uint64_t total_connections() const = 0;
+  // Grows with every connection and byte: unchanged means unused.
+  virtual std::uint64_t activity() const = 0;
   virtual boost::json::object info() const = 0;
 };
 
@@ -43,8 +43,8 @@ struct ForwardRecord {
   // record with an owner is visible only to calls by that owner, whatever id they present.
   std::string owner;
   std::shared_ptr<Forwarding> forward;
-  ForwardClock::time_point last_used;  // started, listed by id, or a connection seen
-  std::uint64_t connections_seen = 0;  // total_connections() at the last look
+  ForwardClock::time_point last_used;  // started, listed by id, or traffic seen
+  std::uint64_t activity_seen = 0;     // forward->activity() at the last look
 };
 
 struct ForwardLimits {
@@ -84,8 +84,8 @@ class ForwardRegistry : public std::enable_shared_from_this<ForwardRegistry> {
   // Stops what visible(caller, ids) returns; how many.
   std::size_t stop_visible(const ForwardCaller& caller, std::span<const std::string> ids = {});
 
-  // Stops the stateless forwards idle (no open connection, no new one, no tool use) for the
-  // idle timeout; how many. Runs on every call and from a timer.
+  // Stops the stateless forwards idle (no new connection, no byte either way, no tool use) for
+  // the idle timeout, open connections or not; how many. Runs on every call and from a timer.
   std::size_t expire();
   std::size_t size() const { return records_.size(); }
 

@@ -27,8 +27,7 @@ class PortForwardHandle : public Forwarding {
  public:
   explicit PortForwardHandle(std::shared_ptr<k8s::PortForward> f) : f_(std::move(f)) {}
   void stop() override { f_->stop(); }
-  std::size_t open_connections() const override { return f_->open_connections(); }
-  std::uint64_t total_connections() const override { return f_->total_connections(); }
+  std::uint64_t activity() const override { return f_->activity(); }
   json::object info() const override { return f_->info(); }
 
  private:

@@ -149,7 +149,6 @@ test('2026-07-28: a stateless forward is reached only by its id', async () => {
   const a = await modernCall('k8s_port_forward_pod', { namespace: ns, name: 'app', port: 8080 });
   assert.ok(!a.isError, a.text);
   const id = a.data.id;
-  assert.match(id, /^pf-[A-Za-z0-9_-]{22}$/, 'an unguessable id');
   const p = randomBytes(8192);
   assert.ok((await roundTrip(a.data.localPort, p)).equals(p));
 
@@ -158,6 +157,7 @@ test('2026-07-28: a stateless forward is reached only by its id', async () => {
   assert.ok(!list.isError, list.text);
   assert.equal(list.data.count, 0, `B sees A's forward: ${list.text}`);
   assert.doesNotMatch(list.text, new RegExp(id));
+  assert.match(id, /^pf-[A-Za-z0-9_-]{22}$/, 'an unguessable id');
   for (const guess of ['pf-1', 'pf-2', id.slice(0, -1) + (id.endsWith('A') ? 'B' : 'A')]) {
     const s = await modernCall('k8s_stop_port_forward_session', { id: guess });
     assert.ok(s.isError, `B stopped ${guess}`);
@@ -188,10 +188,10 @@ test('2026-07-28: an idle stateless forward ends after --port-forward-idle-timeo
 
   const a = await modernCall('k8s_port_forward_pod', { namespace: ns, name: 'app', port: 8080 });
   assert.ok(!a.isError, a.text);
-  assert.equal(a.data.idleTimeoutSeconds, 2);
   const p = randomBytes(1024);
   assert.ok((await roundTrip(a.data.localPort, p)).equals(p));
   assert.equal(await waitRefused(a.data.localPort), true, `idle stateless forward ${a.data.id} still listening`);
+  assert.equal(a.data.idleTimeoutSeconds, 2);
   assert.equal((await modernCall('k8s_list_port_forward_sessions', { ids: [a.data.id] })).data.count, 0);
   const gone = await modernCall('k8s_stop_port_forward_session', { id: a.data.id });
   assert.ok(gone.isError);
