@@ -167,6 +167,7 @@ asio::awaitable<void> ForwardRegistry::sweep(std::weak_ptr<ForwardRegistry> weak
                                              std::shared_ptr<asio::steady_timer> timer,
                                              std::chrono::milliseconds period) {
   for (;;) {
+    if (weak.expired()) co_return;  // gone before this coroutine first ran: its cancel was missed
     timer->expires_after(period);
     auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;  // cancelled: the registry is going away
