@@ -15,6 +15,11 @@ struct Config {
   std::vector<std::string> denied_namespaces;
   bool show_secret_values = false;
   bool allow_cluster_scoped_writes = false;  // despite namespace limits
+  // port-forward: addresses besides loopback a forward may listen on (IP literals), and the
+  // idle time and count limit of forwards started by stateless (2026-07-28) requests
+  std::vector<std::string> port_forward_allowed_addresses;
+  std::chrono::seconds port_forward_idle_timeout{30 * 60};
+  std::size_t port_forward_max_stateless = 64;
   // kubernetes
   bool in_cluster = false;
   std::string context;  // initial context (default: kubeconfig's current-context)

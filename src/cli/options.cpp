@@ -1,5 +1,8 @@
 #include "cli/options.hpp"
 
+#include "tools/pods/forward_address.hpp"
+#include "util/error.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -40,6 +43,22 @@ void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, st
   app.add_option("--denied-namespaces", deny_ns, "Comma-separated namespaces the tools must never touch")
       ->envname("MCP_DENIED_NAMESPACES")
       ->delimiter(',');
+  app.add_option("--port-forward-allowed-addresses", c.port_forward_allowed_addresses,
+                 "Comma-separated IP addresses besides loopback that port-forwards may listen on "
+                 "(0.0.0.0 or :: = every interface; default: loopback only)")
+      ->envname("MCP_PORT_FORWARD_ALLOWED_ADDRESSES")
+      ->delimiter(',');
+  app.add_option_function<int>(
+         "--port-forward-idle-timeout", [&c](const int& s) { c.port_forward_idle_timeout = std::chrono::seconds(s); },
+         "Seconds a port-forward started by a stateless (2026-07-28) request lives without use")
+      ->envname("MCP_PORT_FORWARD_IDLE_TIMEOUT")
+      ->default_str("1800")
+      ->check(CLI::Range(1, 7 * 24 * 3600));
+  app.add_option("--port-forward-max-stateless", c.port_forward_max_stateless,
+                 "Most port-forwards started by stateless (2026-07-28) requests at a time")
+      ->envname("MCP_PORT_FORWARD_MAX_STATELESS")
+      ->default_val(64)
+      ->check(CLI::Range(1, 10000));
   app.add_flag("--show-secret-values", c.show_secret_values, "Return Secret data unredacted (default: redacted)")
       ->default_val(false);
   app.add_option("--qps-limit", c.qps, "QPS limit for Kubernetes API calls")
@@ -181,6 +200,15 @@ Parsed parse(int argc, char** argv) {
   p.config.session_idle_timeout = std::chrono::seconds(session_idle_s);
   p.config.shutdown_grace = std::chrono::seconds(shutdown_grace_s);
   p.config.allowed_origins = split_csv(p.config.allowed_origins);
+  p.config.port_forward_allowed_addresses = split_csv(p.config.port_forward_allowed_addresses);
+  try {
+    mk::tools::parse_allowed_addresses(p.config.port_forward_allowed_addresses);
+  } catch (const mk::Error& e) {
+    std::cerr << e.what() << "\n";
+    p.command = Parsed::Command::exit;
+    p.exit_code = 2;
+    return p;
+  }
   if (p.config.tls_cert.empty() != p.config.tls_key.empty()) {
     std::cerr << "--tls-cert and --tls-key must be given together\n";
     p.command = Parsed::Command::exit;

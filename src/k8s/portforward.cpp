@@ -346,37 +346,4 @@ asio::awaitable<void> PortForward::serve(std::shared_ptr<Conn> conn) {
       asio::detached);
 }
 
-void PortForwardRegistry::check_capacity() const {
-  if (forwards_.size() >= max_)
-    fail(Errc::too_large, fmt::format("this session already has {} port-forwards (the limit); stop one with "
-                                      "k8s_stop_port_forward_session",
-                                      forwards_.size()));
-}
-
-void PortForwardRegistry::add(std::shared_ptr<PortForward> f) {
-  check_capacity();
-  forwards_[f->id()] = std::move(f);
-}
-
-std::vector<std::shared_ptr<PortForward>> PortForwardRegistry::list() const {
-  std::vector<std::shared_ptr<PortForward>> out;
-  for (auto& [id, f] : forwards_) out.push_back(f);
-  return out;
-}
-
-bool PortForwardRegistry::stop(const std::string& id) {
-  auto it = forwards_.find(id);
-  if (it == forwards_.end()) return false;
-  it->second->stop();
-  forwards_.erase(it);
-  return true;
-}
-
-std::size_t PortForwardRegistry::stop_all() {
-  auto n = forwards_.size();
-  for (auto& [id, f] : forwards_) f->stop();
-  forwards_.clear();
-  return n;
-}
-
 }  // namespace mk::k8s

@@ -2,8 +2,8 @@
 // Port-forwarding to a pod through the API server: a local TCP listener whose accepted
 // connections become stream pairs on one SPDY session (tunnelled in a WebSocket, or a raw
 // SPDY upgrade where that is refused; re-dialled when it ends), or, as a last resort, one
-// v4.channel.k8s.io WebSocket each; and a per-MCP-session registry of such forwards that
-// closes them all when it goes away.
+// v4.channel.k8s.io WebSocket each. Which caller owns a forward is not this layer's concern
+// (tools/pods/forward_registry.hpp).
 #include "k8s/client.hpp"
 #include "k8s/portforward_tunnel.hpp"
 #include "util/signal.hpp"
@@ -13,7 +13,6 @@
 #include <boost/json.hpp>
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -48,6 +47,8 @@ class PortForward : public std::enable_shared_from_this<PortForward> {
   int local_port() const { return local_port_; }
   TunnelProtocol protocol() const { return protocol_; }
   boost::json::object info() const;
+  // Grows with every connection accepted and byte moved (idle detection).
+  std::uint64_t activity() const { return total_conns_ + bytes_in_ + bytes_out_; }
 
   struct Conn;
 
@@ -79,29 +80,6 @@ class PortForward : public std::enable_shared_from_this<PortForward> {
 
 // Forwards live in the process: the `active_port_forward_sessions` gauge.
 std::size_t active_port_forwards();
-
-class PortForwardRegistry {
- public:
-  explicit PortForwardRegistry(std::size_t max = 16) : max_(max) {}
-  ~PortForwardRegistry() { stop_all(); }
-  PortForwardRegistry(const PortForwardRegistry&) = delete;
-  PortForwardRegistry& operator=(const PortForwardRegistry&) = delete;
-
-  // Throws Errc::too_large when the session already has `max` forwards.
-  void check_capacity() const;
-  std::string next_id() { return "pf-" + std::to_string(++counter_); }
-  void add(std::shared_ptr<PortForward> f);
-  std::vector<std::shared_ptr<PortForward>> list() const;
-  // false when no forward has this id.
-  bool stop(const std::string& id);
-  std::size_t stop_all();
-  std::size_t max() const { return max_; }
-
- private:
-  std::size_t max_;
-  std::uint64_t counter_ = 0;
-  std::map<std::string, std::shared_ptr<PortForward>> forwards_;
-};
 
 // Path and query of the upgrade request.
 std::string portforward_target(std::string_view ns, std::string_view pod, int port);

@@ -1,14 +1,19 @@
 // k8s_port_forward_pod / _service and the session tools: list, stop one, stop all. Forwards
-// belong to the MCP session that made them (SessionState::resource) and end with it.
+// belong to the MCP session that made them (SessionState::resource) and end with it; those of
+// stateless requests are reached by their id only and end when idle (forward_registry.hpp).
+// They listen on loopback unless the operator allows an address (forward_address.hpp).
 #include "k8s/portforward.hpp"
 #include "tools/common/args.hpp"
 #include "tools/common/schema.hpp"
+#include "tools/pods/forward_address.hpp"
+#include "tools/pods/forward_registry.hpp"
 #include "tools/pods/pod_common.hpp"
 #include "tools/pods/pod_tools.hpp"
 #include "util/error.hpp"
 
 #include <fmt/core.h>
 #include <fmt/format.h>
+#include <boost/asio/this_coro.hpp>
 
 namespace mk::tools {
 namespace json = boost::json;
@@ -16,11 +21,51 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr std::size_t kMaxForwardsPerSession = 16;
+constexpr std::size_t kMaxIdsPerCall = 100;
 
-std::shared_ptr<k8s::PortForwardRegistry> registry_ptr(const Call& c) {
-  return c.session().resource<k8s::PortForwardRegistry>(kMaxForwardsPerSession);
+class PortForwardHandle : public Forwarding {
+ public:
+  explicit PortForwardHandle(std::shared_ptr<k8s::PortForward> f) : f_(std::move(f)) {}
+  void stop() override { f_->stop(); }
+  std::uint64_t activity() const override { return f_->activity(); }
+  json::object info() const override { return f_->info(); }
+
+ private:
+  std::shared_ptr<k8s::PortForward> f_;
+};
+
+std::shared_ptr<ForwardRegistry> registry_ptr(Env& env, const Call& c, asio::any_io_executor ex) {
+  auto& cfg = env.settings();
+  ForwardLimits limits{.max_session = kMaxForwardsPerSession,
+                       .max_capability = cfg.port_forward_max_stateless,
+                       .idle_timeout = cfg.port_forward_idle_timeout};
+  return c.session().resource<ForwardRegistry>(std::move(ex), limits);
 }
-k8s::PortForwardRegistry& registry(const Call& c) { return *registry_ptr(c); }
+
+// A stateless (2026-07-28) request holds no session: the forward id is its only claim.
+ForwardCaller caller_of(const Call& c) {
+  // OAuth: the call's authenticated identity goes into `owner`.
+  return ForwardCaller{c.stateless() ? ForwardScope::capability : ForwardScope::session, {}};
+}
+
+std::vector<std::string> ids_arg(const json::object& a) {
+  std::vector<std::string> ids;
+  auto* v = a.if_contains("ids");
+  if (!v || !v->is_array()) return ids;
+  if (v->as_array().size() > kMaxIdsPerCall)
+    fail(Errc::invalid_argument, fmt::format("at most {} ids per call", kMaxIdsPerCall));
+  for (auto& e : v->as_array())
+    if (e.is_string()) ids.emplace_back(e.as_string());
+  return ids;
+}
+
+json::object record_info(const ForwardRecord& r, const ForwardLimits& limits) {
+  auto info = r.forward->info();
+  info["id"] = r.id;
+  if (r.scope == ForwardScope::capability)
+    info["idleTimeoutSeconds"] = std::chrono::duration_cast<std::chrono::seconds>(limits.idle_timeout).count();
+  return info;
+}
 
 const json::object* obj(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
@@ -69,41 +114,63 @@ std::string render(const json::object& f) {
   return t;
 }
 
-asio::awaitable<mcp::ToolResult> start_forward(Call& c, PodRef ref, k8s::ForwardSpec spec) {
+// Where to listen: the operator decides which addresses a caller may name. Checked before any
+// API call.
+void set_listen(const Env& env, const Call& c, k8s::ForwardSpec& spec) {
+  auto allowed = parse_allowed_addresses(env.settings().port_forward_allowed_addresses);
+  spec.address = checked_forward_address(str(c.args(), "address", "127.0.0.1"), allowed).to_string();
+  auto local_port = opt_int(c.args(), "localPort").value_or(0);
+  check_forward_local_port(local_port);
+  spec.local_port = static_cast<int>(local_port);
+}
+
+asio::awaitable<mcp::ToolResult> start_forward(Env& env, Call& c, PodRef ref, k8s::ForwardSpec spec) {
   // Shared: if the session ends while we wait for the API server, the registry (and with it
   // the new forward) is closed when this call drops the last reference.
-  auto reg_ptr = registry_ptr(c);
+  auto ex = co_await asio::this_coro::executor;
+  auto reg_ptr = registry_ptr(env, c, ex);
   auto& reg = *reg_ptr;
-  reg.check_capacity();
+  auto caller = caller_of(c);
+  reg.check_capacity(caller.scope);
   spec.context = ref.context;
   spec.ns = ref.ns;
-  spec.address = str(c.args(), "address", "127.0.0.1");
-  spec.local_port = static_cast<int>(opt_int(c.args(), "localPort").value_or(0));
-  auto f = co_await k8s::PortForward::start(ref.client, spec, reg.next_id());
+  auto id = reg.new_id(caller.scope);
+  auto f = co_await k8s::PortForward::start(ref.client, spec, id);
   // The session may have ended (or hit the cap) while we waited for the API server.
   try {
-    reg.add(f);
+    reg.add(caller, id, std::make_shared<PortForwardHandle>(f));
   } catch (...) {
     f->stop();
     throw;
   }
   auto info = f->info();
   std::string text = "started " + render(info);
-  if (spec.address != "127.0.0.1" && spec.address != "::1")
+  if (auto a = parse_forward_address(spec.address); a && !a->is_loopback())
     text += fmt::format("\nnote: listening on {}, reachable from other hosts", spec.address);
+  if (caller.scope == ForwardScope::capability) {
+    auto idle = std::chrono::duration_cast<std::chrono::seconds>(reg.limits().idle_timeout).count();
+    info["idleTimeoutSeconds"] = idle;
+    text += fmt::format(
+        "\nstateless request: keep the id; only it lists (ids) or stops this forward, which ends after {} s "
+        "without use",
+        idle);
+  }
   co_return mcp::ToolResult{std::move(info), std::move(text)};
 }
 
 asio::awaitable<mcp::ToolResult> forward_pod(Env& env, Call& c) {
-  auto ref = pod_ref(env, c, str(c.args(), "name"));
   k8s::ForwardSpec spec;
+  set_listen(env, c, spec);
+  auto ref = pod_ref(env, c, str(c.args(), "name"));
   spec.pod = ref.name;
   spec.remote_port = static_cast<int>(opt_int(c.args(), "port").value_or(0));
-  co_return co_await start_forward(c, ref, spec);
+  co_return co_await start_forward(env, c, ref, spec);
 }
 
 asio::awaitable<mcp::ToolResult> forward_service(Env& env, Call& c) {
   auto& a = c.args();
+  k8s::ForwardSpec fs;
+  set_listen(env, c, fs);
   auto ref = pod_ref(env, c, str(a, "name"));
   auto sv = co_await ref.client->get_json(
       fmt::format("/api/v1/namespaces/{}/services/{}", k8s::url_encode(ref.ns), k8s::url_encode(ref.name)));
@@ -164,55 +231,86 @@ asio::awaitable<mcp::ToolResult> forward_service(Env& env, Call& c) {
                        s(*obj(*chosen, "metadata"), "name"), std::string_view(tp->as_string())));
     target = *n;
   }
-  k8s::ForwardSpec fs;
   fs.pod = s(*obj(*chosen, "metadata"), "name");
   fs.remote_port = target;
   fs.service = ref.name;
   PodRef pref = ref;
   pref.name = fs.pod;
-  co_return co_await start_forward(c, pref, fs);
+  co_return co_await start_forward(env, c, pref, fs);
 }
 
-asio::awaitable<mcp::ToolResult> list_forwards(Env&, Call& c) {
+asio::awaitable<mcp::ToolResult> list_forwards(Env& env, Call& c) {
+  auto ex = co_await asio::this_coro::executor;
+  auto reg = registry_ptr(env, c, ex);
+  auto caller = caller_of(c);
+  auto ids = ids_arg(c.args());
   json::array items;
   std::string text;
-  for (auto& f : registry(c).list()) {
-    auto info = f->info();
+  for (auto* r : reg->visible(caller, ids)) {
+    auto info = record_info(*r, reg->limits());
     text += render(info) + fmt::format(" ({} open connections)\n", info.at("activeConnections").as_uint64());
     items.push_back(std::move(info));
   }
-  if (text.empty()) text = "no port-forwards in this session";
+  if (text.empty() && caller.scope == ForwardScope::capability && ids.empty())
+    text = "a stateless (2026-07-28) request sees only the port-forwards whose ids it passes in `ids`";
+  else if (text.empty()) text = ids.empty() ? "no port-forwards in this session" : "none of these port-forwards runs";
   auto n = items.size();
   co_return mcp::ToolResult{json::object{{"sessions", std::move(items)}, {"count", n}}, std::move(text)};
 }
 
-asio::awaitable<mcp::ToolResult> stop_forward(Env&, Call& c) {
+asio::awaitable<mcp::ToolResult> stop_forward(Env& env, Call& c) {
   auto id = str(c.args(), "id");
-  auto& reg = registry(c);
-  if (!reg.stop(id)) {
+  auto ex = co_await asio::this_coro::executor;
+  auto reg = registry_ptr(env, c, ex);
+  auto caller = caller_of(c);
+  if (!reg->stop(caller, id)) {
+    auto shown = fmt::format("\"{}\"", id.substr(0, 100));
+    // Never name other forwards to a stateless caller: their ids are what guards them.
+    if (caller.scope == ForwardScope::capability)
+      fail(Errc::not_found,
+           fmt::format("no port-forward {} (stateless requests reach a forward by the id its start returned; "
+                       "unused ones end after {} s)",
+                       shown, std::chrono::duration_cast<std::chrono::seconds>(reg->limits().idle_timeout).count()));
     std::vector<std::string> ids;
-    for (auto& f : reg.list()) ids.push_back(f->id());
+    for (auto* r : reg->visible(caller)) ids.push_back(r->id);
     fail(Errc::not_found,
-         fmt::format("no port-forward \"{}\" in this session{}", id,
+         fmt::format("no port-forward {} in this session{}", shown,
                      ids.empty() ? std::string(" (it has none)") : fmt::format("; active: {}", fmt::join(ids, ", "))));
   }
   co_return mcp::ToolResult{json::object{{"stopped", id}}, "stopped " + id};
 }
 
-asio::awaitable<mcp::ToolResult> stop_all(Env&, Call& c) {
-  auto n = registry(c).stop_all();
+asio::awaitable<mcp::ToolResult> stop_all(Env& env, Call& c) {
+  auto ex = co_await asio::this_coro::executor;
+  auto reg = registry_ptr(env, c, ex);
+  auto caller = caller_of(c);
+  auto ids = ids_arg(c.args());
+  if (caller.scope == ForwardScope::capability && ids.empty())
+    fail(Errc::invalid_argument,
+         "a stateless (2026-07-28) request stops only the port-forwards whose ids it passes in `ids`");
+  auto n = reg->stop_visible(caller, ids);
   co_return mcp::ToolResult{json::object{{"stopped", n}}, fmt::format("stopped {} port-forward(s)", n)};
 }
 
 json::object forward_props(json::object s, bool service) {
   auto& p = s["properties"].as_object();
-  p["localPort"] = schema::integer("local port; 0 (default) picks a free one", 0, 65535);
-  p["address"] = schema::string("local address to listen on (default 127.0.0.1; anything else exposes the pod)");
+  p["localPort"] = schema::integer("local port: 0 (default) picks a free one; 1024-65535", 0, 65535);
+  p["address"] = schema::string(
+      "local IP address to listen on: 127.0.0.1 (default), ::1 or localhost; others only if the server's operator "
+      "allows them");
   if (service) {
     auto port = schema::string("service port number or name (default: the only port)");
     port["type"] = json::array{"string", "integer"};
     p["port"] = std::move(port);
   } else p["port"] = schema::integer("pod port to forward to", 1, 65535);
+  return s;
+}
+
+json::object ids_schema(const char* what) {
+  auto s = schema::string_array(
+      fmt::format("{} (by id); stateless (2026-07-28) requests reach only forwards they name here, at most {}", what,
+                  kMaxIdsPerCall));
+  s["maxItems"] = kMaxIdsPerCall;
   return s;
 }
 }  // namespace
@@ -226,9 +324,10 @@ void register_port_forward_tools(Registrar& reg) {
   reg.add({
       .name = "k8s_port_forward_pod",
       .title = "Port-forward to a pod",
-      .description = "Listen on a local port (127.0.0.1 by default; localPort 0 picks one) and forward each "
-                     "connection to a pod port through the API server. Runs in the background until stopped or "
-                     "this MCP session ends; at most 16 per session.",
+      .description = "Listen on a local loopback port (localPort 0 picks one) and forward each connection to a "
+                     "pod port through the API server. Runs in the background until stopped or this MCP session "
+                     "ends; at most 16 per session. Started by a stateless (2026-07-28) request: only its id "
+                     "reaches it, and it ends when unused for a while.",
       .input_schema = schema::with_context(
           forward_props(schema::object({{"name", schema::string("pod name")},
                                         {"namespace", schema::string("namespace (default: the context's namespace)")}},
@@ -257,8 +356,9 @@ void register_port_forward_tools(Registrar& reg) {
   reg.add({
       .name = "k8s_list_port_forward_sessions",
       .title = "List port-forwards",
-      .description = "The port-forwards this MCP session started, with local port, target and traffic counters.",
-      .input_schema = schema::object({}),
+      .description = "The port-forwards this MCP session started, with local port, target and traffic counters. "
+                     "A stateless (2026-07-28) request sees only those whose ids it passes.",
+      .input_schema = schema::object({{"ids", ids_schema("only these forwards")}}),
       .output_schema =
           schema::output({{"sessions", json::object{{"type", "array"}}}, {"count", schema::integer("")}}, {"sessions"}),
       .annotations = {.read_only = true, .destructive = false, .idempotent = true, .open_world = false},
@@ -278,8 +378,8 @@ void register_port_forward_tools(Registrar& reg) {
   reg.add({
       .name = "k8s_stop_all_port_forward_sessions",
       .title = "Stop all port-forwards",
-      .description = "Stop every port-forward of this MCP session.",
-      .input_schema = schema::object({}),
+      .description = "Stop every port-forward of this MCP session (a stateless request: those named in ids).",
+      .input_schema = schema::object({{"ids", ids_schema("only these forwards")}}),
       .output_schema = schema::output({{"stopped", schema::integer("how many were stopped")}}, {"stopped"}),
       .annotations = {.read_only = false, .destructive = false, .idempotent = true, .open_world = false},
       .verb = op::port_forward,
