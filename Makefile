@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build server test unit-test e2e lint format run cluster-up cluster-down bench clean
+.PHONY: all deps build server test unit-test e2e lint format run cluster-up cluster-down bench clean fuzz
 
 all: build
 
@@ -29,6 +29,10 @@ test:
 
 e2e:
 	scripts/test.sh --e2e-only
+
+# Every libFuzzer target for FUZZ_SECONDS each (default 600); see fuzz/README.md.
+fuzz:
+	scripts/fuzz.sh
 
 lint: deps
 	scripts/lint.sh

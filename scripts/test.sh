@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh machine (what `make test` and CI run):
-#   deps (apt, npm ci) -> build -> unit tests -> control-plane binaries (cached) -> a private
-#   local cluster (always torn down) -> kubectl stream checks -> every e2e test.
+#   deps (apt, npm ci) -> build -> unit tests -> fuzz (each libFuzzer target briefly) -> asan
+#   (ASan+UBSan build, unit tests) -> tsan (TSan build, unit tests) -> control-plane binaries
+#   (cached) -> a private local cluster (always torn down) -> kubectl stream checks -> every e2e
+#   test -> asan-e2e (every e2e test again, against the ASan server).
 # Prints the time of every phase and a summary; exits non-zero if anything failed.
 # Usage: scripts/test.sh [--unit-only | --e2e-only] [--keep-cluster]
 # Env: BUILD_DIR (build), BUILD_TYPE (RelWithDebInfo), HARNESS_CACHE (/var/cache/mcp-k8s-harness),
 #      HARNESS_PORT_BASE (default: a free base), TEST_CLUSTERS (2), TEST_DEX (1),
 #      E2E_TIMEOUT (whole e2e phase, s, 2700), E2E_TEST_TIMEOUT (ms, 900000; on Node 20 it bounds
 #      each test file as a whole too),
-#      E2E_FILES (space-separated test files instead of all of test/e2e/tests/).
+#      E2E_FILES (space-separated test files instead of all of test/e2e/tests/),
+#      TEST_FUZZ / TEST_ASAN / TEST_TSAN (1; 0 skips that phase; TEST_ASAN=0 skips asan-e2e too),
+#      FUZZ_CI_SECONDS (per fuzz target, 30).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,7 +23,7 @@ while [ $# -gt 0 ]; do
     --unit-only) E2E=0; shift ;;
     --e2e-only) UNIT=0; shift ;;
     --keep-cluster) KEEP=1; shift ;;
-    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -28,6 +32,8 @@ export BUILD_DIR=${BUILD_DIR:-build} BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 case $BUILD_DIR in /*) ;; *) BUILD_DIR=$ROOT/$BUILD_DIR ;; esac
 TEST_CLUSTERS=${TEST_CLUSTERS:-2} TEST_DEX=${TEST_DEX:-1}
 E2E_TIMEOUT=${E2E_TIMEOUT:-2700} E2E_TEST_TIMEOUT=${E2E_TEST_TIMEOUT:-900000}
+TEST_FUZZ=${TEST_FUZZ:-1} TEST_ASAN=${TEST_ASAN:-1} TEST_TSAN=${TEST_TSAN:-1} FUZZ_CI_SECONDS=${FUZZ_CI_SECONDS:-30}
+ASAN_DIR=${BUILD_DIR}-asan TSAN_DIR=${BUILD_DIR}-tsan
 # The Go build cache (~4 GB) lives outside the clone so it survives between runs and clones.
 : "${HARNESS_CACHE:=/var/cache/mcp-k8s-harness}"
 if ! mkdir -p "$HARNESS_CACHE" 2>/dev/null || [ ! -w "$HARNESS_CACHE" ]; then
@@ -69,7 +75,7 @@ phase() {
   return "$rc"
 }
 
-UNIT_PASS=0 UNIT_FAIL=0 E2E_PASS=0 E2E_FAIL=0 STREAMS_PASS=0 STREAMS_FAIL=0
+UNIT_PASS=0 UNIT_FAIL=0 E2E_PASS=0 E2E_FAIL=0 STREAMS_PASS=0 STREAMS_FAIL=0 ASAN_E2E_PASS="" ASAN_E2E_FAIL=""
 SUMMARY_DONE=0
 summary() {
   SUMMARY_DONE=1
@@ -83,6 +89,7 @@ summary() {
   if [ "$E2E" = 1 ]; then
     echo "kubectl streams: $STREAMS_PASS passed, $STREAMS_FAIL failed"
     echo "e2e tests: $E2E_PASS passed, $E2E_FAIL failed"
+    [ -z "$ASAN_E2E_PASS" ] || echo "e2e tests under ASan: $ASAN_E2E_PASS passed, $ASAN_E2E_FAIL failed"
   fi
   # The one closing line CI reads.
   echo "tests: $((UNIT_PASS + E2E_PASS + STREAMS_PASS)) passed, $((UNIT_FAIL + E2E_FAIL + STREAMS_FAIL)) failed"
@@ -196,6 +203,7 @@ counts_from_streams() { # lines "ok ..." / "FAIL ..." printed by test-kubectl-st
   echo "${p:-0} ${f:-0}"
 }
 
+E2E_BIN="" E2E_TAP=""  # default: the build's binary, $WORK/e2e.tap
 do_e2e() {
   cd test/e2e
   local files=()
@@ -206,19 +214,68 @@ do_e2e() {
   fi
   # spec for people, tap to a file for counting. The phase timeout is a backstop; every test
   # has its own timeout too. --foreground keeps Ctrl-C reaching node.
-  HARNESS_RUN=$RUN MCPK_BIN=$BUILD_DIR/mcp-kubernetes PROMLINT_BIN=$(cat "$WORK/promlint") \
+  HARNESS_RUN=$RUN MCPK_BIN=${E2E_BIN:-$BUILD_DIR/mcp-kubernetes} PROMLINT_BIN=$(cat "$WORK/promlint") \
     timeout --foreground -k 30 "$E2E_TIMEOUT" \
     node --test --test-concurrency=1 --test-timeout="$E2E_TEST_TIMEOUT" \
     --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$WORK/e2e.tap" \
+    --test-reporter=tap --test-reporter-destination="${E2E_TAP:-$WORK/e2e.tap}" \
     "${files[@]}"
 }
 counts_from_tap() { # a timed-out (cancelled) test counts as failed; no report at all as 1 failure
-  local p f c
-  p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$WORK/e2e.tap" 2>/dev/null | tail -1)
-  f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$WORK/e2e.tap" 2>/dev/null | tail -1)
-  c=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$WORK/e2e.tap" 2>/dev/null | tail -1)
+  local p f c tap=${1:-$WORK/e2e.tap}
+  p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
+  f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
+  c=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
   echo "${p:-0} $((${f:-1} + ${c:-0}))"
+}
+
+# --- sanitizers and fuzzing (cmake/Sanitizers.cmake, scripts/fuzz.sh) ----------------------
+do_fuzz() {
+  FUZZ_SECONDS=$FUZZ_CI_SECONDS FUZZ_BUILD_DIR=${BUILD_DIR}-fuzz scripts/fuzz.sh
+}
+
+# -O1 and light debug info: sanitizer builds are for finding bugs, and compile faster so.
+sanitizer_build() { # DIR KIND
+  cmake -S . -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+    -DMCPK_SANITIZE="$2" >/dev/null
+  cmake --build "$1" -j "$(nproc)"
+}
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+do_asan() {
+  sanitizer_build "$ASAN_DIR" address
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    ctest --test-dir "$ASAN_DIR" --output-on-failure --timeout 600 -j "$(nproc)"
+}
+do_tsan() {
+  sanitizer_build "$TSAN_DIR" thread
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir "$TSAN_DIR" --output-on-failure --timeout 600 -j "$(nproc)"
+}
+# The e2e suite against the ASan server. Tests start the server with an environment of their
+# own, so a wrapper sets the options; reports go to files (the server's stderr belongs to the
+# test), and any report fails the phase.
+do_asan_e2e() {
+  local logs=$WORK/asan-reports wrapper=$WORK/mcp-kubernetes-asan
+  mkdir -p "$logs"
+  cat >"$wrapper" <<WRAP
+#!/bin/sh
+export ASAN_OPTIONS=detect_leaks=1:log_path=$logs/asan
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan
+exec $ASAN_DIR/mcp-kubernetes "\$@"
+WRAP
+  chmod +x "$wrapper"
+  local rc=0
+  E2E_BIN=$wrapper E2E_TAP=$WORK/e2e-asan.tap do_e2e || rc=$?
+  if [ -n "$(ls -A "$logs")" ]; then
+    echo "sanitizer reports from the server (also kept in ${BUILD_DIR}-asan-reports/):"
+    rm -rf "${BUILD_DIR}-asan-reports" && cp -r "$logs" "${BUILD_DIR}-asan-reports"
+    for f in "$logs"/*; do
+      echo "--- $f"
+      head -80 "$f"
+    done
+    return 1
+  fi
+  return "$rc"
 }
 
 # --- run ----------------------------------------------------------------------------------
@@ -232,6 +289,9 @@ if [ "$UNIT" = 1 ]; then
   UNIT_PASS=${UNIT_PASS:-0} UNIT_FAIL=${UNIT_FAIL:-0}
   # A crashed ctest reports nothing: count it as a failure, never as a clean run.
   grep -q 'FAILED' <<<"${RESULTS[-1]}" && [ "$UNIT_FAIL" = 0 ] && UNIT_FAIL=1
+  [ "$TEST_FUZZ" = 1 ] && { phase fuzz do_fuzz || true; }
+  [ "$TEST_ASAN" = 1 ] && { phase asan do_asan || true; }
+  [ "$TEST_TSAN" = 1 ] && { phase tsan do_tsan || true; }
 fi
 
 if [ "$E2E" = 1 ]; then
@@ -244,6 +304,10 @@ if [ "$E2E" = 1 ]; then
   phase e2e do_e2e || true
   read -r E2E_PASS E2E_FAIL < <(counts_from_tap)
   grep -q 'FAILED' <<<"${RESULTS[-1]}" && [ "$E2E_FAIL" = 0 ] && E2E_FAIL=1
+  if [ "$TEST_ASAN" = 1 ] && [ -x "$ASAN_DIR/mcp-kubernetes" ]; then
+    phase asan-e2e do_asan_e2e || true
+    read -r ASAN_E2E_PASS ASAN_E2E_FAIL < <(counts_from_tap "$WORK/e2e-asan.tap")
+  fi
   teardown
 fi
 finish
