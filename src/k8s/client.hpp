@@ -54,7 +54,7 @@ void check_path_segment(std::string_view what, std::string_view v);
 std::string url_encode(std::string_view s);
 
 // Bodies from this size on are parsed / serialised on the compute pool (util/blocking.hpp):
-// a list of 10k objects takes ~100 ms, during which the I/O thread would answer no one.
+// parsing a list of thousands of objects holds the I/O thread, and every other session, for that long.
 inline constexpr std::size_t kOffloadParseBytes = 256 * 1024;
 // Nesting allowed in API answers: CRD schemas nest deeply, but no object needs more.
 inline constexpr int kMaxApiJsonDepth = 256;

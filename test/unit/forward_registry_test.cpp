@@ -26,7 +26,7 @@ struct FakeForward : Forwarding {
 const ForwardCaller kSession{ForwardScope::session, {}};
 const ForwardCaller kStateless{ForwardScope::capability, {}};
 
-struct Fixture : ::testing::Test {
+struct ForwardRegistryTest : ::testing::Test {
   boost::asio::io_context io;
   ForwardClock::time_point now{};
   std::shared_ptr<ForwardRegistry> reg = make({.max_session = 3, .max_capability = 3, .idle_timeout = 60s});
@@ -49,7 +49,7 @@ struct Fixture : ::testing::Test {
 };
 }  // namespace
 
-TEST_F(Fixture, StatelessIdsAreRandom128Bit) {
+TEST_F(ForwardRegistryTest, StatelessIdsAreRandom128Bit) {
   std::set<std::string> seen;
   std::regex shape("pf-[A-Za-z0-9_-]{22}");
   for (int i = 0; i < 1000; ++i) {
@@ -61,7 +61,7 @@ TEST_F(Fixture, StatelessIdsAreRandom128Bit) {
   EXPECT_EQ(reg->new_id(ForwardScope::session), "pf-2");
 }
 
-TEST_F(Fixture, StatelessCallerSeesAndStopsOnlyWhatItNames) {
+TEST_F(ForwardRegistryTest, StatelessCallerSeesAndStopsOnlyWhatItNames) {
   auto [a, fa] = start(kStateless);
   auto [b, fb] = start(kStateless);
   EXPECT_TRUE(ids(kStateless).empty()) << "a stateless list without ids shows nothing";
@@ -79,7 +79,7 @@ TEST_F(Fixture, StatelessCallerSeesAndStopsOnlyWhatItNames) {
   EXPECT_EQ(reg->size(), 0u);
 }
 
-TEST_F(Fixture, StatelessCallerCannotReachSessionForwards) {
+TEST_F(ForwardRegistryTest, StatelessCallerCannotReachSessionForwards) {
   auto [s, fs] = start(kSession);
   EXPECT_EQ(s, "pf-1");
   EXPECT_TRUE(ids(kStateless, {s}).empty());
@@ -95,7 +95,7 @@ TEST_F(Fixture, StatelessCallerCannotReachSessionForwards) {
   EXPECT_TRUE(fs->stopped && fc->stopped);
 }
 
-TEST_F(Fixture, OwnerMustMatchWhenSet) {
+TEST_F(ForwardRegistryTest, OwnerMustMatchWhenSet) {
   ForwardCaller alice{ForwardScope::capability, "alice"}, bob{ForwardScope::capability, "bob"};
   auto [a, fa] = start(alice);
   EXPECT_TRUE(ids(bob, {a}).empty());
@@ -105,7 +105,7 @@ TEST_F(Fixture, OwnerMustMatchWhenSet) {
   EXPECT_TRUE(reg->stop(alice, a));
 }
 
-TEST_F(Fixture, IdleStatelessForwardsExpireSessionOnesDoNot) {
+TEST_F(ForwardRegistryTest, IdleStatelessForwardsExpireSessionOnesDoNot) {
   auto [s, fs] = start(kSession);
   auto [a, fa] = start(kStateless);
   auto [b, fb] = start(kStateless);
@@ -124,7 +124,7 @@ TEST_F(Fixture, IdleStatelessForwardsExpireSessionOnesDoNot) {
   EXPECT_EQ(reg->size(), 1u);
 }
 
-TEST_F(Fixture, TrafficKeepsAStatelessForwardAliveSilenceEndsIt) {
+TEST_F(ForwardRegistryTest, TrafficKeepsAStatelessForwardAliveSilenceEndsIt) {
   auto [a, fa] = start(kStateless);
   for (int i = 0; i < 10; ++i) {  // used every 59 s for 10 minutes
     now += 59s;
@@ -138,7 +138,7 @@ TEST_F(Fixture, TrafficKeepsAStatelessForwardAliveSilenceEndsIt) {
   EXPECT_TRUE(fa->stopped);
 }
 
-TEST_F(Fixture, CountsBoundedPerScopeAndExpiredOnesFreeRoom) {
+TEST_F(ForwardRegistryTest, CountsBoundedPerScopeAndExpiredOnesFreeRoom) {
   for (int i = 0; i < 3; ++i) start(kSession);
   for (int i = 0; i < 3; ++i) start(kStateless);
   try {
@@ -154,7 +154,7 @@ TEST_F(Fixture, CountsBoundedPerScopeAndExpiredOnesFreeRoom) {
   EXPECT_EQ(reg->size(), 4u);
 }
 
-TEST_F(Fixture, DestructionStopsEverything) {
+TEST_F(ForwardRegistryTest, DestructionStopsEverything) {
   auto [s, fs] = start(kSession);
   auto [a, fa] = start(kStateless);
   reg.reset();
