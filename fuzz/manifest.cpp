@@ -2,7 +2,7 @@
 // scalars (the kubeconfig reading), each under tight limits and the defaults. Only mk::Error
 // may come out, and what comes back must respect the limits: values and string bytes (keys
 // included) beyond what the input itself spells out must have been counted against them.
-#include "output/manifest.hpp"
+#include "util/yaml.hpp"
 #include "util/error.hpp"
 
 #include <boost/json.hpp>
@@ -28,28 +28,28 @@ void measure(const json::value& v, Size& s) {
       measure(x, s);
     }
 }
-void check(const Size& s, const mk::output::ManifestLimits& l, std::size_t input) {
+void check(const Size& s, const mk::yaml::ManifestLimits& l, std::size_t input) {
   if (s.nodes > l.max_nodes + input || s.bytes > l.max_value_bytes + input) std::abort();
 }
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  mk::output::ManifestLimits tight;
+  mk::yaml::ManifestLimits tight;
   tight.max_objects = 3;
   tight.max_nodes = 200;
   tight.max_value_bytes = 512;
   tight.max_depth = 8;
-  for (const auto& l : {tight, mk::output::ManifestLimits{}}) {
+  for (const auto& l : {tight, mk::yaml::ManifestLimits{}}) {
     try {
       Size s;
-      for (auto& o : mk::output::parse_manifest(text, l)) measure(o, s);
+      for (auto& o : mk::yaml::parse_manifest(text, l)) measure(o, s);
       check(s, l, size);
     } catch (const mk::Error&) {
     }
     try {
       Size s;
-      for (auto& v : mk::output::yaml_to_json(text, l, mk::output::YamlScalars::strings)) measure(v, s);
+      for (auto& v : mk::yaml::yaml_to_json(text, l, mk::yaml::YamlScalars::strings)) measure(v, s);
       check(s, l, size);
     } catch (const mk::Error&) {
     }

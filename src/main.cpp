@@ -49,7 +49,8 @@ int serve_http(boost::asio::io_context& io, mcp::Server& server, mk::App& app, c
       mk::k8s::Request r;
       r.target = "/readyz";
       r.timeout = std::chrono::seconds(3);
-      co_await app.clusters().client("")->call(std::move(r));
+      auto client = app.clusters().client("");  // named: no temporaries inside co_await (g++ 12)
+      co_await client->call(std::move(r));
       co_return std::pair<bool, std::string>{true, ""};
     } catch (const std::exception& e) {
       co_return std::pair<bool, std::string>{false, fmt::format("API server: {}", e.what())};

@@ -2,6 +2,7 @@
 
 #include "output/redact.hpp"
 #include "pipeline/arg_rules.hpp"
+#include "util/blocking.hpp"
 #include "util/error.hpp"
 
 #include <boost/json/serializer.hpp>
@@ -79,6 +80,10 @@ mcp::ToolResult finish_result(const Settings& s, mcp::ToolResult r) {
 
 namespace {
 
+// Results with this much text (their structuredContent is usually of the same size) are
+// finished on the compute pool: other sessions' requests keep being answered meanwhile.
+constexpr std::size_t kOffloadResultBytes = 64 * 1024;
+
 // The context a call runs against: its `context` argument, else the session's, else the default.
 std::string context_for(Env& env, const mcp::CallContext& c) {
   if (auto* v = c.args().if_contains("context"); v && v->is_string() && !v->as_string().empty()) {
@@ -104,7 +109,10 @@ boost::asio::awaitable<mcp::ToolResult> run(Env& env, std::shared_ptr<Limiter> l
   auto slot = limiter->acquire(&mc.session());                   // 3
   Call call(mc, env, context_for(env, mc), identity_for(mc));    // 4
   auto r = co_await handler(env, call);                          // 5
-  co_return finish_result(env.settings(), std::move(r));         // 6
+  // 6: a big result is walked (redaction) and measured off the I/O thread.
+  if (r.text.size() < kOffloadResultBytes) co_return finish_result(env.settings(), std::move(r));
+  auto job = [rp = &r, sp = &env.settings()] { return finish_result(*sp, std::move(*rp)); };
+  co_return co_await offload(std::move(job));
 }
 
 }  // namespace

@@ -203,7 +203,7 @@ TEST(ParseManifest, AliasedBigStringHitsTheByteCap) {
 // Keys are strings too: an alias used as a key, or an aliased mapping with long keys, copies
 // them as often as the input says.
 TEST(ParseManifest, AliasedKeysHitTheByteCap) {
-  mk::output::ManifestLimits lim;
+  mk::yaml::ManifestLimits lim;
   lim.max_value_bytes = 5000;
   std::string key(200, 'k');
   std::string as_key = "kind: A\na: &k " + key + "\nb:\n";
@@ -217,7 +217,7 @@ TEST(ParseManifest, AliasedKeysHitTheByteCap) {
 // Every anchor keeps a copy of its value: nested anchors around a big list copy it once per
 // level, which must count against the node cap like alias copies do.
 TEST(ParseManifest, NestedAnchorsHitTheNodeCap) {
-  mk::output::ManifestLimits lim;
+  mk::yaml::ManifestLimits lim;
   lim.max_nodes = 5000;
   std::string y = "kind: A\nitems: ";
   for (int i = 0; i < 20; ++i) y += "&a" + std::to_string(i) + " [";

@@ -21,7 +21,7 @@ boost::asio::awaitable<mcp::ToolResult> get_resource(Env& env, Call& c) {
   if (!v.is_object()) fail(Errc::unavailable, "API server returned a non-object for a get");
   if (str(a, "output", "slim") != "full") output::slim_object(v.as_object());
   if (!env.settings().show_secret_values) output::redact_secrets(v);
-  std::string text = json::serialize(v);
+  std::string text = co_await k8s::serialize_off_thread(v);  // big lists: not on the I/O thread
   json::object out{{"resource", std::move(v)}, {"context", t.context}};
   if (!t.hint.empty()) out["hint"] = t.hint;
   co_return mcp::ToolResult{std::move(out), std::move(text)};

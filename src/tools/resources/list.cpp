@@ -39,11 +39,7 @@ boost::asio::awaitable<json::value> fetch_table(Target& t, k8s::Query q, bool wi
   k8s::Request r;
   r.target = k8s::Client::with_query(t.path(), q);
   r.accept = kTableAccept;
-  auto res = co_await t.client->call(std::move(r));
-  boost::system::error_code ec;
-  auto v = json::parse(res.body, ec);
-  if (ec) fail(Errc::unavailable, "API server sent invalid JSON");
-  co_return v;
+  co_return co_await t.client->call_json(std::move(r));  // big answers are parsed off the I/O thread
 }
 
 bool is_namespace_kind(const Target& t) { return t.resource.group.empty() && t.resource.plural == "namespaces"; }
@@ -176,7 +172,7 @@ boost::asio::awaitable<ToolResult> list_full(Env& env, Target& t, const json::ob
   if (!cont.empty()) out["continue"] = cont;
   if (remaining) out["remainingItemCount"] = *remaining;
   if (hidden) out["hiddenByNamespacePolicy"] = hidden;
-  std::string text = json::serialize(out);
+  std::string text = co_await k8s::serialize_off_thread(out);  // big lists: not on the I/O thread
   co_return ToolResult{std::move(out), std::move(text)};
 }
 }  // namespace

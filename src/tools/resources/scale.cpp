@@ -32,12 +32,13 @@ asio::awaitable<mcp::ToolResult> scale_resource(Env& env, Call& c) {
   if (!replicas || *replicas < 0 || *replicas > kMaxReplicas)
     fail(Errc::invalid_argument, fmt::format("replicas must be an integer from 0 to {}", kMaxReplicas));
   // resourceType defaults to deployments, the common case.
-  auto t = co_await resolve_target(env, c,
-                                   TargetQuery{.type = str(a, "resourceType", "deployments"),
-                                               .group = str(a, "apiGroup"),
-                                               .ns = str(a, "namespace"),
-                                               .name = name,
-                                               .write = true});
+  // Named first: g++ 12 destroys a temporary with members inside a co_await expression twice.
+  TargetQuery q{.type = str(a, "resourceType", "deployments"),
+                .group = str(a, "apiGroup"),
+                .ns = str(a, "namespace"),
+                .name = name,
+                .write = true};
+  auto t = co_await resolve_target(env, c, std::move(q));
   if (!t.resource.has_subresource("scale"))
     fail(Errc::invalid_argument,
          fmt::format("{} cannot be scaled: it has no scale subresource (scalable: deployments, replicasets, "
