@@ -47,6 +47,8 @@ bool Clusters::has_context(const std::string& name) const {
   return kubeconfig().find_context(name) != nullptr;
 }
 
+std::shared_ptr<k8s::Client> Clusters::client(const std::string& context) { return client(context, Identity{}); }
+
 std::shared_ptr<k8s::Client> Clusters::client(const std::string& context, const Identity& /*who*/) {
   const std::string& name = context.empty() ? default_context() : context;
   if (auto it = clients_.find(name); it != clients_.end()) return it->second;

@@ -39,7 +39,10 @@ class Clusters {
   // A client for the named context ("" => default), acting for `who`. Today every caller uses
   // the context's own credentials; per-user credentials (downstream OAuth, impersonation) will
   // key this cache on the identity too. Throws Errc::not_found for unknown names.
-  std::shared_ptr<k8s::Client> client(const std::string& context, const Identity& who = {});
+  std::shared_ptr<k8s::Client> client(const std::string& context, const Identity& who);
+  // The server's own credentials. An overload, not a default argument: g++ 12 destroys a
+  // default-argument temporary twice when the call is in a coroutine.
+  std::shared_ptr<k8s::Client> client(const std::string& context);
 
   // Waits for the configuration and throws its error, if any (servers that must fail fast
   // call this before accepting connections).

@@ -181,6 +181,8 @@ current-context: ctx
     std::vector<json::object> out;
     auto s = server.make_session([&](json::object m) { out.push_back(std::move(m)); });
     s->data = std::make_shared<pipeline::SessionState>();
+    s->initialized = true;  // as after initialize / notifications/initialized
+    s->protocol_version = "2025-11-25";
     server.handle(s, json::object{{"jsonrpc", "2.0"},
                                   {"id", 1},
                                   {"method", "tools/call"},
@@ -257,6 +259,8 @@ TEST_F(RegistrarTest, ConcurrencyLimitRefusesExtraCallsOfOneSession) {
   std::vector<json::object> out;
   auto s = server.make_session([&](json::object m) { out.push_back(std::move(m)); });
   s->data = std::make_shared<pipeline::SessionState>();
+  s->initialized = true;
+  s->protocol_version = "2025-11-25";
   for (int id = 1; id <= 2; ++id)
     server.handle(s, json::object{{"jsonrpc", "2.0"},
                                   {"id", id},
