@@ -57,7 +57,16 @@ std::size_t serialized_size_upto(const json::value& v, std::size_t cap) {
 mcp::ToolResult finish_result(const Settings& s, mcp::ToolResult r) {
   if (r.is_error) return r;
   // Tools redact what they render; this pass makes sure no path forgets the structured copy.
-  if (!s.show_secret_values && !r.structured.is_null()) output::redact_secrets(r.structured);
+  if (!s.show_secret_values && !r.structured.is_null()) {
+    output::redact_secrets(r.structured);
+    // Tools wrap objects ({"resource": ...}, {"items": [...]}, {"results": [...]}): one level down too.
+    if (r.structured.is_object())
+      for (auto& [k, v] : r.structured.as_object()) {
+        output::redact_secrets(v);
+        if (v.is_array())
+          for (auto& x : v.as_array()) output::redact_secrets(x);
+      }
+  }
   if (r.text.size() > s.max_response_bytes)
     return {{},
             fmt::format("TooLarge: the result is {} bytes of text, over this server's {} byte limit "
