@@ -34,3 +34,17 @@ TEST(Schema, NamesWrongType) {
   EXPECT_EQ(mcp::validate(json::parse(R"({"name":"x","cmd":[1]})"), schema()),
             "argument 'cmd[0]' must be string, got integer");
 }
+
+// A JSON number with an integer value counts as an integer only within int64's range: the
+// check converted it to long long first, undefined behaviour for 1e300 (UBSan:
+// float-cast-overflow).
+TEST(Schema, HugeNumbersAreNotIntegers) {
+  json::object s{{"type", "integer"}};
+  EXPECT_EQ(mcp::validate(json::parse("1e300"), s), "arguments must be integer, got number");
+  EXPECT_EQ(mcp::validate(json::parse("-1e300"), s), "arguments must be integer, got number");
+  EXPECT_EQ(mcp::validate(json::parse("9223372036854775808.0"), s), "arguments must be integer, got number");
+  EXPECT_EQ(mcp::validate(json::parse("3.5"), s), "arguments must be integer, got number");
+  EXPECT_EQ(mcp::validate(json::parse("3.0"), s), "");
+  EXPECT_EQ(mcp::validate(json::parse("-9223372036854775808.0"), s), "");
+  EXPECT_EQ(mcp::validate(json::parse("18446744073709551615"), s), "");  // a uint64 is an integer
+}
