@@ -186,7 +186,10 @@ class JsonBuilder {
   bool awaiting_key() const { return !stack_.empty() && stack_.back().is_map && !stack_.back().key; }
 
   void set_key(std::string key, bool plain) {
+    // Keys are output too, and an alias key copies its anchor's text: count them like values.
+    charge(0, key.size());
     auto& f = stack_.back();
+    f.bytes += key.size();
     f.key = std::move(key);
     f.key_plain = plain;
   }
@@ -233,7 +236,10 @@ class JsonBuilder {
   // A finished value: recorded under its anchor, then attached to its parent (or the root).
   void complete(json::value v, std::size_t nodes, std::size_t bytes, std::string_view anchor, bool charge_now) {
     if (charge_now) charge(nodes, bytes);
-    if (!anchor.empty()) anchors_[std::string(anchor)] = Anchored{v, nodes, bytes};
+    if (!anchor.empty()) {
+      charge(nodes, bytes);  // the anchor keeps a copy (nested anchors would copy a tree per level)
+      anchors_[std::string(anchor)] = Anchored{v, nodes, bytes};
+    }
     if (stack_.empty()) {
       root_ = std::move(v);
       return;

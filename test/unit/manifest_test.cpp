@@ -200,6 +200,32 @@ TEST(ParseManifest, AliasedBigStringHitsTheByteCap) {
   EXPECT_EQ(code_of(y, lim), mk::Errc::too_large);
 }
 
+// Keys are strings too: an alias used as a key, or an aliased mapping with long keys, copies
+// them as often as the input says.
+TEST(ParseManifest, AliasedKeysHitTheByteCap) {
+  mk::output::ManifestLimits lim;
+  lim.max_value_bytes = 5000;
+  std::string key(200, 'k');
+  std::string as_key = "kind: A\na: &k " + key + "\nb:\n";
+  for (int i = 0; i < 50; ++i) as_key += "- {*k : 1}\n";
+  EXPECT_EQ(code_of(as_key, lim), mk::Errc::too_large);
+  std::string in_map = "kind: A\na: &m {" + key + ": 1}\nb: [*m";
+  for (int i = 0; i < 50; ++i) in_map += ", *m";
+  EXPECT_EQ(code_of(in_map + "]\n", lim), mk::Errc::too_large);
+}
+
+// Every anchor keeps a copy of its value: nested anchors around a big list copy it once per
+// level, which must count against the node cap like alias copies do.
+TEST(ParseManifest, NestedAnchorsHitTheNodeCap) {
+  mk::output::ManifestLimits lim;
+  lim.max_nodes = 5000;
+  std::string y = "kind: A\nitems: ";
+  for (int i = 0; i < 20; ++i) y += "&a" + std::to_string(i) + " [";
+  for (int i = 0; i < 1000; ++i) y += i ? ",x" : "x";
+  y += std::string(20, ']') + "\n";
+  EXPECT_EQ(code_of(y, lim), mk::Errc::too_large);
+}
+
 }  // namespace
 
 TEST(YamlToJson, StringScalarsModeKeepsTextAsWritten) {
