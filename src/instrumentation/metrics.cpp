@@ -78,7 +78,9 @@ std::string Registry::render() const {
   for (auto& [name, f] : families_) {
     if (!f.help.empty()) out += fmt::format("# HELP {} {}\n", name, f.help);
     out += fmt::format("# TYPE {} {}\n", name, f.type);
-    for (auto& [key, s] : f.series) {
+    for (auto& entry : f.series) {
+      const auto& key = entry.first;  // not a structured binding: clang 15 cannot capture one
+      const auto& s = entry.second;
       auto braces = [&](const std::string& extra) {
         std::string k = key;
         if (!extra.empty()) k += (k.empty() ? "" : ",") + extra;
