@@ -94,12 +94,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     while (!parser.is_done()) {
       auto used = parser.put(asio::buffer(in.data(), in.size()), ec);
       in.remove_prefix(used);
-      if (ec == bhttp::error::need_more && used > 0) {
-        ec = {};
-        continue;
-      }
-      if (ec == bhttp::error::need_more) parser.put_eof(ec);  // the connection ends here
+      if (ec == bhttp::error::need_more) ec = {};
       if (ec) break;
+      if (used == 0) {  // no progress: the connection ends here
+        parser.put_eof(ec);
+        break;
+      }
     }
     // A malformed or over-limit request: the listener closes the connection (after a 413/431).
     if (ec || !parser.is_done()) break;

@@ -166,6 +166,9 @@ struct SpdySession::State {
       st->signal.notify();
       co_return;
     }
+    // After the server's FIN (or RST) the reader takes no more data: queued, it could only
+    // stall the connection (a protocol error of the server's; found by fuzz/spdy_session).
+    if (st->remote_done[1]) co_return;
     if (!payload.empty()) {
       st->queued += payload.size();
       st->queue.push_back(std::move(payload));

@@ -18,8 +18,9 @@ bool type_matches(const json::value& v, std::string_view t) {
     if (v.is_int64() || v.is_uint64()) return true;
     if (v.is_double()) {
       // Integral and within int64, where the tools read it (casting beyond it is undefined).
+      constexpr double kTwoTo63 = 9223372036854775808.0;
       double d = v.as_double();
-      return d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d);
+      return d >= -kTwoTo63 && d < kTwoTo63 && d == std::trunc(d);
     }
     return false;
   }

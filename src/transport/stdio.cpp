@@ -7,9 +7,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
-#include <atomic>
 #include <cerrno>
+#include <system_error>
 #include <thread>
 
 namespace mk::transport {
@@ -38,14 +40,23 @@ void serve_stdio(asio::io_context& io, mcp::Server& server, StdioOptions opts,
   });
 
   // stdin is read on its own thread so any kind of fd (pipe, file, tty) works; complete
-  // lines are posted to the io thread, which owns all protocol state.
+  // lines are posted to the io thread, which owns all protocol state. The reader also watches
+  // `stop` so it can be joined when the io thread is stopped (a signal) before stdin ends: a
+  // reader left behind would post into the io_context after it was destroyed.
+  int stop[2];
+  if (::pipe2(stop, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
   auto work = asio::make_work_guard(io);
-  auto eof = std::make_shared<std::atomic<bool>>(false);
-  std::thread reader([&io, &server, session, opts, &work, on_session_end, eof] {
+  std::thread reader([&io, &server, session, opts, &work, on_session_end, stop_fd = stop[0]] {
     std::string line;
     bool overflow = false;
     char buf[64 * 1024];
     for (;;) {
+      pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (fds[1].revents != 0) return;  // serve_stdio is returning: post nothing more
       ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
@@ -76,7 +87,6 @@ void serve_stdio(asio::io_context& io, mcp::Server& server, StdioOptions opts,
         line.clear();
       }
     }
-    *eof = true;
     // EOF: let in-flight calls finish (bounded), then release the io_context.
     asio::post(io, [&io, session, opts, &work, on_session_end] {
       auto timer = std::make_shared<asio::steady_timer>(io);
@@ -102,9 +112,12 @@ void serve_stdio(asio::io_context& io, mcp::Server& server, StdioOptions opts,
     });
   });
   io.run();
-  // Stopped by a signal while the reader still blocks in read(): the process is exiting.
-  if (*eof) reader.join();
-  else reader.detach();
+  char wake = 0;
+  while (::write(stop[1], &wake, 1) < 0 && errno == EINTR) {
+  }
+  reader.join();
+  ::close(stop[0]);
+  ::close(stop[1]);
 }
 
 }  // namespace mk::transport

@@ -14,7 +14,9 @@
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -51,7 +53,12 @@ auto submit(WorkPool& wp, F f) {
                         [handler = std::move(handler), ep = pool_full(*wp)]() mutable { std::move(handler)(ep, R{}); });
       return;
     }
-    boost::asio::post(wp->pool, [handler = std::move(handler), wp, fn = std::move(fn)]() mutable {
+    // Counts as work of the caller's io_context until the result is posted back: without it
+    // the io thread could finish the coroutine, return from run() and destroy the io_context
+    // while this thread is still inside post() (TSan: race on the scheduler's condvar).
+    auto work = boost::asio::prefer(boost::asio::get_associated_executor(handler),
+                                    boost::asio::execution::outstanding_work.tracked);
+    boost::asio::post(wp->pool, [handler = std::move(handler), wp, fn = std::move(fn), work = std::move(work)]() mutable {
       std::exception_ptr ep;
       R result{};
       try {
@@ -60,10 +67,10 @@ auto submit(WorkPool& wp, F f) {
         ep = std::current_exception();
       }
       wp->admitted.fetch_sub(1);
-      auto ex = boost::asio::get_associated_executor(handler);
-      boost::asio::post(ex, [handler = std::move(handler), ep, result = std::move(result)]() mutable {
+      boost::asio::post(work, [handler = std::move(handler), ep, result = std::move(result)]() mutable {
         std::move(handler)(ep, std::move(result));
       });
+      auto done = std::move(work);  // released here, after post() has returned
     });
   };
   return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::exception_ptr, R)>(

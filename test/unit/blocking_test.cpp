@@ -86,3 +86,24 @@ TEST(RunBlocking, AdmissionIsBounded) {
   while (finished < wp.max_admitted) io.run_one();
   EXPECT_EQ(wp.admitted.load(), 0u);
 }
+
+// The io_context may be destroyed as soon as run() returns: the worker must be done with it
+// by then. It used to still be inside post() (signalling the scheduler) while the io thread
+// ran the result, finished and destroyed the io_context (TSan: data race on its condvar).
+TEST(RunBlocking, IoContextMayEndRightAfterTheResult) {
+  for (int i = 0; i < 50; ++i) {
+    int got = 0;
+    {
+      boost::asio::io_context io;
+      boost::asio::co_spawn(
+          io,
+          [&]() -> boost::asio::awaitable<void> {
+            auto job = [i] { return i; };
+            got = co_await mk::run_blocking(std::move(job));
+          },
+          boost::asio::detached);
+      io.run();
+    }
+    EXPECT_EQ(got, i);
+  }
+}

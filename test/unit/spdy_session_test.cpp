@@ -213,6 +213,38 @@ TEST(SpdySession, GoAwayLetsOpenStreamsFinishAndRefusesNewOnes) {
   EXPECT_EQ(fx.server->syns.size(), 2u);  // the refused open sent nothing
 }
 
+// Data after the server's FIN on a stream is dropped: its reader has stopped taking data, so
+// queued it stalled the whole connection until the stall timeout (found by fuzz/spdy_session).
+TEST(SpdySession, DataAfterFinIsDroppedAndStallsNothing) {
+  Fixture fx;
+  mk::k8s::SpdySessionOptions o;
+  o.max_queued = 1024;
+  o.stall_timeout = 1h;  // a stall outlasts the test
+  auto session = fx.start(o);
+  std::string first, second;
+  fx.run([&]() -> asio::awaitable<void> {
+    auto tunnel = co_await session->open(8080, 1s);  // streams 1 (error) and 3 (data)
+    fx.server->send(spdy::data_frame(3, "done", spdy::kFlagFin) + spdy::data_frame(3, std::string(4096, 'x')) +
+                    spdy::data_frame(1, "", spdy::kFlagFin));
+    for (;;) {
+      auto d = co_await tunnel->read();
+      if (!d) break;
+      first += *d;
+    }
+    auto next = co_await session->open(8080, 1s);  // 5, 7: the connection is still read
+    fx.server->send(spdy::data_frame(7, "next", spdy::kFlagFin) + spdy::data_frame(5, "", spdy::kFlagFin));
+    for (;;) {
+      auto d = co_await next->read();
+      if (!d) break;
+      second += *d;
+    }
+    session->close();
+  });
+  EXPECT_EQ(fx.failure, "");
+  EXPECT_EQ(first, "done");
+  EXPECT_EQ(second, "next");
+}
+
 TEST(SpdySession, StalledReaderIsResetAndReportedWhileOthersGoOn) {
   Fixture fx;
   mk::k8s::SpdySessionOptions o;
