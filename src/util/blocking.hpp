@@ -67,7 +67,10 @@ auto submit(WorkPool& wp, F f) {
         ep = std::current_exception();
       }
       wp->admitted.fetch_sub(1);
-      boost::asio::post(work, [handler = std::move(handler), ep, result = std::move(result)]() mutable {
+      // The exception moves to the caller's thread: it must be the last owner, because the
+      // refcounts inside libstdc++ (exception_ptr, runtime_error's COW message) are invisible
+      // to TSan, and a copy released here raced with the caller reading what().
+      boost::asio::post(work, [handler = std::move(handler), ep = std::move(ep), result = std::move(result)]() mutable {
         std::move(handler)(ep, std::move(result));
       });
       auto done = std::move(work);  // released here, after post() has returned
