@@ -69,9 +69,7 @@ class MemoryStore final : public Store {
   };
   using Map = std::unordered_map<std::string, Entry>;
 
-  static Clock::time_point deadline(Ttl ttl) {
-    return ttl.count() > 0 ? Clock::now() + ttl : Clock::time_point::max();
-  }
+  static Clock::time_point deadline(Ttl ttl) { return ttl.count() > 0 ? Clock::now() + ttl : Clock::time_point::max(); }
   Map::iterator live(const std::string& key) {
     auto it = map_.find(key);
     if (it != map_.end() && it->second.expires <= Clock::now()) {

@@ -13,9 +13,9 @@ bool is_read_operation(std::string_view o) {
 }
 
 Policy::Policy(PolicyConfig c)
-    : non_destructive_(c.non_destructive), dry_run_(c.dry_run), allow_cluster_scoped_writes_(c.allow_cluster_scoped_writes),
-      allowed_ops_(std::move(c.allowed_operations)), allowed_(std::move(c.allowed_namespaces)),
-      denied_(std::move(c.denied_namespaces)) {}
+    : non_destructive_(c.non_destructive), dry_run_(c.dry_run),
+      allow_cluster_scoped_writes_(c.allow_cluster_scoped_writes), allowed_ops_(std::move(c.allowed_operations)),
+      allowed_(std::move(c.allowed_namespaces)), denied_(std::move(c.denied_namespaces)) {}
 
 bool Policy::operation_allowed(std::string_view o) const {
   if (is_read_operation(o)) return true;

@@ -58,7 +58,8 @@ auto submit(WorkPool& wp, F f) {
     // while this thread is still inside post() (TSan: race on the scheduler's condvar).
     auto work = boost::asio::prefer(boost::asio::get_associated_executor(handler),
                                     boost::asio::execution::outstanding_work.tracked);
-    boost::asio::post(wp->pool, [handler = std::move(handler), wp, fn = std::move(fn), work = std::move(work)]() mutable {
+    boost::asio::post(wp->pool, [handler = std::move(handler), wp, fn = std::move(fn),
+                                 work = std::move(work)]() mutable {
       std::exception_ptr ep;
       R result{};
       try {

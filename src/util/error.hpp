@@ -14,12 +14,12 @@ enum class Errc {
   invalid_argument,  // caller's input is wrong (bad argument, unknown resource type, ...)
   not_found,         // the object or resource does not exist
   already_exists,
-  conflict,       // optimistic-concurrency or apply conflict
-  invalid,        // the API server rejected the object (field errors)
-  unauthorized,   // no or bad credentials
-  forbidden,      // RBAC said no
-  policy_denied,  // this server's safety policy said no
-  too_large,      // a cap was hit
+  conflict,           // optimistic-concurrency or apply conflict
+  invalid,            // the API server rejected the object (field errors)
+  unauthorized,       // no or bad credentials
+  forbidden,          // RBAC said no
+  policy_denied,      // this server's safety policy said no
+  too_large,          // a cap was hit
   too_many_requests,  // a concurrency limit of this server was hit; retry later
   timeout,
   cancelled,

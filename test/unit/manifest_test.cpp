@@ -1,6 +1,6 @@
 // YAML/JSON manifest -> JSON objects: scalar typing, documents, Lists, and the caps.
-#include "util/yaml.hpp"
 #include "util/error.hpp"
+#include "util/yaml.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The call pipeline: argument hygiene, the namespace policy on resolved targets, concurrency
 // limits, output caps and redaction, and that a registered tool cannot skip any of them.
-#include "pipeline/arg_rules.hpp"
 #include "pipeline/pipeline.hpp"
+#include "pipeline/arg_rules.hpp"
 #include "safety/policy.hpp"
 #include "util/error.hpp"
 
@@ -45,8 +45,7 @@ std::string denied(const Policy& p, const TargetRef& t) {
 }  // namespace
 
 TEST(ArgRules, ObjectNamesArePathSegments) {
-  for (auto ok : {"web", "my.app-1", "system:controller:job-controller", "a", "kube-root-ca.crt",
-                  "edit:aggregate@x"})
+  for (auto ok : {"web", "my.app-1", "system:controller:job-controller", "a", "kube-root-ca.crt", "edit:aggregate@x"})
     EXPECT_EQ(pipeline::check_value(ArgKind::object_name, ok), "") << ok;
   // The reproductions, and the other ways out of a path segment.
   for (auto bad : {"other/configmaps/cm1", "other/configmaps", "node1/proxy/metrics", ".", "..", "a%2Fb", "%2e%2e",
@@ -92,8 +91,8 @@ TEST(PolicyTarget, NamespacedTargetsFollowTheLists) {
 TEST(PolicyTarget, NamespaceObjectsAreTheirOwnNamespace) {
   Policy p(PolicyConfig{.denied_namespaces = {"other"}});
   auto ns = [](std::string_view name, bool write) {
-    return TargetRef{.resource = "namespaces", .namespaced = false, .is_namespace_kind = true, .name = name,
-                     .write = write};
+    return TargetRef{
+        .resource = "namespaces", .namespaced = false, .is_namespace_kind = true, .name = name, .write = write};
   };
   EXPECT_NE(denied(p, ns("other", false)), "") << "reading a denied Namespace object";
   EXPECT_NE(denied(p, ns("other", true)), "") << "deleting a denied namespace";
@@ -102,8 +101,8 @@ TEST(PolicyTarget, NamespaceObjectsAreTheirOwnNamespace) {
 }
 
 TEST(PolicyTarget, ClusterScopedWritesNeedTheOperatorWhenNamespacesAreLimited) {
-  TargetRef crb{.resource = "clusterrolebindings.rbac.authorization.k8s.io", .namespaced = false, .name = "x",
-                .write = true};
+  TargetRef crb{
+      .resource = "clusterrolebindings.rbac.authorization.k8s.io", .namespaced = false, .name = "x", .write = true};
   TargetRef node_read{.resource = "nodes", .namespaced = false, .name = "n1", .write = false};
   // Only a deny list: main allowed these (finding 11).
   Policy deny(PolicyConfig{.denied_namespaces = {"kube-system"}});
@@ -132,9 +131,7 @@ TEST(Limiter, PerSessionAndTotal) {
   auto s4 = l.acquire(&b);
   EXPECT_EQ(l.in_flight(), 3u);
   EXPECT_THROW(l.acquire(&b), Error) << "the server-wide limit";
-  {
-    auto moved = std::move(s4);
-  }
+  { auto moved = std::move(s4); }
   EXPECT_EQ(l.in_flight(), 2u);
   EXPECT_NO_THROW(l.acquire(&b));
   EXPECT_EQ(l.in_flight(), 2u) << "a slot returns its place when destroyed";

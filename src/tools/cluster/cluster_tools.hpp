@@ -1,7 +1,7 @@
 #pragma once
 // Handlers of the cluster tools, one file each; cluster_tools.cpp registers them.
-#include "tools/common/tool.hpp"
 #include "mcp/tool.hpp"
+#include "tools/common/tool.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

@@ -1,8 +1,8 @@
 // k8s_list_contexts, k8s_get_current_context, k8s_switch_context. Credentials are never part
 // of the output; a switch only changes this MCP session's view.
-#include "tools/common/tool.hpp"
 #include "tools/common/args.hpp"
 #include "tools/common/schema.hpp"
+#include "tools/common/tool.hpp"
 #include "tools/registry.hpp"
 #include "util/error.hpp"
 

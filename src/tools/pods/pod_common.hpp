@@ -1,9 +1,9 @@
 #pragma once
 // Shared by the pod tools: finding the pod (namespace policy applied first), choosing its
 // container the way kubectl does, and fitting large text into the result budget.
-#include "tools/common/tool.hpp"
 #include "k8s/client.hpp"
 #include "mcp/tool.hpp"
+#include "tools/common/tool.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>

@@ -67,7 +67,7 @@ void register_pod_tools(Registrar& reg) {
         .annotations = {.read_only = false, .destructive = true, .idempotent = false, .open_world = false},
         .timeout = std::chrono::seconds(kMaxExecSeconds + 60),
         .verb = op::exec,
-      .handler = observed("exec", exec_pod),
+        .handler = observed("exec", exec_pod),
     });
   }
   register_port_forward_tools(reg);

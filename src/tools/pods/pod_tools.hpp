@@ -1,7 +1,7 @@
 #pragma once
 // Handlers and schemas of the pod tools; pod_tools.cpp registers them.
-#include "tools/common/tool.hpp"
 #include "mcp/tool.hpp"
+#include "tools/common/tool.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>

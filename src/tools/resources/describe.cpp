@@ -6,9 +6,9 @@
 #include "output/slim.hpp"
 #include "tools/common/args.hpp"
 #include "tools/common/schema.hpp"
+#include "tools/common/tool.hpp"
 #include "tools/resources/describe_sections.hpp"
 #include "tools/resources/resource_tools.hpp"
-#include "tools/common/tool.hpp"
 #include "util/error.hpp"
 
 #include <fmt/core.h>

@@ -4,8 +4,8 @@
 #include "output/slim.hpp"
 #include "tools/common/args.hpp"
 #include "tools/common/schema.hpp"
-#include "tools/resources/resource_tools.hpp"
 #include "tools/common/tool.hpp"
+#include "tools/resources/resource_tools.hpp"
 #include "util/error.hpp"
 
 namespace mk::tools {

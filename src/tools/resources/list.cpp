@@ -5,8 +5,8 @@
 #include "output/table.hpp"
 #include "tools/common/args.hpp"
 #include "tools/common/schema.hpp"
-#include "tools/resources/resource_tools.hpp"
 #include "tools/common/tool.hpp"
+#include "tools/resources/resource_tools.hpp"
 #include "util/error.hpp"
 
 #include <fmt/core.h>

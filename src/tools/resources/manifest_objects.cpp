@@ -1,11 +1,11 @@
 #include "tools/resources/manifest_objects.hpp"
 
-#include "util/yaml.hpp"
 #include "tools/common/args.hpp"
 #include "tools/common/schema.hpp"
 #include "tools/resources/write_common.hpp"
 #include "util/blocking.hpp"
 #include "util/error.hpp"
+#include "util/yaml.hpp"
 
 #include <fmt/core.h>
 #include <boost/asio/steady_timer.hpp>
@@ -49,8 +49,7 @@ void settle_scope(const Env& env, const k8s::Client& client, ManifestObject& mo,
   }
 }
 
-asio::awaitable<std::vector<ManifestObject>> plan(Env& env, const Call& c, k8s::Client& client,
-                                                  bool require_name) {
+asio::awaitable<std::vector<ManifestObject>> plan(Env& env, const Call& c, k8s::Client& client, bool require_name) {
   auto& a = c.args();
   std::string text = str(a, "manifest");
   std::string arg_ns = str(a, "namespace");

@@ -2,9 +2,9 @@
 // The manifest path shared by k8s_create_resource and k8s_apply_resource: parse the `manifest`
 // argument, resolve every object's type from apiVersion/kind, settle its namespace and check
 // the policy for ALL objects before the first write, then write them one by one.
-#include "tools/common/tool.hpp"
 #include "k8s/client.hpp"
 #include "mcp/tool.hpp"
+#include "tools/common/tool.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
@@ -30,8 +30,7 @@ using ObjectWriter = std::function<boost::asio::awaitable<boost::json::object>(
 
 // Runs a create/apply call: plan, then `write` per object. One object's API error does not
 // stop the others (like kubectl); the result lists each outcome and is an error if any failed.
-boost::asio::awaitable<mcp::ToolResult> run_manifest(Env& env, Call& c, bool require_name,
-                                                     ObjectWriter write);
+boost::asio::awaitable<mcp::ToolResult> run_manifest(Env& env, Call& c, bool require_name, ObjectWriter write);
 
 // Schemas shared by both tools (`force` only for apply).
 boost::json::object manifest_input_schema(bool apply);

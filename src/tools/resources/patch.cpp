@@ -1,5 +1,4 @@
 // k8s_patch_resource: strategic merge, JSON merge or JSON patch of one object.
-#include "util/yaml.hpp"
 #include "output/redact.hpp"
 #include "output/slim.hpp"
 #include "safety/policy.hpp"
@@ -8,6 +7,7 @@
 #include "tools/common/tool.hpp"
 #include "tools/resources/write_common.hpp"
 #include "util/error.hpp"
+#include "util/yaml.hpp"
 
 #include <fmt/core.h>
 #include <boost/beast/http/verb.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 // Handlers of the resource tools, one file each; resources.cpp registers them.
-#include "tools/common/tool.hpp"
 #include "mcp/tool.hpp"
+#include "tools/common/tool.hpp"
 
 #include <boost/asio/awaitable.hpp>
 

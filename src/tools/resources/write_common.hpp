@@ -1,9 +1,9 @@
 #pragma once
 // What every write tool shares: the safety checks that run before a request is sent, the
 // dry-run and fieldManager query, and the compact per-object summary the tools return.
-#include "tools/common/tool.hpp"
 #include "k8s/client.hpp"
 #include "mcp/tool.hpp"
+#include "tools/common/tool.hpp"
 
 #include <boost/json.hpp>
 
