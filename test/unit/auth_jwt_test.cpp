@@ -233,6 +233,9 @@ TEST(Jwt, AlgNoneRefused) {
     expect_refused(base64url_encode(header) + "." + payload + "." + base64url_encode("sig"), "unsigned");
   }
   expect_refused(base64url_encode(R"({"alg":"None","kid":"rsa1"})") + "." + payload + ".", "not supported");
+  // Duplicate members: the last one counts (RFC 7515 4), so "none" cannot hide behind an RS256.
+  auto dup = base64url_encode(R"({"alg":"RS256","kid":"rsa1","alg":"none"})");
+  expect_refused(idp::sign_segments("RS256", keys().rsa.get(), dup, payload), "unsigned");
   expect_refused(base64url_encode(R"({"kid":"rsa1"})") + "." + payload + ".x", "no alg");
   expect_refused(base64url_encode(R"({"alg":7,"kid":"rsa1"})") + "." + payload + ".x", "no alg");
 }
