@@ -6,8 +6,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include <array>
 #include <climits>
+#include <cstdint>
 #include <memory>
 
 namespace mk::auth {
@@ -70,7 +70,7 @@ std::optional<std::string> decode(std::string_view text, Alphabet a) {
   return out;
 }
 
-const unsigned char* bytes_of(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+const unsigned char* bytes_of(const char* p) { return reinterpret_cast<const unsigned char*>(p); }
 
 constexpr std::size_t kKeyBytes = 32;    // AES-256
 constexpr std::size_t kNonceBytes = 12;  // 96 bits: GCM's native nonce size (no GHASH of the IV)
@@ -83,10 +83,10 @@ constexpr std::size_t kMaxSealBytes = INT_MAX / 2;
 std::string base64url_encode(std::string_view bytes) {
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
+  const unsigned char* b = bytes_of(bytes.data());
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    std::uint32_t v = (std::uint32_t{bytes_of(bytes)[i]} << 16) | (std::uint32_t{bytes_of(bytes)[i + 1]} << 8) |
-                      bytes_of(bytes)[i + 2];
+    std::uint32_t v = (std::uint32_t{b[i]} << 16) | (std::uint32_t{b[i + 1]} << 8) | b[i + 2];
     out.push_back(kUrlAlphabet[(v >> 18) & 63]);
     out.push_back(kUrlAlphabet[(v >> 12) & 63]);
     out.push_back(kUrlAlphabet[(v >> 6) & 63]);
@@ -94,8 +94,8 @@ std::string base64url_encode(std::string_view bytes) {
   }
   std::size_t rest = bytes.size() - i;
   if (rest > 0) {
-    std::uint32_t v = std::uint32_t{bytes_of(bytes)[i]} << 16;
-    if (rest == 2) v |= std::uint32_t{bytes_of(bytes)[i + 1]} << 8;
+    std::uint32_t v = std::uint32_t{b[i]} << 16;
+    if (rest == 2) v |= std::uint32_t{b[i + 1]} << 8;
     out.push_back(kUrlAlphabet[(v >> 18) & 63]);
     out.push_back(kUrlAlphabet[(v >> 12) & 63]);
     if (rest == 2) out.push_back(kUrlAlphabet[(v >> 6) & 63]);
@@ -178,9 +178,10 @@ std::string Sealer::seal(std::string_view plaintext, std::string_view aad) const
   if (RAND_bytes(nonce, kNonceBytes) != 1) fail(Errc::internal, "random number generator failed");
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   int len = 0, fin = 0;
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes_of(key_), nonce) != 1 ||
-      (!aad.empty() && EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes_of(aad), static_cast<int>(aad.size())) != 1) ||
-      EVP_EncryptUpdate(ctx.get(), body, &len, bytes_of(plaintext), static_cast<int>(plaintext.size())) != 1 ||
+  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes_of(key_.data()), nonce) != 1 ||
+      (!aad.empty() &&
+       EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes_of(aad.data()), static_cast<int>(aad.size())) != 1) ||
+      EVP_EncryptUpdate(ctx.get(), body, &len, bytes_of(plaintext.data()), static_cast<int>(plaintext.size())) != 1 ||
       EVP_EncryptFinal_ex(ctx.get(), body + len, &fin) != 1 ||
       static_cast<std::size_t>(len + fin) != plaintext.size() ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes, body + plaintext.size()) != 1) {
@@ -201,8 +202,9 @@ std::optional<std::string> Sealer::open(std::string_view sealed, std::string_vie
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   int len = 0, fin = 0;
   // Nothing decrypted is returned unless the tag (over aad and ciphertext) checks out.
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes_of(key_), nonce) != 1 ||
-      (!aad.empty() && EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes_of(aad), static_cast<int>(aad.size())) != 1) ||
+  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes_of(key_.data()), nonce) != 1 ||
+      (!aad.empty() &&
+       EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes_of(aad.data()), static_cast<int>(aad.size())) != 1) ||
       EVP_DecryptUpdate(ctx.get(), plain, &len, body, static_cast<int>(body_len)) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, body + body_len) != 1 ||
       EVP_DecryptFinal_ex(ctx.get(), plain + len, &fin) != 1 || static_cast<std::size_t>(len + fin) != body_len) {

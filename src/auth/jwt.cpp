@@ -219,7 +219,7 @@ std::optional<boost::json::object> segment_object(std::string_view segment) {
   boost::system::error_code ec;
   auto v = boost::json::parse(*bytes, ec);
   if (ec || !v.is_object()) return std::nullopt;
-  return std::move(v.get_object());
+  return boost::json::object(std::move(v.get_object()));
 }
 
 struct Parts {
