@@ -7,11 +7,16 @@
 
 namespace mk::pipeline {
 
-std::string object_namespace(const boost::json::object& o) {
+namespace {
+std::string metadata_string(const boost::json::object& o, std::string_view field) {
   if (auto* md = o.if_contains("metadata"); md && md->is_object())
-    if (auto* ns = md->as_object().if_contains("namespace"); ns && ns->is_string()) return std::string(ns->as_string());
+    if (auto* v = md->as_object().if_contains(field); v && v->is_string()) return std::string(v->as_string());
   return {};
 }
+}  // namespace
+
+std::string object_namespace(const boost::json::object& o) { return metadata_string(o, "namespace"); }
+std::string object_name(const boost::json::object& o) { return metadata_string(o, "name"); }
 
 boost::asio::awaitable<Target> resolve_target(Env& env, const Call& c, TargetQuery q) {
   // Arguments were checked on the way in; names from manifests and defaults are checked here.

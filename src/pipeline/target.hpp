@@ -36,7 +36,8 @@ boost::asio::awaitable<Target> resolve_target(Env& env, const Call& c, TargetQue
 // `allow_all_namespaces`).
 boost::asio::awaitable<Target> resolve_target(Env& env, const Call& c, bool write, bool allow_all_namespaces = false);
 
-// Namespace of an object from metadata.namespace ("" when absent).
+// metadata.namespace / metadata.name of an object ("" when absent).
 std::string object_namespace(const boost::json::object& o);
+std::string object_name(const boost::json::object& o);
 
 }  // namespace mk::pipeline

@@ -69,12 +69,6 @@ std::size_t filter_namespaces(Env& env, const Target& target, output::Table& t) 
   return hidden;
 }
 
-std::string str_at_name(const json::object& o) {
-  if (auto* md = o.if_contains("metadata"); md && md->is_object())
-    if (auto* n = md->as_object().if_contains("name"); n && n->is_string()) return std::string(n->as_string());
-  return {};
-}
-
 std::string status_bucket(const output::Table& t, const std::vector<std::string>& row) {
   for (std::size_t i = 0; i < t.columns.size(); ++i)
     if (t.columns[i] == "STATUS" || t.columns[i] == "PHASE") return row[i];
@@ -145,7 +139,7 @@ boost::asio::awaitable<ToolResult> list_full(Env& env, Target& t, const json::ob
   if (auto* it = o.if_contains("items"); it && it->is_array()) {
     for (auto& x : it->as_array()) {
       auto& xo = x.as_object();
-      std::string ns = is_namespace_kind(t) ? str_at_name(xo) : t.all_namespaces ? object_namespace(xo) : "";
+      std::string ns = is_namespace_kind(t) ? object_name(xo) : t.all_namespaces ? object_namespace(xo) : "";
       if (!ns.empty() && !env.policy().namespace_allowed(ns)) {
         ++hidden;
         continue;
