@@ -160,6 +160,8 @@ do_cluster_bins() {
   echo "control-plane binaries: $(cat "$WORK/bin")"
   test/promlint/build.sh >"$WORK/promlint"   # `promtool check metrics` for metrics.test.mjs
   echo "metrics checker: $(cat "$WORK/promlint")"
+  echo "helm: $(test/helm/build.sh)"   # helm_chart.test.mjs: lint, template, install
+  echo "chart CRDs: $(test/helm/crds.sh)"   # HTTPRoute, ServiceMonitor, PrometheusRule schemas
 }
 
 # A port base whose whole [base, base+100) range is free. Bases stay below the ephemeral

@@ -10,6 +10,7 @@ SA_DIR=$(cd "$1" && pwd) API_HOST=$2 API_PORT=$3
 shift 3
 export SA_DIR KUBERNETES_SERVICE_HOST=$API_HOST KUBERNETES_SERVICE_PORT=$API_PORT
 # A small tmpfs over /run (= /var/run) gives a mount point without touching the host's /run.
+# shellcheck disable=SC2016  # expanded by the inner shell, inside the namespace
 exec unshare --mount --propagation private -- sh -euc '
   mount -t tmpfs -o size=1m,mode=0755 mcpk-run /run
   mkdir -p /run/secrets/kubernetes.io/serviceaccount
