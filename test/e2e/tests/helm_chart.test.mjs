@@ -295,7 +295,7 @@ describe('installed releases', () => {
     createWorkload(work);  // pods app, multi, annotated; service web
     kubectl(['-n', work, 'create', 'deployment', 'web', '--image=registry.invalid/web:1', '--replicas=1']);
     kubectl(['-n', work, 'create', 'secret', 'generic', 'db', '--from-literal=password=hunter2']);
-    for (const p of PROFILES) {
+    for (const p of [...PROFILES, 'capi']) {
       const ns = freshNamespace(`helm-${p}`);
       run(helm, ['install', `mcpk-${p}`, chart, '-n', ns, '-f', path.join(valuesDir, `${p}.yaml`), '--wait', '--timeout', '120s']);
       const d = kubectlJson(['-n', ns, 'get', 'deployment', `mcpk-${p}-mcp-kubernetes`]);
@@ -317,12 +317,12 @@ describe('installed releases', () => {
   });
 
   test('helm install: each release is deployed and its Deployment available (kwok runs the pod)', () => {
-    for (const p of PROFILES) {
+    for (const p of [...PROFILES, 'capi']) {
       const r = releases[p];
       const st = JSON.parse(run(helm, ['status', `mcpk-${p}`, '-n', r.ns, '-o', 'json']));
       assert.equal(st.info.status, 'deployed', p);
       assert.equal(r.deployment.status.availableReplicas, 1, p);
-      assert.match(st.info.notes, new RegExp(`RBAC profile: ${p}`));
+      assert.match(st.info.notes, new RegExp(`RBAC profile: ${p === 'capi' ? 'readonly' : p}`));
       const crb = kubectlJson(['get', 'clusterrolebinding', `${r.ns}-mcpk-${p}-mcp-kubernetes`]);
       assert.deepEqual(crb.subjects, [{ kind: 'ServiceAccount', name: r.sa, namespace: r.ns }]);
     }
@@ -350,6 +350,24 @@ describe('installed releases', () => {
       p.kill('SIGTERM');
       await new Promise((res) => p.exitCode !== null ? res() : p.once('exit', res));
     }
+  });
+
+  test('capi: the service account reads Cluster objects and exactly the named kubeconfig Secrets (SubjectAccessReview)', () => {
+    const rel = releases.capi;
+    const user = `system:serviceaccount:${rel.ns}:${rel.sa}`;
+    const groups = ['system:serviceaccounts', `system:serviceaccounts:${rel.ns}`, 'system:authenticated'];
+    const can = (resourceAttributes) => kubectlJson(['create', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user, groups, resourceAttributes } }),
+    }).status.allowed === true;
+    assert.ok(can({ group: 'cluster.x-k8s.io', resource: 'clusters', verb: 'list' }));
+    assert.ok(can({ group: 'cluster.x-k8s.io', resource: 'machinedeployments', verb: 'get', namespace: 'helm-org-acme', name: 'x' }));
+    assert.ok(!can({ group: 'cluster.x-k8s.io', resource: 'clusters', verb: 'delete', namespace: 'helm-org-acme', name: 'prod' }));
+    assert.ok(can({ resource: 'secrets', verb: 'get', namespace: 'helm-org-acme', name: 'prod-kubeconfig' }));
+    assert.ok(can({ resource: 'secrets', verb: 'get', namespace: 'helm-org-acme', name: 'staging-kubeconfig' }));
+    assert.ok(!can({ resource: 'secrets', verb: 'get', namespace: 'helm-org-acme', name: 'db-password' }), 'only the named Secrets');
+    assert.ok(!can({ resource: 'secrets', verb: 'list', namespace: 'helm-org-acme' }));
+    assert.ok(can({ resource: 'secrets', verb: 'get', namespace: 'helm-org-beta', name: 'anything-kubeconfig' }), 'a whole namespace');
+    assert.ok(!can({ resource: 'secrets', verb: 'get', namespace: 'default', name: 'prod-kubeconfig' }), 'no other namespace');
   });
 
   // Calls every read tool offers; each must succeed as the service account.
