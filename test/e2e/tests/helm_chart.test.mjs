@@ -241,6 +241,7 @@ const WRITE_TOOLS = ['k8s_apply_resource', 'k8s_create_resource', 'k8s_delete_re
   'k8s_scale_resource'];
 const ADMIN_TOOLS = ['k8s_exec_pod', 'k8s_list_port_forward_sessions', 'k8s_port_forward_pod', 'k8s_port_forward_service',
   'k8s_stop_all_port_forward_sessions', 'k8s_stop_port_forward_session'];
+// Exactly these: a tool added to a profile must get its RBAC rules and its calls here too.
 const TOOLS = {
   readonly: READ_TOOLS,
   standard: [...READ_TOOLS, ...WRITE_TOOLS].sort(),
