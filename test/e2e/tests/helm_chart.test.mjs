@@ -283,6 +283,8 @@ function saDirFor(ns, sa) {
   const dir = mkdtempSync(path.join(tmp, `sa-${ns}-`));
   // TokenRequest API, as the kubelet does for the projected volume.
   writeFileSync(`${dir}/token`, kubectl(['-n', ns, 'create', 'token', sa, '--duration=1h']).trim());
+  // Published into every namespace by the controller manager, shortly after the namespace appears.
+  kubectl(['-n', ns, 'wait', '--for=create', 'configmap/kube-root-ca.crt', '--timeout=30s']);
   writeFileSync(`${dir}/ca.crt`, kubectlJson(['-n', ns, 'get', 'configmap', 'kube-root-ca.crt']).data['ca.crt']);
   writeFileSync(`${dir}/namespace`, ns);
   return dir;
