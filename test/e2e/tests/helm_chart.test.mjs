@@ -134,7 +134,7 @@ const EXPECTED_KINDS = {
   'standard.yaml': 'ClusterRole ClusterRoleBinding Deployment Service ServiceAccount',
   'admin.yaml': 'ClusterRole ClusterRoleBinding Deployment Service ServiceAccount',
   'oauth-ingress.yaml': 'ClusterRole ClusterRoleBinding Deployment Ingress Service ServiceAccount',
-  'downstream-valkey.yaml': 'Deployment Service ServiceAccount',
+  'downstream-valkey.yaml': 'Deployment PodDisruptionBudget Service ServiceAccount',
   'gateway.yaml': 'ClusterRole ClusterRoleBinding Deployment HTTPRoute Service ServiceAccount',
   'capi.yaml': 'ClusterRole ClusterRole ClusterRoleBinding ClusterRoleBinding Deployment Role Role RoleBinding RoleBinding Service ServiceAccount',
   'monitoring.yaml': 'ClusterRole ClusterRoleBinding Deployment NetworkPolicy PrometheusRule Service ServiceAccount ServiceMonitor',
@@ -183,6 +183,7 @@ test('every values file renders objects the API server accepts (server-side dry-
   // Downstream OAuth: calls run as the user, the service account gets no rules.
   const dd = one(rendered['downstream-valkey.yaml'], 'Deployment');
   assert.equal(dd.spec.replicas, 2);
+  assert.equal(one(rendered['downstream-valkey.yaml'], 'PodDisruptionBudget').spec.minAvailable, 1);
   assert.ok(dd.spec.template.spec.containers[0].args.includes('--downstream-oauth'));
   assert.deepEqual(dd.spec.template.spec.volumes.find((v) => v.name === 'oauth').secret.items.map((i) => i.key),
     ['dex-client-secret', 'registration-token', 'oauth-encryption-key', 'valkey-password']);
