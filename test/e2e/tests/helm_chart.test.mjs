@@ -89,7 +89,7 @@ after(() => {
 });
 
 test('helm lint --strict passes for every values file', () => {
-  assert.ok(valuesFiles.length >= 9, valuesFiles.join(' '));
+  assert.ok(valuesFiles.length >= 10, valuesFiles.join(' '));
   for (const f of valuesFiles) {
     const out = run(helm, ['lint', '--strict', chart, '-f', path.join(valuesDir, f)]);
     assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/, `${f}: ${out}`);
@@ -137,6 +137,7 @@ const EXPECTED_KINDS = {
   'downstream-valkey.yaml': 'Deployment PodDisruptionBudget Service ServiceAccount',
   'gateway.yaml': 'ClusterRole ClusterRoleBinding Deployment HTTPRoute Service ServiceAccount',
   'capi.yaml': 'ClusterRole ClusterRole ClusterRoleBinding ClusterRoleBinding Deployment Role Role RoleBinding RoleBinding Service ServiceAccount',
+  'tls.yaml': 'ClusterRole ClusterRoleBinding Deployment Service ServiceAccount',
   'monitoring.yaml': 'ClusterRole ClusterRoleBinding Deployment NetworkPolicy PrometheusRule Service ServiceAccount ServiceMonitor',
 };
 
@@ -180,6 +181,12 @@ test('every values file renders objects the API server accepts (server-side dry-
   const ing = one(rendered['oauth-ingress.yaml'], 'Ingress');
   assert.deepEqual(ing.spec.tls, [{ hosts: ['mcp.example.com'], secretName: 'mcp-kubernetes-tls' }]);
   assert.equal(ing.spec.rules[0].http.paths[0].backend.service.port.name, 'http');
+  // HTTPS in the pod: the Secret's files, HTTPS probes, and flags the binary has today.
+  const td = one(rendered['tls.yaml'], 'Deployment').spec.template.spec;
+  assert.ok(td.containers[0].args.includes('--tls-cert-file=/etc/mcp-kubernetes/tls/tls.crt'));
+  assert.equal(td.containers[0].livenessProbe.httpGet.scheme, 'HTTPS');
+  assert.equal(td.volumes.find((v) => v.name === 'tls').secret.secretName, 'mcp-kubernetes-serving');
+  assert.equal(one(rendered['tls.yaml'], 'Service').spec.ports[0].appProtocol, 'https');
   // Downstream OAuth: calls run as the user, the service account gets no rules.
   const dd = one(rendered['downstream-valkey.yaml'], 'Deployment');
   assert.equal(dd.spec.replicas, 2);
