@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build server test unit-test e2e lint format run cluster-up cluster-down bench clean fuzz
+.PHONY: all deps build server install package test unit-test e2e lint format run cluster-up cluster-down bench clean fuzz
 
 all: build
 
@@ -20,6 +20,16 @@ build: deps $(BUILD_DIR)/build.ninja
 # Only the server binary (what `make run` runs): no unit tests.
 server: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target mcp-kubernetes
+
+# Stripped install of the server (and its docs); PREFIX=/usr/local by default, DESTDIR honoured.
+PREFIX ?= /usr/local
+install: server
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR) --strip --prefix $(PREFIX)
+
+# $(BUILD_DIR)/mcp-kubernetes_<version>_<arch>.deb and mcp-kubernetes-<version>-linux-<arch>.tar.gz
+# (CPack, stripped). test/package/test.sh installs the .deb into a scratch root and runs it.
+package: server
+	cd $(BUILD_DIR) && cpack -G "DEB;TGZ"
 
 unit-test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)

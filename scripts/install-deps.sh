@@ -11,6 +11,7 @@ PKGS=(
   clang-15 libfuzzer-15-dev llvm-15
   clang-format cppcheck shellcheck
   openssl curl jq ca-certificates psmisc iproute2
+  umoci  # test/image: the container image as an OCI layout, without a daemon
 )
 missing=()
 # test/cluster uses python3 for echo servers; any python3 on PATH will do (pyenv counts).

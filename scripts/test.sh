@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh machine (what `make test` and CI run):
-#   deps (apt, npm ci) -> build -> unit tests -> fuzz (each libFuzzer target briefly) -> asan
-#   (ASan+UBSan build, unit tests) -> tsan (TSan build, unit tests) -> control-plane binaries
-#   (cached) -> a private local cluster (always torn down) -> kubectl stream checks -> every e2e
-#   test -> asan-e2e (every e2e test again, against the ASan server).
+#   deps (apt, npm ci) -> build -> unit tests -> package (.deb and tarball, unpacked and run) ->
+#   fuzz (each libFuzzer target briefly) -> asan (ASan+UBSan build, unit tests) -> tsan (TSan
+#   build, unit tests) -> control-plane binaries (cached) -> a private local cluster (always torn
+#   down) -> kubectl stream checks -> image (OCI layout, run chrooted) -> every e2e test ->
+#   asan-e2e (every e2e test again, against the ASan server).
 # Prints the time of every phase and a summary; exits non-zero if anything failed.
 # Usage: scripts/test.sh [--unit-only | --e2e-only] [--keep-cluster]
 # Env: BUILD_DIR (build), BUILD_TYPE (RelWithDebInfo), HARNESS_CACHE (/var/cache/mcp-k8s-harness),
@@ -160,6 +161,8 @@ do_cluster_bins() {
   echo "control-plane binaries: $(cat "$WORK/bin")"
   test/promlint/build.sh >"$WORK/promlint"   # `promtool check metrics` for metrics.test.mjs
   echo "metrics checker: $(cat "$WORK/promlint")"
+  echo "helm: $(test/helm/build.sh)"   # helm_chart.test.mjs: lint, template, install
+  echo "chart CRDs: $(test/helm/crds.sh)"   # HTTPRoute, ServiceMonitor, PrometheusRule schemas
 }
 
 # A port base whose whole [base, base+100) range is free. Bases stay below the ephemeral
@@ -192,6 +195,11 @@ do_cluster_up() {
   done
   return 1
 }
+
+# make package / make install: the .deb and tarball unpacked and run (test/package/test.sh).
+do_package() { test/package/test.sh "$BUILD_DIR"; }
+# The container image as an OCI layout, run chrooted against the cluster (test/image/test.sh).
+do_image() { test/image/test.sh --run-dir "$RUN" "$BUILD_DIR"; }
 
 do_streams() {
   test/cluster/test-kubectl-streams.sh --run-dir "$RUN" 2>&1 | tee "$WORK/streams.log"
@@ -289,6 +297,7 @@ if [ "$UNIT" = 1 ]; then
   UNIT_PASS=${UNIT_PASS:-0} UNIT_FAIL=${UNIT_FAIL:-0}
   # A crashed ctest reports nothing: count it as a failure, never as a clean run.
   grep -q 'FAILED' <<<"${RESULTS[-1]}" && [ "$UNIT_FAIL" = 0 ] && UNIT_FAIL=1
+  phase package do_package || true
   [ "$TEST_FUZZ" = 1 ] && { phase fuzz do_fuzz || true; }
   [ "$TEST_ASAN" = 1 ] && { phase asan do_asan || true; }
   [ "$TEST_TSAN" = 1 ] && { phase tsan do_tsan || true; }
@@ -301,6 +310,7 @@ if [ "$E2E" = 1 ]; then
   phase kubectl-streams do_streams || true
   read -r STREAMS_PASS STREAMS_FAIL < <(counts_from_streams)
   grep -q 'FAILED' <<<"${RESULTS[-1]}" && [ "$STREAMS_FAIL" = 0 ] && STREAMS_FAIL=1
+  phase image do_image || true
   phase e2e do_e2e || true
   read -r E2E_PASS E2E_FAIL < <(counts_from_tap)
   grep -q 'FAILED' <<<"${RESULTS[-1]}" && [ "$E2E_FAIL" = 0 ] && E2E_FAIL=1
