@@ -139,7 +139,7 @@ boost::asio::awaitable<ToolResult> list_full(Env& env, Target& t, const json::ob
   if (auto* it = o.if_contains("items"); it && it->is_array()) {
     for (auto& x : it->as_array()) {
       auto& xo = x.as_object();
-      std::string ns = is_namespace_kind(t) ? object_name(xo) : t.all_namespaces ? object_namespace(xo) : "";
+      std::string ns = is_namespace_kind(t) ? pipeline::object_name(xo) : t.all_namespaces ? object_namespace(xo) : "";
       if (!ns.empty() && !env.policy().namespace_allowed(ns)) {
         ++hidden;
         continue;
