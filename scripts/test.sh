@@ -160,6 +160,8 @@ do_cluster_bins() {
   echo "control-plane binaries: $(cat "$WORK/bin")"
   test/promlint/build.sh >"$WORK/promlint"   # `promtool check metrics` for metrics.test.mjs
   echo "metrics checker: $(cat "$WORK/promlint")"
+  test/tracing/build.sh >"$WORK/jaeger"       # the OTLP collector for tracing.test.mjs
+  echo "trace collector: $(cat "$WORK/jaeger")"
 }
 
 # A port base whose whole [base, base+100) range is free. Bases stay below the ephemeral
@@ -215,6 +217,7 @@ do_e2e() {
   # spec for people, tap to a file for counting. The phase timeout is a backstop; every test
   # has its own timeout too. --foreground keeps Ctrl-C reaching node.
   HARNESS_RUN=$RUN MCPK_BIN=${E2E_BIN:-$BUILD_DIR/mcp-kubernetes} PROMLINT_BIN=$(cat "$WORK/promlint") \
+    JAEGER_BIN=$(cat "$WORK/jaeger" 2>/dev/null || true) \
     timeout --foreground -k 30 "$E2E_TIMEOUT" \
     node --test --test-concurrency=1 --test-timeout="$E2E_TEST_TIMEOUT" \
     --test-reporter=spec --test-reporter-destination=stdout \

@@ -1,5 +1,7 @@
 #pragma once
 // Everything `serve` is configured with, after flags and environment fallbacks.
+#include "instrumentation/trace_export.hpp"
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -53,6 +55,7 @@ struct Config {
   // observability
   bool debug = false;
   std::string log_format = "text";
+  trace::TracingSettings tracing;  // flags here; the OTEL_* environment fills the rest (trace::apply_env)
 };
 
 }  // namespace mk
