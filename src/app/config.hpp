@@ -1,5 +1,6 @@
 #pragma once
 // Everything `serve` is configured with, after flags and environment fallbacks.
+#include "instrumentation/metrics_export.hpp"
 #include "instrumentation/trace_export.hpp"
 
 #include <chrono>
@@ -56,6 +57,7 @@ struct Config {
   bool debug = false;
   std::string log_format = "text";
   trace::TracingSettings tracing;  // flags here; the OTEL_* environment fills the rest (trace::apply_env)
+  metrics::MetricsSettings metrics_export;  // METRICS_EXPORTER (metrics::apply_env)
 };
 
 }  // namespace mk

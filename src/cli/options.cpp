@@ -154,6 +154,9 @@ void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, st
                  "Sampler (env OTEL_TRACES_SAMPLER; default parentbased_traceidratio)");
   app.add_option("--traces-sampler-arg", c.tracing.sampler_arg,
                  "Sampling ratio 0..1 for new traces (env OTEL_TRACES_SAMPLER_ARG; default 1)");
+  app.add_option("--metrics-exporter", c.metrics_export.exporter,
+                 "Also push the /metrics registry: otlp or stdout (env METRICS_EXPORTER; default prometheus)")
+      ->check(CLI::IsMember({"prometheus", "otlp", "stdout"}));
 }
 
 }  // namespace

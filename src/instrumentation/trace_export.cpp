@@ -304,55 +304,68 @@ void apply_env(TracingSettings& s, const std::function<const char*(const char*)>
 
 Tracing make_tracing(const TracingSettings& s, const std::string& service_version, bool stdout_is_protocol) {
   Tracing t;
-  std::string exporter = s.exporter.empty() ? "none" : s.exporter;
-  if (exporter != "none" && exporter != "otlp" && exporter != "stdout")
-    fail(Errc::invalid_argument, fmt::format("TRACING_EXPORTER must be otlp, stdout or none (got \"{}\")", exporter));
+  std::string exporter_name = s.exporter.empty() ? "none" : s.exporter;
+  if (exporter_name != "none" && exporter_name != "otlp" && exporter_name != "stdout")
+    fail(Errc::invalid_argument,
+         fmt::format("TRACING_EXPORTER must be otlp, stdout or none (got \"{}\")", exporter_name));
   const auto& on = s.instrumentation_enabled;
   if (!on.empty() && on != "true" && on != "false" && on != "1" && on != "0")
     fail(Errc::invalid_argument, "INSTRUMENTATION_ENABLED must be true or false");
   std::string err;
   auto sampler = Sampler::from_names(s.sampler, s.sampler_arg, &err);
   if (!err.empty()) fail(Errc::invalid_argument, err);
-  if (on == "false" || on == "0" || exporter == "none") return t;
+  if (on == "false" || on == "0" || exporter_name == "none") return t;
 
+  std::unique_ptr<SpanExporter> exporter;
+  if (exporter_name == "stdout") {
+    exporter =
+        std::make_unique<StreamExporter>(make_resource(s, service_version), stdout_is_protocol ? stderr : stdout);
+  } else {
+    exporter = std::make_unique<OtlpHttpExporter>(make_resource(s, service_version),
+                                                  signal_url(s.traces_endpoint, s.endpoint, "/v1/traces"),
+                                                  export_headers(s), s.timeout);
+  }
+  t.processor = std::make_shared<BatchProcessor>(std::move(exporter), s.batch);
+  t.tracer = std::make_shared<Tracer>(sampler, t.processor);
+  return t;
+}
+
+Resource make_resource(const TracingSettings& s, const std::string& service_version) {
   Resource r;
   auto extra = parse_key_values(s.resource_attributes, "OTEL_RESOURCE_ATTRIBUTES");
   std::string service = s.service_name;
   for (auto& [k, v] : extra)
     if (k == "service.name" && service.empty()) service = v;
   r.attributes.emplace_back("service.name", service.empty() ? "mcp-kubernetes" : service);
-  for (auto& kv : extra)
-    if (kv.first != "service.name") r.attributes.push_back(kv);
   bool has_version = false;
-  for (auto& [k, v] : extra) has_version |= k == "service.version";
+  for (auto& kv : extra) {
+    has_version |= kv.first == "service.version";
+    if (kv.first != "service.name") r.attributes.push_back(kv);
+  }
   if (!has_version) r.attributes.emplace_back("service.version", service_version);
   r.attributes.emplace_back("telemetry.sdk.name", "mcp-kubernetes");
   r.attributes.emplace_back("telemetry.sdk.language", "cpp");
   r.attributes.emplace_back("telemetry.sdk.version", service_version);
+  return r;
+}
 
-  std::unique_ptr<SpanExporter> exporter;
-  if (exporter == "stdout") {
-    exporter = std::make_unique<StreamExporter>(std::move(r), stdout_is_protocol ? stderr : stdout);
-  } else {
-    std::string url = s.traces_endpoint;
-    if (url.empty()) {
-      std::string base = s.endpoint.empty() ? "http://localhost:4318" : s.endpoint;
-      // The seed took host:port; a bare one means plain http here.
-      if (base.find("://") == std::string::npos) base = "http://" + base;
-      while (!base.empty() && base.back() == '/') base.pop_back();
-      url = base + "/v1/traces";
-    }
-    auto headers = parse_key_values(s.headers, "OTEL_EXPORTER_OTLP_HEADERS");
-    for (auto& [k, v] : headers) {
-      // Values go into HTTP headers: refuse what would split or forge one.
-      if (!token(k) || v.find_first_of("\r\n") != std::string::npos || v.find('\0') != std::string::npos)
-        fail(Errc::invalid_argument, "OTEL_EXPORTER_OTLP_HEADERS: bad header name or value");
-    }
-    exporter = std::make_unique<OtlpHttpExporter>(std::move(r), url, std::move(headers), s.timeout);
+KeyValues export_headers(const TracingSettings& s) {
+  auto headers = parse_key_values(s.headers, "OTEL_EXPORTER_OTLP_HEADERS");
+  for (auto& [k, v] : headers) {
+    // Values go into HTTP headers: refuse what would split or forge one.
+    if (!token(k) || v.find_first_of("\r\n") != std::string::npos || v.find('\0') != std::string::npos)
+      fail(Errc::invalid_argument, "OTEL_EXPORTER_OTLP_HEADERS: bad header name or value");
   }
-  t.processor = std::make_shared<BatchProcessor>(std::move(exporter), s.batch);
-  t.tracer = std::make_shared<Tracer>(sampler, t.processor);
-  return t;
+  return headers;
+}
+
+std::string signal_url(const std::string& specific, const std::string& base_in, std::string_view path) {
+  if (!specific.empty()) return specific;
+  std::string base = base_in.empty() ? "http://localhost:4318" : base_in;
+  // The seed took host:port; a bare one means plain http here.
+  if (base.find("://") == std::string::npos) base = "http://" + base;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + std::string(path);
 }
 
 void register_trace_metrics() {

@@ -122,6 +122,13 @@ void apply_env(TracingSettings& s, const std::function<const char*(const char*)>
 // OTEL_EXPORTER_OTLP_HEADERS). Throws mk::Error(invalid_argument) on a malformed entry.
 KeyValues parse_key_values(std::string_view s, std::string_view what);
 
+// The resource (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, version, SDK), the validated export
+// headers (OTEL_EXPORTER_OTLP_HEADERS) and a signal's URL (`specific` as given, else the base
+// endpoint + `path`, e.g. /v1/traces): shared by the trace and metrics exporters.
+Resource make_resource(const TracingSettings& s, const std::string& service_version);
+KeyValues export_headers(const TracingSettings& s);
+std::string signal_url(const std::string& specific, const std::string& base, std::string_view path);
+
 struct Tracing {
   std::shared_ptr<Tracer> tracer;             // null when tracing is off
   std::shared_ptr<BatchProcessor> processor;  // for shutdown()

@@ -4,6 +4,7 @@
 // name Kubernetes client spans.
 #include "instrumentation/trace.hpp"
 #include "instrumentation/metrics.hpp"
+#include "instrumentation/metrics_export.hpp"
 #include "instrumentation/trace_export.hpp"
 #include "k8s/api_transport.hpp"
 #include "util/error.hpp"
@@ -431,6 +432,52 @@ TEST(ApiSpans, PathTemplatesKeepSpanNamesFew) {
             "/api/v1/namespaces/{namespace}/services/{name}/proxy/{path}");
   EXPECT_EQ(mk::k8s::describe_path("/readyz?verbose", http::verb::get).templ, "/readyz");
   EXPECT_EQ(mk::k8s::describe_path("/openapi/v3/apis/apps/v1", http::verb::get).templ, "/openapi/{path}");
+}
+
+TEST(OtlpMetrics, LabelsRoundTripThroughTheRenderedKey) {
+  auto l = mk::metrics::parse_labels(R"(tool="k8s_get",msg="a\"b\\c\nd")");
+  ASSERT_EQ(l.size(), 2u);
+  EXPECT_EQ(l[0], (std::pair<std::string, std::string>{"tool", "k8s_get"}));
+  EXPECT_EQ(l[1].second, "a\"b\\c\nd");
+  EXPECT_TRUE(mk::metrics::parse_labels("").empty());
+}
+
+TEST(OtlpMetrics, JsonShapeFollowsTheSpec) {
+  using FV = mk::metrics::Registry::FamilyView;
+  using SV = mk::metrics::Registry::SeriesView;
+  std::vector<FV> fams;
+  fams.push_back(FV{"calls_total", "counter", "Calls.", {SV{R"(tool="a")", 3, {}, 0, 0}}});
+  fams.push_back(FV{"open", "gauge", "", {SV{"", 2, {}, 0, 0}}});
+  std::vector<std::uint64_t> cum(mk::metrics::kBuckets.size(), 1);                       // one observation <= 1 ms
+  cum.back() = 2;                                                                        // one more <= 10 s
+  fams.push_back(FV{"lat_seconds", "histogram", "Latency.", {SV{"", 0, cum, 3.5, 3}}});  // and one > 10 s
+  fams.push_back(FV{"empty", "counter", "", {}});
+  auto v = json::value(mk::metrics::otlp_metrics_json({{{"service.name", "s"}}}, fams, 10, 20));
+  auto& sm = v.at("resourceMetrics").at(0).at("scopeMetrics").at(0);
+  auto& ms = sm.at("metrics").as_array();
+  ASSERT_EQ(ms.size(), 3u);  // a family without series is left out
+  EXPECT_EQ(ms[0].at("name"), "calls_total");
+  EXPECT_EQ(ms[0].at("description"), "Calls.");
+  auto& sum = ms[0].at("sum");
+  EXPECT_EQ(sum.at("aggregationTemporality"), 2);
+  EXPECT_EQ(sum.at("isMonotonic"), true);
+  auto& p = sum.at("dataPoints").at(0);
+  EXPECT_EQ(p.at("asDouble"), 3.0);
+  EXPECT_EQ(p.at("startTimeUnixNano"), "10");
+  EXPECT_EQ(p.at("timeUnixNano"), "20");
+  EXPECT_EQ(p.at("attributes").at(0), json::parse(R"({"key":"tool","value":{"stringValue":"a"}})"));
+  EXPECT_EQ(ms[1].at("gauge").at("dataPoints").at(0).at("asDouble"), 2.0);
+  auto& h = ms[2].at("histogram").at("dataPoints").at(0);
+  EXPECT_EQ(h.at("count"), "3");
+  EXPECT_EQ(h.at("sum"), 3.5);
+  auto& counts = h.at("bucketCounts").as_array();
+  auto& bounds = h.at("explicitBounds").as_array();
+  ASSERT_EQ(counts.size(), bounds.size() + 1);  // the last bucket is (last bound, +Inf)
+  EXPECT_EQ(counts[0], "1");                    // per bucket, not cumulative
+  EXPECT_EQ(counts[1], "0");
+  EXPECT_EQ(counts[bounds.size() - 1], "1");
+  EXPECT_EQ(counts[bounds.size()], "1");
+  EXPECT_EQ(bounds[0], 0.001);
 }
 
 }  // namespace

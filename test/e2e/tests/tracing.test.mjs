@@ -299,3 +299,27 @@ for (const kind of ['stopped', 'stuck']) {
     }
   });
 }
+
+test('METRICS_EXPORTER=otlp pushes the /metrics registry to the collector', async () => {
+  const { base } = await startServer({
+    ...tracingEnv(), METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '300', OTEL_SERVICE_NAME: `${service}-metrics`,
+  });
+  const s = await session(base);
+  const r = await s.call('m1', 'k8s_list_resources', { resourceType: 'configmaps', namespace: ns });
+  assert.ok(!r.isError, JSON.stringify(r));
+  // The collector answered 2xx to our pushes (its OTLP receiver refuses malformed JSON with a
+  // 400), and its debug exporter printed our metrics under our service name.
+  let text = '';
+  for (let i = 0; i < 300; i++) {
+    text = await (await fetch(`${base}/metrics`)).text();
+    if (metric(text, 'otel_metric_exports_total', { outcome: 'success' }) >= 2 &&
+        jaegerLog.includes(`${service}-metrics`) && jaegerLog.includes('Name: mcp_kubernetes_operations_total')) break;
+    await sleep(100);
+  }
+  assert.ok(metric(text, 'otel_metric_exports_total', { outcome: 'success' }) >= 2, text);
+  assert.equal(metric(text, 'otel_metric_exports_total', { outcome: 'failed' }), 0);
+  assert.ok(jaegerLog.includes(`${service}-metrics`), 'resource service.name reached the collector');
+  for (const name of ['mcp_kubernetes_operations_total', 'mcp_kubernetes_operation_duration_seconds', 'otel_spans_exported_total'])
+    assert.ok(jaegerLog.includes(`Name: ${name}`), `${name} in the collector's log`);
+  assert.match(jaegerLog, /Name: mcp_kubernetes_operation_duration_seconds[\s\S]*?DataType: Histogram/);
+});
