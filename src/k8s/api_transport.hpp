@@ -47,7 +47,7 @@ struct Request {
   std::chrono::milliseconds timeout{0};  // 0 => TransportOptions::request_timeout
   // The calling tool call's span: a sampled one makes this request a child span (and sends
   // `traceparent` to the API server). Client::call fills it from the client's own.
-  trace::SpanContext trace;
+  mk::trace::SpanContext trace;  // qualified: a member named like the namespace
 };
 
 struct Response {

@@ -89,7 +89,7 @@ class Call {
     return c;
   }
   // This call's span context (invalid when tracing is off), passed explicitly: see trace.hpp.
-  const trace::SpanContext& trace() const { return trace_; }
+  const trace::SpanContext& span_context() const { return trace_; }
   void set_trace(trace::SpanContext t) { trace_ = std::move(t); }
   // This call's session state (shared by all stateless requests: see SessionState).
   SessionState& session() const;

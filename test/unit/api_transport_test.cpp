@@ -474,10 +474,19 @@ TEST(ApiTransport, TracedRequestsAreChildSpansAndCarryTraceparent) {
   auto base = std::make_shared<mk::k8s::Client>(io.get_executor(), rest(f), opts());
   auto parent = *mk::trace::parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
   auto traced = base->with_trace(parent);
-  EXPECT_FALSE(run(io, [&]() -> asio::awaitable<void> {
-    co_await traced->get_json("/api/v1/namespaces/team-a/pods", {{"limit", "5"}});
-  }));
-  EXPECT_FALSE(run(io, [&]() -> asio::awaitable<void> { co_await base->get_json("/api/v1/namespaces/team-a/pods"); }));
+  // Arguments named first: no temporaries inside co_await (g++ 12).
+  auto traced_call = [&]() -> asio::awaitable<void> {
+    std::string path = "/api/v1/namespaces/team-a/pods";
+    mk::k8s::Query q{{"limit", "5"}};
+    co_await traced->get_json(std::move(path), std::move(q));
+  };
+  auto plain_call = [&]() -> asio::awaitable<void> {
+    std::string path = "/api/v1/namespaces/team-a/pods";
+    mk::k8s::Query q;
+    co_await base->get_json(std::move(path), std::move(q));
+  };
+  EXPECT_FALSE(run(io, traced_call));
+  EXPECT_FALSE(run(io, plain_call));
   mk::trace::set_global(nullptr);
 
   ASSERT_EQ(sink->spans.size(), 1u);
