@@ -56,7 +56,7 @@ struct Config {
   // observability
   bool debug = false;
   std::string log_format = "text";
-  trace::TracingSettings tracing;  // flags here; the OTEL_* environment fills the rest (trace::apply_env)
+  trace::TracingSettings tracing;           // flags here; the OTEL_* environment fills the rest (trace::apply_env)
   metrics::MetricsSettings metrics_export;  // METRICS_EXPORTER (metrics::apply_env)
 };
 
