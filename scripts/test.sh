@@ -160,7 +160,8 @@ do_cluster_bins() {
   echo "control-plane binaries: $(cat "$WORK/bin")"
   test/promlint/build.sh >"$WORK/promlint"   # `promtool check metrics` for metrics.test.mjs
   echo "metrics checker: $(cat "$WORK/promlint")"
-  test/tracing/build.sh >"$WORK/jaeger"       # the OTLP collector for tracing.test.mjs
+  # The OTLP collector for tracing.test.mjs; a failed build fails that test only (it retries).
+  test/tracing/build.sh >"$WORK/jaeger" || : >"$WORK/jaeger"
   echo "trace collector: $(cat "$WORK/jaeger")"
 }
 

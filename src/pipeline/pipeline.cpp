@@ -4,6 +4,7 @@
 #include "pipeline/arg_rules.hpp"
 #include "util/blocking.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 #include <boost/json/serializer.hpp>
 #include <fmt/core.h>
@@ -134,6 +135,11 @@ boost::asio::awaitable<mcp::ToolResult> run(Env& env, std::shared_ptr<Limiter> l
                                             mcp::CallContext& mc) {
   auto span = start_call_span(mc);
   if (!span.recording()) co_return co_await run_steps(env, *limiter, verb, free_text, handler, mc, span);
+  // The trace id in the server's log for this call (debug: one line per call).
+  auto note = [&](std::string_view outcome) {
+    log::debug("tools/call {}: {} trace_id={} span_id={}", mc.tool(), outcome, trace::to_hex(span.context().trace_id),
+               trace::to_hex(span.context().span_id));
+  };
   try {
     auto r = co_await run_steps(env, *limiter, verb, free_text, handler, mc, span);
     if (r.is_error) {
@@ -142,22 +148,26 @@ boost::asio::awaitable<mcp::ToolResult> run(Env& env, std::shared_ptr<Limiter> l
       span.set_status(trace::Status::error, std::string_view(r.text).substr(0, 256));
     }
     span.set("mcp.tool.outcome", r.is_error ? "error" : "success");
+    note(r.is_error ? "error" : "success");
     co_return r;
   } catch (const Error& e) {
     span.set("error.type", to_string(e.code()));
     span.set("mcp.tool.outcome", "error");
     span.set_status(trace::Status::error, e.what());
+    note("error");
     throw;
   } catch (const boost::system::system_error& e) {
     bool aborted = e.code() == boost::asio::error::operation_aborted;  // cancelled, or the tool's timeout
     span.set("error.type", aborted ? "cancelled" : "unavailable");
     span.set("mcp.tool.outcome", aborted ? "cancelled" : "error");
     span.set_status(trace::Status::error, e.what());
+    note(aborted ? "cancelled" : "error");
     throw;
   } catch (const std::exception& e) {
     span.set("error.type", "internal");
     span.set("mcp.tool.outcome", "error");
     span.set_status(trace::Status::error, e.what());
+    note("error");
     throw;
   }
 }

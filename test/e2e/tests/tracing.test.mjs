@@ -36,11 +36,11 @@ async function waitOk(url, logs) {
 }
 
 // Starts the server over Streamable HTTP with `env` added; returns { base, stderr() }.
-async function startServer(env) {
+async function startServer(env, args = []) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let stderr = '';
-  const proc = spawn(serverBin, ['serve', '--transport', 'streamable-http', '--http-addr', `127.0.0.1:${port}`], {
+  const proc = spawn(serverBin, ['serve', '--transport', 'streamable-http', '--http-addr', `127.0.0.1:${port}`, ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME || '/root', KUBECONFIG: clusterEnv().KUBECONFIG, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -159,7 +159,7 @@ const tracingEnv = () => ({
 });
 
 test('a tool call continues the caller\'s trace (HTTP traceparent) with API-server child spans', async () => {
-  const { base } = await startServer(tracingEnv());
+  const { base, stderr } = await startServer(tracingEnv(), ['--debug']);
   const s = await session(base);
   const traceId = hex(32);
   const parent = hex(16);
@@ -203,6 +203,8 @@ test('a tool call continues the caller\'s trace (HTTP traceparent) with API-serv
   assert.equal(tag(list, 'url.path'), `/api/v1/namespaces/${ns}/configmaps`);
   assert.equal(tag(list, 'k8s.cluster.name'), tag(server, 'k8s.cluster.name'));
   assert.ok(tag(list, 'k8s.cluster.name'), 'the context is recorded');
+  // The call's log line (--debug) names the trace and the server span.
+  assert.match(stderr(), new RegExp(`tools/call k8s_list_resources: success trace_id=${traceId} span_id=${server.spanID}`));
 });
 
 test('params._meta.traceparent is the parent; the HTTP header\'s context becomes a link', async () => {
