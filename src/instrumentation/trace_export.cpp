@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 
 namespace mk::trace {
@@ -16,43 +17,94 @@ namespace json = boost::json;
 
 namespace {
 
-json::object any_value(const AttrValue& v) {
-  json::object o;
-  if (auto* s = std::get_if<std::string>(&v)) o["stringValue"] = *s;
-  else if (auto* i = std::get_if<std::int64_t>(&v)) o["intValue"] = std::to_string(*i);  // int64: a string
-  else if (auto* d = std::get_if<double>(&v)) o["doubleValue"] = *d;
-  else o["boolValue"] = std::get<bool>(v);
-  return o;
+// The OTLP/JSON text is written directly rather than through a json::object tree: building
+// the tree (two objects per attribute) was most of what exporting a span cost.
+void put_str(std::string& out, std::string_view v) {
+  static constexpr char kHexDigits[] = "0123456789abcdef";
+  out += '"';
+  for (char c : v) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += kHexDigits[u >> 4];
+      out += kHexDigits[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
 }
 
-json::object key_value(std::string_view k, json::object v) { return json::object{{"key", k}, {"value", std::move(v)}}; }
+void put_double(std::string& out, double d) {
+  if (std::isnan(d)) out += "\"NaN\"";  // proto3 JSON's spellings of what JSON numbers cannot hold
+  else if (std::isinf(d)) out += d > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+  else out += fmt::format("{}", d);
+}
 
-json::object span_json(const SpanData& s) {
-  json::object o;
-  o["traceId"] = to_hex(s.context.trace_id);
-  o["spanId"] = to_hex(s.context.span_id);
-  if (!s.context.trace_state.empty()) o["traceState"] = s.context.trace_state;
-  if (!is_zero(s.parent_span_id)) o["parentSpanId"] = to_hex(s.parent_span_id);
-  o["name"] = s.name;
-  o["kind"] = static_cast<int>(s.kind);
-  o["startTimeUnixNano"] = std::to_string(s.start_ns);  // fixed64: a decimal string
-  o["endTimeUnixNano"] = std::to_string(s.end_ns);
-  json::array attrs;
-  for (auto& a : s.attributes) attrs.push_back(key_value(a.key, any_value(a.value)));
-  o["attributes"] = std::move(attrs);
-  if (!s.links.empty()) {
-    json::array links;
-    for (auto& l : s.links) {
-      json::object lo{{"traceId", to_hex(l.context.trace_id)}, {"spanId", to_hex(l.context.span_id)}};
-      if (!l.context.trace_state.empty()) lo["traceState"] = l.context.trace_state;
-      links.push_back(std::move(lo));
-    }
-    o["links"] = std::move(links);
+void put_value(std::string& out, const AttrValue& v) {
+  if (auto* s = std::get_if<std::string>(&v)) {
+    out += "{\"stringValue\":";
+    put_str(out, *s);
+  } else if (auto* i = std::get_if<std::int64_t>(&v)) {
+    out += "{\"intValue\":\"" + std::to_string(*i) + "\"";  // int64: a string
+  } else if (auto* d = std::get_if<double>(&v)) {
+    out += "{\"doubleValue\":";
+    put_double(out, *d);
+  } else {
+    out += std::get<bool>(v) ? "{\"boolValue\":true" : "{\"boolValue\":false";
   }
-  json::object status{{"code", static_cast<int>(s.status)}};
-  if (!s.status_message.empty()) status["message"] = s.status_message;
-  o["status"] = std::move(status);
-  return o;
+  out += '}';
+}
+
+void put_key_value(std::string& out, std::string_view k, const AttrValue& v) {
+  out += "{\"key\":";
+  put_str(out, k);
+  out += ",\"value\":";
+  put_value(out, v);
+  out += '}';
+}
+
+void put_span(std::string& out, const SpanData& s) {
+  out += "{\"traceId\":\"" + to_hex(s.context.trace_id) + "\",\"spanId\":\"" + to_hex(s.context.span_id) + '"';
+  if (!s.context.trace_state.empty()) {
+    out += ",\"traceState\":";
+    put_str(out, s.context.trace_state);
+  }
+  if (!is_zero(s.parent_span_id)) out += ",\"parentSpanId\":\"" + to_hex(s.parent_span_id) + '"';
+  out += ",\"name\":";
+  put_str(out, s.name);
+  out += ",\"kind\":" + std::to_string(static_cast<int>(s.kind));
+  // fixed64: decimal strings
+  out += ",\"startTimeUnixNano\":\"" + std::to_string(s.start_ns) + "\",\"endTimeUnixNano\":\"" +
+         std::to_string(s.end_ns) + "\",\"attributes\":[";
+  for (std::size_t i = 0; i < s.attributes.size(); ++i) {
+    if (i) out += ',';
+    put_key_value(out, s.attributes[i].key, s.attributes[i].value);
+  }
+  out += ']';
+  if (!s.links.empty()) {
+    out += ",\"links\":[";
+    for (std::size_t i = 0; i < s.links.size(); ++i) {
+      auto& c = s.links[i].context;
+      if (i) out += ',';
+      out += "{\"traceId\":\"" + to_hex(c.trace_id) + "\",\"spanId\":\"" + to_hex(c.span_id) + '"';
+      if (!c.trace_state.empty()) {
+        out += ",\"traceState\":";
+        put_str(out, c.trace_state);
+      }
+      out += '}';
+    }
+    out += ']';
+  }
+  out += ",\"status\":{\"code\":" + std::to_string(static_cast<int>(s.status));
+  if (!s.status_message.empty()) {
+    out += ",\"message\":";
+    put_str(out, s.status_message);
+  }
+  out += "}}";
 }
 
 int hex_value(char c) {
@@ -98,25 +150,32 @@ void count_dropped(std::uint64_t n, const char* reason) {
 
 }  // namespace
 
-json::object otlp_json(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans) {
-  json::array rattrs;
-  for (auto& [k, v] : r.attributes) rattrs.push_back(key_value(k, json::object{{"stringValue", v}}));
-  json::array sp;
-  for (auto& s : spans) sp.push_back(span_json(*s));
-  json::object scope{{"name", "mcp-kubernetes"}};
+std::string otlp_json_text(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans) {
+  std::string out;
+  out.reserve(512 + spans.size() * 1024);
+  out += "{\"resourceSpans\":[{\"resource\":{\"attributes\":[";
+  for (std::size_t i = 0; i < r.attributes.size(); ++i) {
+    if (i) out += ',';
+    put_key_value(out, r.attributes[i].first, AttrValue(r.attributes[i].second));
+  }
+  out += "]},\"scopeSpans\":[{\"scope\":{\"name\":\"mcp-kubernetes\"";
   for (auto& [k, v] : r.attributes)
-    if (k == "service.version") scope["version"] = v;
-  json::object scope_spans;
-  scope_spans["scope"] = std::move(scope);
-  scope_spans["spans"] = std::move(sp);
-  json::object resource;
-  resource["attributes"] = std::move(rattrs);
-  json::object resource_spans;
-  resource_spans["resource"] = std::move(resource);
-  resource_spans["scopeSpans"].emplace_array().push_back(std::move(scope_spans));
-  json::object out;
-  out["resourceSpans"].emplace_array().push_back(std::move(resource_spans));
+    if (k == "service.version") {
+      out += ",\"version\":";
+      put_str(out, v);
+      break;
+    }
+  out += "},\"spans\":[";
+  for (std::size_t i = 0; i < spans.size(); ++i) {
+    if (i) out += ',';
+    put_span(out, *spans[i]);
+  }
+  out += "]}]}]}";
   return out;
+}
+
+json::object otlp_json(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans) {
+  return json::parse(otlp_json_text(r, spans)).as_object();
 }
 
 OtlpHttpExporter::OtlpHttpExporter(Resource r, std::string endpoint, KeyValues headers,
@@ -131,7 +190,7 @@ bool OtlpHttpExporter::export_batch(const std::vector<std::unique_ptr<SpanData>>
   h.emplace_back("Content-Type", "application/json");
   h.emplace_back("User-Agent", "mcp-kubernetes-otlp");
   // The collector's answer is small (an ExportTraceServiceResponse); 64 KiB is plenty.
-  auto res = http_post::post(url, h, json::serialize(otlp_json(resource_, spans)), timeout_, 64 * 1024);
+  auto res = http_post::post(url, h, otlp_json_text(resource_, spans), timeout_, 64 * 1024);
   if (res.status >= 200 && res.status < 300) {
     // A partial success names spans the collector refused; they count as dropped.
     boost::system::error_code ec;
@@ -148,7 +207,7 @@ bool OtlpHttpExporter::export_batch(const std::vector<std::unique_ptr<SpanData>>
 }
 
 bool StreamExporter::export_batch(const std::vector<std::unique_ptr<SpanData>>& spans) {
-  auto line = json::serialize(otlp_json(resource_, spans));
+  auto line = otlp_json_text(resource_, spans);
   line += '\n';
   return std::fwrite(line.data(), 1, line.size(), out_) == line.size() && std::fflush(out_) == 0;
 }

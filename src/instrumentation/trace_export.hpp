@@ -28,7 +28,9 @@ struct Resource {
   KeyValues attributes;  // service.name first
 };
 
-// The OTLP/JSON ExportTraceServiceRequest for one batch: resourceSpans[1] -> scopeSpans[1] -> spans.
+// The OTLP/JSON ExportTraceServiceRequest for one batch: resourceSpans[1] -> scopeSpans[1] -> spans;
+// otlp_json is the same parsed (tests).
+std::string otlp_json_text(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans);
 boost::json::object otlp_json(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans);
 
 class SpanExporter {

@@ -258,6 +258,28 @@ TEST(Otlp, JsonShapeFollowsTheSpec) {
   EXPECT_EQ(r2.at("status"), json::parse(R"({"code":0})"));
 }
 
+TEST(Otlp, TextEscapesWhatJsonMust) {
+  std::vector<std::unique_ptr<SpanData>> batch;
+  auto s = std::make_unique<SpanData>();
+  s->context = *parse_traceparent(tp("00", kTraceId, kSpanId, "01"));
+  s->name = "n\"ame";
+  std::string nasty = "a\"b\\c\nd\x01\x7f\xc3\xa9";
+  s->attributes = {{"q", nasty}, {"wait", 0.25}, {"big", std::int64_t{-9007199254740993}}};
+  s->status = Status::error;
+  s->status_message = "line\r\nbreak";
+  batch.push_back(std::move(s));
+  auto text = otlp_json_text({{{"service.name", "s\"vc"}}}, batch);
+  auto v = json::parse(text);  // valid JSON
+  auto& sp = v.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").at(0);
+  EXPECT_EQ(sp.at("name"), "n\"ame");
+  EXPECT_EQ(sp.at("attributes").at(0).at("value").at("stringValue"), nasty.c_str());
+  EXPECT_EQ(sp.at("attributes").at(1).at("value").at("doubleValue"), 0.25);
+  EXPECT_EQ(sp.at("attributes").at(2).at("value").at("intValue"), "-9007199254740993");
+  EXPECT_EQ(sp.at("status").at("message"), "line\r\nbreak");
+  EXPECT_EQ(v.at("resourceSpans").at(0).at("resource").at("attributes").at(0).at("value").at("stringValue"), "s\"vc");
+  EXPECT_EQ(text.find('\n'), std::string::npos);  // one line per batch for the stdout exporter
+}
+
 // An exporter that blocks until released, counting what it got.
 struct GateExporter : SpanExporter {
   std::mutex mu;
