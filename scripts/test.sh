@@ -163,6 +163,9 @@ do_cluster_bins() {
   echo "metrics checker: $(cat "$WORK/promlint")"
   echo "helm: $(test/helm/build.sh)"   # helm_chart.test.mjs: lint, template, install
   echo "chart CRDs: $(test/helm/crds.sh)"   # HTTPRoute, ServiceMonitor, PrometheusRule schemas
+  # The OTLP collector for tracing.test.mjs; a failed build fails that test only (it retries).
+  test/tracing/build.sh >"$WORK/jaeger" || : >"$WORK/jaeger"
+  echo "trace collector: $(cat "$WORK/jaeger")"
 }
 
 # A port base whose whole [base, base+100) range is free. Bases stay below the ephemeral
@@ -223,6 +226,7 @@ do_e2e() {
   # spec for people, tap to a file for counting. The phase timeout is a backstop; every test
   # has its own timeout too. --foreground keeps Ctrl-C reaching node.
   HARNESS_RUN=$RUN MCPK_BIN=${E2E_BIN:-$BUILD_DIR/mcp-kubernetes} PROMLINT_BIN=$(cat "$WORK/promlint") \
+    JAEGER_BIN=$(cat "$WORK/jaeger" 2>/dev/null || true) \
     timeout --foreground -k 30 "$E2E_TIMEOUT" \
     node --test --test-concurrency=1 --test-timeout="$E2E_TEST_TIMEOUT" \
     --test-reporter=spec --test-reporter-destination=stdout \

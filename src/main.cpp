@@ -2,6 +2,8 @@
 #include "app/app.hpp"
 #include "cli/options.hpp"
 #include "instrumentation/metrics.hpp"
+#include "instrumentation/metrics_export.hpp"
+#include "instrumentation/trace_export.hpp"
 #include "mcp/server.hpp"
 #include "transport/http/origin.hpp"
 #include "transport/http/serve.hpp"
@@ -14,6 +16,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 namespace {
@@ -73,7 +76,24 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   boost::asio::io_context io(1);
+  // Spans still queued get a bounded last export at exit (BatchOptions::shutdown_wait).
+  struct TracingGuard {
+    mk::trace::Tracing t;
+    std::unique_ptr<mk::metrics::MetricsPusher> metrics;
+    ~TracingGuard() {
+      mk::trace::set_global(nullptr);
+      if (t.processor) t.processor->shutdown();
+      if (metrics) metrics->shutdown();  // one last push
+    }
+  } tracing;
   try {
+    mk::trace::apply_env(cfg.tracing, [](const char* n) { return std::getenv(n); });
+    tracing.t = mk::trace::make_tracing(cfg.tracing, MCPK_VERSION, cfg.transport == "stdio");
+    mk::trace::register_trace_metrics();
+    mk::trace::set_global(tracing.t.tracer);
+    mk::metrics::apply_env(cfg.metrics_export, [](const char* n) { return std::getenv(n); });
+    tracing.metrics =
+        mk::metrics::make_metrics_pusher(cfg.metrics_export, cfg.tracing, MCPK_VERSION, cfg.transport == "stdio");
     mk::App app(io.get_executor(), cfg);
     mcp::Server server(io.get_executor(),
                        {.name = "mcp-kubernetes",

@@ -1,5 +1,8 @@
 #pragma once
 // Everything `serve` is configured with, after flags and environment fallbacks.
+#include "instrumentation/metrics_export.hpp"
+#include "instrumentation/trace_export.hpp"
+
 #include <chrono>
 #include <string>
 #include <vector>
@@ -53,6 +56,8 @@ struct Config {
   // observability
   bool debug = false;
   std::string log_format = "text";
+  trace::TracingSettings tracing;           // flags here; the OTEL_* environment fills the rest (trace::apply_env)
+  metrics::MetricsSettings metrics_export;  // METRICS_EXPORTER (metrics::apply_env)
 };
 
 }  // namespace mk

@@ -142,6 +142,21 @@ void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, st
   app.add_option("--shutdown-grace", shutdown_grace_s, "Seconds in-flight requests get to finish on SIGTERM")
       ->default_val(10)
       ->check(CLI::Range(0, 600));
+  // Tracing: the OTEL_* / TRACING_EXPORTER environment is read by trace::apply_env (flags win).
+  app.add_option("--instrumentation-enabled", c.tracing.instrumentation_enabled,
+                 "Turn all tracing off with false (env INSTRUMENTATION_ENABLED; default true)")
+      ->check(CLI::IsMember({"true", "false"}));
+  app.add_option("--tracing-exporter", c.tracing.exporter, "Where spans go (env TRACING_EXPORTER; default none)")
+      ->check(CLI::IsMember({"otlp", "stdout", "none"}));
+  app.add_option("--otlp-endpoint", c.tracing.endpoint,
+                 "OTLP/HTTP collector base URL, e.g. http://localhost:4318 (env OTEL_EXPORTER_OTLP_ENDPOINT)");
+  app.add_option("--traces-sampler", c.tracing.sampler,
+                 "Sampler (env OTEL_TRACES_SAMPLER; default parentbased_traceidratio)");
+  app.add_option("--traces-sampler-arg", c.tracing.sampler_arg,
+                 "Sampling ratio 0..1 for new traces (env OTEL_TRACES_SAMPLER_ARG; default 1)");
+  app.add_option("--metrics-exporter", c.metrics_export.exporter,
+                 "Also push the /metrics registry: otlp or stdout (env METRICS_EXPORTER; default prometheus)")
+      ->check(CLI::IsMember({"prometheus", "otlp", "stdout"}));
 }
 
 }  // namespace

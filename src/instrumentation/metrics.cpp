@@ -101,6 +101,19 @@ std::string Registry::render() const {
   return out;
 }
 
+std::vector<Registry::FamilyView> Registry::snapshot() const {
+  std::lock_guard lk(mu_);
+  std::vector<FamilyView> out;
+  out.reserve(families_.size());
+  for (auto& [name, f] : families_) {
+    FamilyView v{name, f.type, f.help, {}};
+    for (auto& entry : f.series)
+      v.series.push_back({entry.first, entry.second.value, entry.second.buckets, entry.second.sum, entry.second.count});
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 void register_standard_metrics() {
   auto& r = Registry::global();
   r.describe("http_requests_total", "counter", "HTTP requests by method, path and status code.");

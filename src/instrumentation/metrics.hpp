@@ -3,6 +3,7 @@
 // labels, rendered in the text exposition format (0.0.4). Metric names follow the original
 // server's so existing dashboards keep working.
 #include <array>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -24,6 +25,20 @@ class Registry {
   void describe(const std::string& name, const std::string& type, const std::string& help);
 
   std::string render() const;
+
+  // A copy of every family, for exporters other than the text format (OTLP).
+  struct SeriesView {
+    std::string labels;                  // rendered: a="x",b="y" (values escaped)
+    double value = 0;                    // counters and gauges
+    std::vector<std::uint64_t> buckets;  // histograms: cumulative counts per kBuckets bound
+    double sum = 0;
+    std::uint64_t count = 0;
+  };
+  struct FamilyView {
+    std::string name, type, help;
+    std::vector<SeriesView> series;
+  };
+  std::vector<FamilyView> snapshot() const;
 
  private:
   struct Series {

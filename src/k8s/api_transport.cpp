@@ -257,6 +257,10 @@ asio::awaitable<Response> ApiTransport::send_once(const Request& r, const std::s
   req.set(http::field::accept, r.accept);
   if (!auth.empty()) req.set(http::field::authorization, auth);
   for (auto& [k, v] : extra_headers()) req.insert(k, v);
+  if (r.trace.valid()) {
+    req.set("traceparent", trace::format_traceparent(r.trace));
+    if (!r.trace.trace_state.empty()) req.set("tracestate", r.trace.trace_state);
+  }
   if (!r.body.empty() || r.method == http::verb::post || r.method == http::verb::put || r.method == http::verb::patch) {
     req.set(http::field::content_type, r.content_type.empty() ? "application/json" : r.content_type);
     req.body() = r.body;
@@ -310,10 +314,13 @@ asio::awaitable<Response> ApiTransport::send_once(const Request& r, const std::s
   }
 }
 
-asio::awaitable<Response> ApiTransport::send(Request r) {
+asio::awaitable<Response> ApiTransport::send_attempts(Request r, SendStats* stats) {
   bool reauthed = false;
   for (int attempt = 0;; ++attempt) {
+    stats->attempts = attempt + 1;
+    auto before = std::chrono::steady_clock::now();
     co_await rate_limit();
+    stats->throttled += std::chrono::steady_clock::now() - before;
     std::string auth = co_await authorization();
     Response res = co_await send_once(r, auth);
     if (res.status == 401 && !reauthed && (cfg_.auth.exec || !cfg_.auth.token_file.empty())) {
@@ -335,6 +342,103 @@ asio::awaitable<Response> ApiTransport::send(Request r) {
     }
     co_return res;
   }
+}
+
+asio::awaitable<Response> ApiTransport::send(Request r) {
+  SendStats stats;
+  if (!r.trace.sampled()) co_return co_await send_attempts(std::move(r), &stats);
+  auto info = describe_path(r.target, r.method);
+  auto span =
+      trace::start_child(std::string(http::to_string(r.method)) + " " + info.templ, trace::SpanKind::client, r.trace);
+  if (span.recording()) {
+    r.trace = span.context();  // the API server continues from this span
+    span.set("http.request.method", std::string_view(http::to_string(r.method)));
+    span.set("url.template", info.templ);
+    span.set("url.path", std::string_view(r.target).substr(0, r.target.find('?')));
+    span.set("server.address", host_);
+    span.set("server.port", static_cast<std::int64_t>(std::atoi(port_.c_str())));
+    span.set("k8s.cluster.name", cfg_.context);
+    span.set("k8s.verb", info.verb);
+    if (!info.resource.empty()) span.set("k8s.resource", info.resource);
+    if (!info.ns.empty()) span.set("k8s.namespace.name", info.ns);
+  }
+  auto finish = [&] {
+    if (stats.attempts > 1) span.set("http.request.resend_count", static_cast<std::int64_t>(stats.attempts - 1));
+    if (stats.throttled > std::chrono::microseconds(100))
+      span.set("k8s.client.throttle_wait_ms", std::chrono::duration<double, std::milli>(stats.throttled).count());
+  };
+  try {
+    Response res = co_await send_attempts(std::move(r), &stats);
+    finish();
+    span.set("http.response.status_code", static_cast<std::int64_t>(res.status));
+    // Client spans: 4xx and 5xx are errors (OpenTelemetry HTTP semantic conventions).
+    if (res.status >= 400) {
+      span.set("error.type", std::to_string(res.status));
+      span.set_status(trace::Status::error, "");
+    }
+    co_return res;
+  } catch (const Error& e) {
+    finish();
+    span.set("error.type", to_string(e.code()));
+    span.set_status(trace::Status::error, e.what());
+    throw;
+  } catch (const boost::system::system_error& e) {
+    finish();
+    span.set("error.type", e.code() == asio::error::operation_aborted ? "cancelled" : "transport");
+    span.set_status(trace::Status::error, e.what());
+    throw;
+  }
+}
+
+PathInfo describe_path(std::string_view target, http::verb method) {
+  PathInfo p;
+  std::string_view path = target.substr(0, target.find('?'));
+  std::string_view query = target.size() > path.size() ? target.substr(path.size() + 1) : std::string_view();
+  std::vector<std::string_view> seg;
+  for (std::size_t i = 0; i < path.size();) {
+    auto j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) seg.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  std::size_t idx = 0;
+  if (!seg.empty() && seg[0] == "api" && seg.size() >= 2) idx = 2;
+  else if (!seg.empty() && seg[0] == "apis" && seg.size() >= 3) idx = 3;
+  for (std::size_t i = 0; i < idx; ++i) p.templ += "/" + std::string(seg[i]);
+  bool named = false;
+  if (idx == 0) {
+    // Not a resource path (/readyz, /version, /apis): the first segment names it.
+    p.templ = seg.empty() ? "/" : "/" + std::string(seg[0]) + (seg.size() > 1 ? "/{path}" : "");
+  } else {
+    std::vector<std::string_view> rest(seg.begin() + static_cast<std::ptrdiff_t>(idx), seg.end());
+    std::size_t k = 0;
+    if (rest.size() >= 3 && rest[0] == "namespaces") {
+      p.ns = std::string(rest[1]);
+      p.templ += "/namespaces/{namespace}";
+      k = 2;
+    }
+    if (k < rest.size()) {
+      p.resource = std::string(rest[k]);
+      p.templ += "/" + p.resource;
+      if (p.resource == "namespaces" && k + 1 < rest.size()) p.ns = std::string(rest[k + 1]);
+    }
+    if (k + 1 < rest.size()) {
+      p.templ += "/{name}";
+      named = true;
+    }
+    if (k + 2 < rest.size()) p.templ += "/" + std::string(rest[k + 2]);  // subresource: log, status, scale...
+    if (k + 3 < rest.size()) p.templ += "/{path}";                       // proxy paths
+  }
+  bool watch = query.find("watch=true") != std::string_view::npos || query.find("watch=1") != std::string_view::npos;
+  switch (method) {
+    case http::verb::get: p.verb = named ? "get" : (watch ? "watch" : "list"); break;
+    case http::verb::post: p.verb = "create"; break;
+    case http::verb::put: p.verb = "update"; break;
+    case http::verb::patch: p.verb = "patch"; break;
+    case http::verb::delete_: p.verb = named ? "delete" : "deletecollection"; break;
+    default: p.verb = std::string(http::to_string(method)); break;
+  }
+  return p;
 }
 
 }  // namespace mk::k8s

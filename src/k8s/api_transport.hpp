@@ -2,6 +2,7 @@
 // HTTP(S) to one API server as one identity: keep-alive pool, client-side rate limit
 // (--qps-limit/--burst-limit), per-request timeout, retries on 429/503 honouring
 // Retry-After, bearer tokens from kubeconfig / token files / exec plugins.
+#include "instrumentation/trace.hpp"
 #include "k8s/exec_credential.hpp"
 #include "k8s/kubeconfig.hpp"
 
@@ -44,6 +45,9 @@ struct Request {
   std::string content_type;
   std::string accept = "application/json";
   std::chrono::milliseconds timeout{0};  // 0 => TransportOptions::request_timeout
+  // The calling tool call's span: a sampled one makes this request a child span (and sends
+  // `traceparent` to the API server). Client::call fills it from the client's own.
+  mk::trace::SpanContext trace;  // qualified: a member named like the namespace
 };
 
 struct Response {
@@ -58,6 +62,14 @@ struct Response {
 // isReplayable). PUT is left out although HTTP calls it idempotent: a replayed update can
 // answer a false Conflict, or overwrite a change made between the two sends.
 bool replayable(boost::beast::http::verb v);
+
+// What a request path means, for span names and attributes: `templ` has the names replaced
+// ("/api/v1/namespaces/{namespace}/pods/{name}/log") so span names stay few; the verb is
+// Kubernetes' (get, list, watch, create, update, patch, delete, deletecollection).
+struct PathInfo {
+  std::string templ, ns, resource, verb;
+};
+PathInfo describe_path(std::string_view target, boost::beast::http::verb method);
 
 class ApiTransport {
  public:
@@ -86,6 +98,11 @@ class ApiTransport {
   boost::asio::awaitable<std::unique_ptr<Connection>> acquire(bool fresh);
   void release(std::unique_ptr<Connection> c);
   boost::asio::awaitable<Response> send_once(const Request& r, const std::string& auth);
+  struct SendStats {
+    int attempts = 0;
+    std::chrono::steady_clock::duration throttled{};  // waited for the client-side rate limit
+  };
+  boost::asio::awaitable<Response> send_attempts(Request r, SendStats* stats);
   void build_ssl_context(const std::string& cert_pem, const std::string& key_pem);
   // Forgets the credentials behind `auth` (the header a request was sent with and got a 401),
   // unless they were already replaced: N requests failing at once run the plugin once.

@@ -27,7 +27,13 @@ std::string url_encode(std::string_view s) {
 }
 
 Client::Client(asio::any_io_executor ex, RestConfig cfg, TransportOptions opts)
-    : transport_(std::move(ex), std::move(cfg), opts) {}
+    : shared_(std::make_shared<Shared>(std::move(ex), std::move(cfg), opts)) {}
+
+std::shared_ptr<Client> Client::with_trace(trace::SpanContext parent) const {
+  auto c = std::make_shared<Client>(*this);
+  c->trace_ = std::move(parent);
+  return c;
+}
 
 std::string Client::with_query(std::string path, const Query& q) {
   char sep = path.find('?') == std::string::npos ? '?' : '&';
@@ -58,7 +64,8 @@ std::string Client::path_for(const ResourceInfo& r, std::string_view ns, std::st
 }
 
 asio::awaitable<Response> Client::call(Request r, std::string_view what) {
-  auto res = co_await transport_.send(std::move(r));
+  if (!r.trace.valid()) r.trace = trace_;
+  auto res = co_await shared_->transport.send(std::move(r));
   if (res.status < 200 || res.status >= 300) throw_status(res, what);
   co_return res;
 }
@@ -128,7 +135,8 @@ asio::awaitable<json::value> Client::send_json(http::verb verb, std::string path
 
 asio::awaitable<std::shared_ptr<const DiscoveryDoc>> Client::discovery(bool refresh) {
   auto now = std::chrono::steady_clock::now();
-  if (discovery_ && !refresh && now - discovered_at_ < std::chrono::minutes(10)) co_return discovery_;
+  if (shared_->discovery && !refresh && now - shared_->discovered_at < std::chrono::minutes(10))
+    co_return shared_->discovery;
   auto doc = std::make_shared<DiscoveryDoc>();
   const char* agg_accept =
       "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
@@ -172,9 +180,9 @@ asio::awaitable<std::shared_ptr<const DiscoveryDoc>> Client::discovery(bool refr
       }
     }
   }
-  discovery_ = std::move(doc);
-  discovered_at_ = now;
-  co_return discovery_;
+  shared_->discovery = std::move(doc);
+  shared_->discovered_at = now;
+  co_return shared_->discovery;
 }
 
 asio::awaitable<ResourceInfo> Client::resolve(std::string type, std::string api_group) {
@@ -187,7 +195,7 @@ asio::awaitable<ResourceInfo> Client::resolve(std::string type, std::string api_
   // Maybe a CRD installed after we last looked. Aggregated discovery is two requests, so it is
   // always refreshed; the per-group legacy walk at most every few seconds (typos must not
   // turn into request storms).
-  if (!d->aggregated && std::chrono::steady_clock::now() - discovered_at_ < std::chrono::seconds(5))
+  if (!d->aggregated && std::chrono::steady_clock::now() - shared_->discovered_at < std::chrono::seconds(5))
     co_return resolve_resource(*d, type, api_group);
   auto d2 = co_await discovery(true);
   co_return resolve_resource(*d2, type, api_group);

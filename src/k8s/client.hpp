@@ -21,10 +21,15 @@ using Query = std::vector<std::pair<std::string, std::string>>;
 class Client {
  public:
   Client(boost::asio::any_io_executor ex, RestConfig cfg, TransportOptions opts);
+  // This client (same connections and caches) sending its requests as children of `parent`,
+  // a tool call's span: one handle per call, cheap to make. See instrumentation/trace.hpp for
+  // why the span travels with the handle and not in a thread-local.
+  std::shared_ptr<Client> with_trace(trace::SpanContext parent) const;
+  const trace::SpanContext& trace_parent() const { return trace_; }
 
-  ApiTransport& transport() { return transport_; }
-  const RestConfig& config() const { return transport_.config(); }
-  const std::string& default_namespace() const { return transport_.config().namespace_; }
+  ApiTransport& transport() { return shared_->transport; }
+  const RestConfig& config() const { return shared_->transport.config(); }
+  const std::string& default_namespace() const { return shared_->transport.config().namespace_; }
 
   // Raw request; throws mk::Error for non-2xx statuses.
   boost::asio::awaitable<Response> call(Request r, std::string_view what = {});
@@ -44,9 +49,15 @@ class Client {
   static std::string with_query(std::string path, const Query& q);
 
  private:
-  ApiTransport transport_;
-  std::shared_ptr<const DiscoveryDoc> discovery_;  // shared: callers keep a snapshot across refreshes
-  std::chrono::steady_clock::time_point discovered_at_{};
+  struct Shared {
+    Shared(boost::asio::any_io_executor ex, RestConfig cfg, TransportOptions opts)
+        : transport(std::move(ex), std::move(cfg), opts) {}
+    ApiTransport transport;
+    std::shared_ptr<const DiscoveryDoc> discovery;  // shared: callers keep a snapshot across refreshes
+    std::chrono::steady_clock::time_point discovered_at{};
+  };
+  std::shared_ptr<Shared> shared_;
+  trace::SpanContext trace_;
 };
 
 // Throws Errc::invalid_argument unless `v` can be one segment of an API path.

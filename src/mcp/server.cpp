@@ -139,6 +139,10 @@ void Server::handle_raw(const std::shared_ptr<Session>& s, std::string_view raw,
 }
 
 void Server::handle(const std::shared_ptr<Session>& s, json::value msg, Sink sink) {
+  handle(s, std::move(msg), std::move(sink), TraceCarrier{});
+}
+
+void Server::handle(const std::shared_ptr<Session>& s, json::value msg, Sink sink, TraceCarrier transport) {
   Sink out = sink ? std::move(sink) : Sink([s](json::object m) { s->send(std::move(m)); });
   if (!msg.is_object()) {
     out(error(nullptr, invalid_request,
@@ -175,7 +179,7 @@ void Server::handle(const std::shared_ptr<Session>& s, json::value msg, Sink sin
   const json::object& params = pv ? pv->as_object() : empty;
 
   if (id && valid_id(*id) && is_modern_request(m, params)) {
-    handle_modern(s, *id, m, params, out);
+    handle_modern(s, *id, m, params, out, transport);
     return;
   }
   if (!id) {  // notification: never answered
@@ -192,7 +196,7 @@ void Server::handle(const std::shared_ptr<Session>& s, json::value msg, Sink sin
       out(error(*id, invalid_request, "Server not initialized: send initialize first"));
       return;
     }
-    start_tool_call(s, *id, params, out);
+    start_tool_call(s, *id, params, out, transport);
     return;
   }
   try {
@@ -272,12 +276,12 @@ void add_cache_hints(json::object& r) {
 }  // namespace
 
 void Server::handle_modern(const std::shared_ptr<Session>& s, const json::value& id, std::string_view m,
-                           const json::object& params, const Sink& out) {
+                           const json::object& params, const Sink& out, const TraceCarrier& transport) {
   try {
     RequestMeta rm = parse_request_meta(params);
     check_modern_version(rm);
     if (m == "tools/call") {
-      start_tool_call(s, id, params, out, &rm);
+      start_tool_call(s, id, params, out, transport, &rm);
       return;
     }
     json::object r = dispatch_modern(m, params);
@@ -380,7 +384,7 @@ asio::awaitable<void> run_call(std::shared_ptr<Session> s, const Tool* tool, jso
 }  // namespace
 
 void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, const json::object& params, Sink out,
-                             const RequestMeta* modern) {
+                             const TraceCarrier& transport, const RequestMeta* modern) {
   // Fields a 2026-07-28 result carries beside the tool's own.
   json::object extra;
   if (modern) {
@@ -415,8 +419,18 @@ void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, 
     return;
   }
   json::value token;
-  if (auto* meta = params.if_contains("_meta"); meta && meta->is_object())
+  CallOrigin origin{.request_id = id.is_string() ? std::string(id.as_string()) : json::serialize(id),
+                    .meta = {},
+                    .transport = transport};
+  if (auto* meta = params.if_contains("_meta"); meta && meta->is_object()) {
     if (auto* t = meta->as_object().if_contains("progressToken")) token = *t;
+    // W3C trace context (SEP-414: unprefixed keys). Longer values are invalid anyway.
+    auto text = [&](const char* k) {
+      auto* v = meta->as_object().if_contains(k);
+      return v && v->is_string() && v->as_string().size() <= 1024 ? std::string(v->as_string()) : std::string();
+    };
+    origin.meta = {text("traceparent"), text("tracestate")};
+  }
   auto key = id_key(id);
   if (s->inflight.contains(key)) {
     out(error(id, invalid_request, "a request with this id is already in flight"));
@@ -426,6 +440,7 @@ void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, 
   s->inflight[key] = inf;
   auto ctx = std::make_shared<CallContext>(*s, tool->name, std::move(args), std::move(token), out);
   if (modern) ctx->set_stateless(modern->log_rank);
+  ctx->set_origin(std::move(origin));
   auto timer = std::make_shared<asio::steady_timer>(ex_, tool->timeout);
   timer->async_wait([inf](boost::system::error_code ec) {
     if (ec) return;

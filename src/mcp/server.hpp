@@ -57,15 +57,17 @@ class Server {
   // Parses one raw message (a line on stdio, a POST body on HTTP) and dispatches it.
   void handle_raw(const std::shared_ptr<Session>& s, std::string_view raw, Sink sink = {});
   void handle(const std::shared_ptr<Session>& s, json::value msg, Sink sink = {});
+  // The same, with the trace context of the transport request that carried the message.
+  void handle(const std::shared_ptr<Session>& s, json::value msg, Sink sink, TraceCarrier transport);
 
   boost::asio::any_io_executor executor() const { return ex_; }
 
  private:
   json::value dispatch_sync(Session& s, std::string_view method, const json::object& params);
   void start_tool_call(const std::shared_ptr<Session>& s, json::value id, const json::object& params, Sink out,
-                       const RequestMeta* modern = nullptr);
+                       const TraceCarrier& transport, const RequestMeta* modern = nullptr);
   void handle_modern(const std::shared_ptr<Session>& s, const json::value& id, std::string_view method,
-                     const json::object& params, const Sink& out);
+                     const json::object& params, const Sink& out, const TraceCarrier& transport);
   json::object dispatch_modern(std::string_view method, const json::object& params) const;
   json::object initialize(Session& s, const json::object& params);
   json::object capabilities() const;

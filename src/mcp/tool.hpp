@@ -26,6 +26,17 @@ struct ToolResult {
   bool is_error = false;
 };
 
+// W3C trace context as a carrier held it, raw: the pipeline validates it (instrumentation/trace.hpp).
+struct TraceCarrier {
+  std::string traceparent, tracestate;
+};
+// Where a call came from, for tracing: its JSON-RPC id, its params._meta trace context and the
+// trace context of the transport request that carried it (HTTP headers; empty on stdio).
+struct CallOrigin {
+  std::string request_id;
+  TraceCarrier meta, transport;
+};
+
 // Per-call view handed to a tool handler.
 class CallContext {
  public:
@@ -40,6 +51,8 @@ class CallContext {
     log_rank_ = log_rank;
   }
   bool stateless() const { return stateless_; }
+  void set_origin(CallOrigin o) { origin_ = std::move(o); }
+  const CallOrigin& origin() const { return origin_; }
 
   const json::object& args() const { return args_; }
   const std::string& tool() const { return tool_; }
@@ -58,6 +71,7 @@ class CallContext {
   Sink sink_;                    // where this request's notifications go (an HTTP response stream); session otherwise
   std::optional<int> log_rank_;  // the request's own level (stateless); else the session's
   bool stateless_ = false;
+  CallOrigin origin_;
   void emit(json::object msg) const;
 };
 

@@ -4,6 +4,7 @@
 #include "pipeline/arg_rules.hpp"
 #include "util/blocking.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 #include <boost/json/serializer.hpp>
 #include <fmt/core.h>
@@ -110,13 +111,18 @@ Identity identity_for(const mcp::CallContext& c) {
   return {};
 }
 
-boost::asio::awaitable<mcp::ToolResult> run(Env& env, std::shared_ptr<Limiter> limiter, std::string_view verb,
-                                            std::vector<std::string> free_text, Handler handler,
-                                            mcp::CallContext& mc) {
+boost::asio::awaitable<mcp::ToolResult> run_steps(Env& env, Limiter& limiter, std::string_view verb,
+                                                  const std::vector<std::string>& free_text, const Handler& handler,
+                                                  mcp::CallContext& mc, trace::Span& span) {
   check_arguments(mc.args(), free_text);                         // 1
   env.policy().check_operation(verb);                            // 2
-  auto slot = limiter->acquire(&mc.session());                   // 3
+  auto slot = limiter.acquire(&mc.session());                    // 3
   Call call(mc, env, context_for(env, mc), identity_for(mc));    // 4
+  call.set_trace(span.context());
+  if (span.recording()) {
+    span.set("k8s.cluster.name", call.context());
+    if (call.identity().authenticated()) span.set("enduser.id", call.identity().subject);
+  }
   auto r = co_await handler(env, call);                          // 5
   // 6: a big result is walked (redaction) and measured off the I/O thread.
   if (r.text.size() < kOffloadResultBytes) co_return finish_result(env.settings(), std::move(r));
@@ -124,7 +130,74 @@ boost::asio::awaitable<mcp::ToolResult> run(Env& env, std::shared_ptr<Limiter> l
   co_return co_await offload(std::move(job));
 }
 
+boost::asio::awaitable<mcp::ToolResult> run(Env& env, std::shared_ptr<Limiter> limiter, std::string_view verb,
+                                            std::vector<std::string> free_text, Handler handler,
+                                            mcp::CallContext& mc) {
+  auto span = start_call_span(mc);
+  if (!span.recording()) co_return co_await run_steps(env, *limiter, verb, free_text, handler, mc, span);
+  // The trace id in the server's log for this call (debug: one line per call).
+  auto note = [&](std::string_view outcome) {
+    log::debug("tools/call {}: {} trace_id={} span_id={}", mc.tool(), outcome, trace::to_hex(span.context().trace_id),
+               trace::to_hex(span.context().span_id));
+  };
+  try {
+    auto r = co_await run_steps(env, *limiter, verb, free_text, handler, mc, span);
+    if (r.is_error) {
+      // "Code: message": semconv's tool_error, with the message as the status.
+      span.set("error.type", "tool_error");
+      span.set_status(trace::Status::error, std::string_view(r.text).substr(0, 256));
+    }
+    span.set("mcp.tool.outcome", r.is_error ? "error" : "success");
+    note(r.is_error ? "error" : "success");
+    co_return r;
+  } catch (const Error& e) {
+    span.set("error.type", to_string(e.code()));
+    span.set("mcp.tool.outcome", "error");
+    span.set_status(trace::Status::error, e.what());
+    note("error");
+    throw;
+  } catch (const boost::system::system_error& e) {
+    bool aborted = e.code() == boost::asio::error::operation_aborted;  // cancelled, or the tool's timeout
+    span.set("error.type", aborted ? "cancelled" : "unavailable");
+    span.set("mcp.tool.outcome", aborted ? "cancelled" : "error");
+    span.set_status(trace::Status::error, e.what());
+    note(aborted ? "cancelled" : "error");
+    throw;
+  } catch (const std::exception& e) {
+    span.set("error.type", "internal");
+    span.set("mcp.tool.outcome", "error");
+    span.set_status(trace::Status::error, e.what());
+    note("error");
+    throw;
+  }
+}
+
 }  // namespace
+
+trace::Span start_call_span(const mcp::CallContext& mc) {
+  auto tracer = trace::global();
+  if (!tracer) return {};
+  auto& o = mc.origin();
+  auto ex = trace::extract(o.meta.traceparent, o.meta.tracestate, o.transport.traceparent, o.transport.tracestate);
+  std::vector<trace::Link> links;
+  if (ex.link) links.push_back({*ex.link});
+  auto span = tracer->start("tools/call " + mc.tool(), trace::SpanKind::server, ex.parent ? &*ex.parent : nullptr,
+                            std::move(links));
+  if (!span.recording()) return span;
+  span.set("mcp.method.name", "tools/call");
+  span.set("gen_ai.operation.name", "execute_tool");
+  span.set("gen_ai.tool.name", mc.tool());
+  if (!o.request_id.empty()) span.set("jsonrpc.request.id", o.request_id);
+  auto& s = mc.session();
+  // The first 8 characters only, as in the server's logs: over HTTP without OAuth the whole
+  // id is what lets a client use the session.
+  if (!s.id.empty()) span.set("mcp.session.id", std::string_view(s.id).substr(0, 8));
+  if (mc.stateless()) span.set("mcp.protocol.version", mcp::kModernVersion);
+  else if (!s.protocol_version.empty()) span.set("mcp.protocol.version", s.protocol_version);
+  if (auto* ns = mc.args().if_contains("namespace"); ns && ns->is_string())
+    span.set("k8s.namespace.name", std::string_view(ns->as_string()));
+  return span;
+}
 
 Registrar::Registrar(mcp::Server& server, Env& env)
     : server_(server), env_(env),

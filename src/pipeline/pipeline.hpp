@@ -11,6 +11,7 @@
 //   5. the handler        (only what is special about the tool)
 //   6. output             (secret redaction of structuredContent, caps on text and structuredContent)
 // A handler cannot reach the API server except through the Call's client, chosen here.
+#include "instrumentation/trace.hpp"
 #include "mcp/server.hpp"
 #include "mcp/tool.hpp"
 #include "pipeline/clusters.hpp"
@@ -81,8 +82,15 @@ class Call {
   // The kubeconfig context this call runs against: its `context` argument, else the session's
   // selection, else the server's default.
   const std::string& context() const { return context_; }
-  // The API client for context() acting for identity().
-  std::shared_ptr<k8s::Client> client() const { return env_.clusters().client(context_, identity_); }
+  // The API client for context() acting for identity(); its requests are child spans of this call's.
+  std::shared_ptr<k8s::Client> client() const {
+    auto c = env_.clusters().client(context_, identity_);
+    if (trace_.sampled()) return c->with_trace(trace_);
+    return c;
+  }
+  // This call's span context (invalid when tracing is off), passed explicitly: see trace.hpp.
+  const trace::SpanContext& span_context() const { return trace_; }
+  void set_trace(trace::SpanContext t) { trace_ = std::move(t); }
   // This call's session state (shared by all stateless requests: see SessionState).
   SessionState& session() const;
   // dryRun=All for this call's writes: --dry-run, or the call's own dryRun argument.
@@ -93,7 +101,12 @@ class Call {
   Env& env_;
   std::string context_;
   Identity identity_;
+  trace::SpanContext trace_;
 };
+
+// The span of one tool call ("tools/call <tool>", kind server), parented on the call's
+// params._meta traceparent, else its HTTP request's; non-recording when tracing is off.
+trace::Span start_call_span(const mcp::CallContext& mc);
 
 using Handler = std::function<boost::asio::awaitable<mcp::ToolResult>(Env&, Call&)>;
 

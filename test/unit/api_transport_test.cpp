@@ -19,6 +19,8 @@
 
 #include <atomic>
 #include <future>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -431,4 +433,81 @@ TEST(ApiTransport, MaxApiResponseBytesIsAFlag) {
   auto p = mk::cli::parse(4, const_cast<char**>(set));
   EXPECT_EQ(p.command, mk::cli::Parsed::Command::serve);
   EXPECT_EQ(p.config.max_api_response_bytes, std::size_t{1} << 20);
+}
+
+namespace {
+// Keeps each request's head (for header checks); answers 429 to the first request, then 200.
+std::mutex g_heads_mu;
+std::vector<std::string> g_heads;
+asio::awaitable<void> record_heads(FakeApi& f, tcp::socket s, int) {
+  std::string buf;
+  for (;;) {
+    auto [ec, n] =
+        co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n", asio::as_tuple(use_awaitable));
+    if (ec) co_return;
+    {
+      std::lock_guard lk(g_heads_mu);
+      g_heads.push_back(buf.substr(0, n));
+    }
+    buf.erase(0, n);
+    if (!f.flag.exchange(true)) co_await respond(s, 429, "{}", "Retry-After: 0\r\n");
+    else co_await respond(s, 200, f.body);
+  }
+}
+
+struct CollectSpans : mk::trace::SpanSink {
+  std::vector<std::unique_ptr<mk::trace::SpanData>> spans;
+  void on_end(std::unique_ptr<mk::trace::SpanData> s) override { spans.push_back(std::move(s)); }
+};
+}  // namespace
+
+// A client handed out for a traced call makes each API request a child span (named by the
+// path template, with the retry count) and sends the span's traceparent; the shared client
+// behind it stays untraced.
+TEST(ApiTransport, TracedRequestsAreChildSpansAndCarryTraceparent) {
+  auto sink = std::make_shared<CollectSpans>();
+  mk::trace::set_global(std::make_shared<mk::trace::Tracer>(mk::trace::Sampler(), sink));
+  g_heads.clear();
+  FakeApi f(record_heads);
+  f.body = R"({"kind":"PodList","items":[]})";
+  asio::io_context io;
+  auto base = std::make_shared<mk::k8s::Client>(io.get_executor(), rest(f), opts());
+  auto parent = *mk::trace::parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  auto traced = base->with_trace(parent);
+  // Arguments named first: no temporaries inside co_await (g++ 12).
+  auto traced_call = [&]() -> asio::awaitable<void> {
+    std::string path = "/api/v1/namespaces/team-a/pods";
+    mk::k8s::Query q{{"limit", "5"}};
+    co_await traced->get_json(std::move(path), std::move(q));
+  };
+  auto plain_call = [&]() -> asio::awaitable<void> {
+    std::string path = "/api/v1/namespaces/team-a/pods";
+    mk::k8s::Query q;
+    co_await base->get_json(std::move(path), std::move(q));
+  };
+  EXPECT_FALSE(run(io, traced_call));
+  EXPECT_FALSE(run(io, plain_call));
+  mk::trace::set_global(nullptr);
+
+  ASSERT_EQ(sink->spans.size(), 1u);
+  auto& s = *sink->spans[0];
+  EXPECT_EQ(s.name, "GET /api/v1/namespaces/{namespace}/pods");
+  EXPECT_EQ(s.kind, mk::trace::SpanKind::client);
+  EXPECT_EQ(mk::trace::to_hex(s.context.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(mk::trace::to_hex(s.parent_span_id), "00f067aa0ba902b7");
+  std::map<std::string, mk::trace::AttrValue> attrs;
+  for (auto& a : s.attributes) attrs[a.key] = a.value;
+  EXPECT_EQ(std::get<std::int64_t>(attrs["http.response.status_code"]), 200);
+  EXPECT_EQ(std::get<std::int64_t>(attrs["http.request.resend_count"]), 1);  // the 429
+  EXPECT_EQ(std::get<std::string>(attrs["k8s.namespace.name"]), "team-a");
+  EXPECT_EQ(std::get<std::string>(attrs["k8s.verb"]), "list");
+  EXPECT_EQ(std::get<std::string>(attrs["k8s.cluster.name"]), "fake");
+  EXPECT_EQ(s.status, mk::trace::Status::unset);
+
+  std::lock_guard lk(g_heads_mu);
+  ASSERT_EQ(g_heads.size(), 3u);
+  auto expect = "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-" + mk::trace::to_hex(s.context.span_id) + "-01";
+  EXPECT_NE(g_heads[0].find(expect), std::string::npos) << g_heads[0];
+  EXPECT_NE(g_heads[1].find(expect), std::string::npos) << g_heads[1];
+  EXPECT_EQ(g_heads[2].find("traceparent"), std::string::npos) << g_heads[2];
 }

@@ -71,6 +71,12 @@ Response modern_method_not_allowed(const Request& req) {
   return res;
 }
 
+// The W3C trace context headers, raw (the pipeline validates them); over-long ones are invalid anyway.
+mcp::TraceCarrier trace_headers(const Request& req) {
+  auto h = [&](const char* n) { return req[n].size() <= 1024 ? std::string(req[n]) : std::string(); };
+  return {h("traceparent"), h("tracestate")};
+}
+
 const json::object& params_of(const json::object& msg) {
   static const json::object empty;
   auto* p = msg.if_contains("params");
@@ -333,10 +339,13 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   // expired by the byte budget) before its response is written.
   auto ticket = log->attach();
   ++hs->active_requests;
-  server_.handle(hs->mcp, std::move(msg), [log, budget = budget_](json::object m) {
-    log->push(m);
-    if (log->finished() && !log->has_reader()) budget->park(log);  // client gone: kept within the budget
-  });
+  server_.handle(
+      hs->mcp, std::move(msg),
+      [log, budget = budget_](json::object m) {
+        log->push(m);
+        if (log->finished() && !log->has_reader()) budget->park(log);  // client gone: kept within the budget
+      },
+      trace_headers(req));
   if (sse) {
     co_await stream_events(log, ticket, 0, req, w, true);
   } else {
@@ -401,7 +410,8 @@ asio::awaitable<void> McpEndpoint::post_modern(Request& req, Writer& w, json::va
                                         EventLogLimits{.max_bytes = opts_.sse_log_max_bytes});
   auto ticket = log->attach();
   bool sse = !opts_.disable_streaming && wants_sse(o);
-  server_.handle(session, std::move(msg), [log](json::object m) { log->push(m); });
+  server_.handle(
+      session, std::move(msg), [log](json::object m) { log->push(m); }, trace_headers(req));
   if (!sse) {
     co_await reply_json(log, ticket, req, w, "");
     co_return;

@@ -1,0 +1,85 @@
+// What tracing costs in the HTTP load phase: S concurrent sessions x N k8s_get_resource calls
+// (runLoad, as in bench/run.sh's `load` phase, unthrottled), with tracing off and with every
+// call traced (TRACING_EXPORTER=otlp, ratio 1.0) into a real Jaeger v2 (test/tracing/build.sh),
+// alternated over ROUNDS so drift and other load on the machine hit both series alike.
+// Objects are ConfigMaps in a namespace of its own, so any cluster will do.
+// Usage: HARNESS_RUN=/dev/shm/h-shared MCPK_BIN=build/mcp-kubernetes [JAEGER_BIN=...] \
+//          node bench/tracing-overhead.mjs
+// Env: TRACE_BENCH_SESSIONS (16), TRACE_BENCH_CALLS (200 per session), TRACE_BENCH_ROUNDS (3).
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { runLoad, freePort } from './lib/load.mjs';
+import { UNTHROTTLED } from './lib/servers.mjs';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const env = {};
+for (const line of readFileSync(path.join(process.env.HARNESS_RUN || '/dev/shm/h-shared', 'env'), 'utf8').split('\n')) {
+  const m = line.match(/^export ([A-Za-z0-9_]+)=(.*)$/);
+  if (m) env[m[1]] = m[2].replace(/^["']|["']$/g, '');
+}
+const bin = process.env.MCPK_BIN || path.join(root, 'build/mcp-kubernetes');
+const sessions = Number(process.env.TRACE_BENCH_SESSIONS || 16);
+const calls = Number(process.env.TRACE_BENCH_CALLS || 200);
+const rounds = Number(process.env.TRACE_BENCH_ROUNDS || 3);
+const kubectl = (args) => execFileSync(env.KUBECTL, args, { env: { ...process.env, KUBECONFIG: env.KUBECONFIG }, encoding: 'utf8' });
+const log = (m) => process.stderr.write(`[tracing-overhead] ${m}\n`);
+
+const ns = `otel-bench-${process.pid}`;
+const names = Array.from({ length: 16 }, (_, i) => `cm-${i}`);
+kubectl(['create', 'namespace', ns]);
+for (const n of names) kubectl(['-n', ns, 'create', 'configmap', n, '--from-literal=k=v']);
+
+const jaegerBin = process.env.JAEGER_BIN ||
+  execFileSync(path.join(root, 'test/tracing/build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+const [q, g, otlp] = [await freePort(), await freePort(), await freePort()];
+const jaeger = spawn(jaegerBin, ['--config', path.join(root, 'test/tracing/jaeger.yaml')], {
+  env: { PATH: process.env.PATH, JAEGER_QUERY_HTTP: String(q), JAEGER_QUERY_GRPC: String(g), JAEGER_OTLP_HTTP: String(otlp) },
+  stdio: 'ignore',
+});
+for (let i = 0; i < 100; i++) {
+  try { if ((await fetch(`http://127.0.0.1:${q}/api/services`)).ok) break; } catch {}
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+const spec = (traced) => ({
+  key: traced ? 'traced' : 'untraced',
+  name: 'mcp-kubernetes',
+  cmd: bin,
+  args: (port) => ['serve', '--transport', 'streamable-http', '--http-addr', `127.0.0.1:${port}`, ...UNTHROTTLED],
+  endpoint: '/mcp',
+  env: {
+    PATH: process.env.PATH, HOME: process.env.HOME || '/root', KUBECONFIG: env.KUBECONFIG,
+    ...(traced ? { TRACING_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlp}`,
+      OTEL_TRACES_SAMPLER_ARG: '1.0', OTEL_SERVICE_NAME: 'mcpk-bench' } : {}),
+  },
+  get: (n, name) => ['k8s_get_resource', { resourceType: 'configmaps', namespace: n, name }],
+});
+
+const results = { untraced: [], traced: [] };
+try {
+  for (let r = 0; r < rounds; r++) {
+    for (const traced of r % 2 ? [true, false] : [false, true]) {
+      const s = spec(traced);
+      const out = await runLoad(s, { sessions, calls, ns, podNames: names, budgetMs: 300000, callTimeoutMs: 60000, settleMs: 500, log });
+      log(`round ${r + 1} ${s.key}: ${out.callsPerS.toFixed(0)} calls/s, p50 ${out.p50.toFixed(2)} ms, ` +
+        `server CPU ${out.serverCpuMsPerCall.toFixed(3)} ms/call, errors ${out.errors}`);
+      results[s.key].push(out);
+    }
+  }
+} finally {
+  jaeger.kill('SIGTERM');
+  kubectl(['delete', 'namespace', ns, '--wait=false']);
+}
+const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const cps = (k) => med(results[k].map((o) => o.callsPerS));
+const cpu = (k) => med(results[k].map((o) => o.serverCpuMsPerCall));
+const spans = await (await fetch(`http://127.0.0.1:${q}/api/services`).catch(() => null))?.json().catch(() => null);
+console.log(JSON.stringify({
+  sessions, calls, rounds,
+  untracedCallsPerS: cps('untraced'), tracedCallsPerS: cps('traced'),
+  ratio: cps('traced') / cps('untraced'),
+  untracedCpuMsPerCall: cpu('untraced'), tracedCpuMsPerCall: cpu('traced'),
+  errors: [...results.untraced, ...results.traced].reduce((a, o) => a + o.errors, 0),
+  jaegerServices: spans?.data ?? null,
+}, null, 2));

@@ -1,0 +1,184 @@
+#pragma once
+// Distributed tracing: W3C Trace Context, spans, a sampler and a tracer. Debian ships no
+// OpenTelemetry C++ SDK, so this is our own small one; the export side (batching, OTLP/HTTP
+// JSON, stdout) is trace_export.hpp.
+//
+// The current span is passed explicitly (pipeline::Call holds it, Call::client() stamps it on
+// the kube client it hands out), not kept in a thread-local: every MCP call runs as a coroutine
+// on the one I/O thread, and at each co_await another call's coroutine resumes on that thread.
+// A thread-local "current span" set by call A would be read by call B after A suspends, and
+// Asio gives no hook to swap it back at each resumption.
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace mk::trace {
+
+using TraceId = std::array<std::uint8_t, 16>;
+using SpanId = std::array<std::uint8_t, 8>;
+
+std::string to_hex(const TraceId& id);
+std::string to_hex(const SpanId& id);
+bool is_zero(const TraceId& id);
+bool is_zero(const SpanId& id);
+
+struct SpanContext {
+  TraceId trace_id{};
+  SpanId span_id{};
+  std::uint8_t flags = 0;   // W3C trace-flags; bit 0 = sampled
+  std::string trace_state;  // validated W3C tracestate ("" = none)
+  bool remote = false;      // came from a caller (traceparent), not made here
+
+  bool valid() const { return !is_zero(trace_id) && !is_zero(span_id); }
+  bool sampled() const { return valid() && (flags & 1); }
+};
+
+// W3C traceparent (https://www.w3.org/TR/trace-context/#traceparent-header), strictly: lowercase
+// hex only, version ff refused, version 00 exactly 55 characters, later versions parsed by their
+// version-00 prefix, all-zero trace or parent ids refused. Anything else is nullopt (the caller
+// then starts a new trace rather than trusting a malformed header).
+std::optional<SpanContext> parse_traceparent(std::string_view s);
+std::string format_traceparent(const SpanContext& c);
+// W3C tracestate: at most 32 list-members with valid keys and values and at most 512 characters
+// (bigger is refused whole rather than truncated); "" when invalid or empty.
+std::string sanitize_tracestate(std::string_view s);
+
+// The trace context of an inbound request: `primary` (MCP params._meta) wins; `secondary` (the
+// HTTP request's headers) is the parent only when the primary is absent or invalid. Returns the
+// parent, and in `link` the secondary context when both are valid and differ (semconv: the MCP
+// server span links the transport context).
+struct Extracted {
+  std::optional<SpanContext> parent;
+  std::optional<SpanContext> link;
+};
+Extracted extract(std::string_view primary_traceparent, std::string_view primary_tracestate,
+                  std::string_view secondary_traceparent, std::string_view secondary_tracestate);
+
+// Which spans are recorded (OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG).
+class Sampler {
+ public:
+  enum class Kind { always_on, always_off, ratio, parent_always_on, parent_always_off, parent_ratio };
+  Sampler() = default;
+  Sampler(Kind k, double ratio);
+  // From the environment's names (always_on, always_off, traceidratio, parentbased_always_on,
+  // parentbased_always_off, parentbased_traceidratio) and argument; an unknown name or a bad
+  // argument is an error message in `error` and the default (parentbased_traceidratio, 1.0).
+  static Sampler from_names(std::string_view name, std::string_view arg, std::string* error);
+
+  // A root decision for `id` when there is no parent; a parent-based sampler follows the parent.
+  bool should_sample(const SpanContext* parent, const TraceId& id) const;
+  Kind kind() const { return kind_; }
+  double ratio() const { return ratio_; }
+
+ private:
+  Kind kind_ = Kind::parent_ratio;
+  double ratio_ = 1.0;
+  std::uint64_t bound_ = ~std::uint64_t{0} >> 1;  // ratio * 2^63, against the trace id's low 63 bits
+};
+
+enum class SpanKind : int { internal = 1, server = 2, client = 3, producer = 4, consumer = 5 };  // OTLP values
+enum class Status : int { unset = 0, ok = 1, error = 2 };
+
+using AttrValue = std::variant<std::string, std::int64_t, double, bool>;
+struct Attribute {
+  std::string key;
+  AttrValue value;
+};
+struct Link {
+  SpanContext context;
+};
+
+// A finished (or finishing) span as exported.
+struct SpanData {
+  SpanContext context;
+  SpanId parent_span_id{};  // zero = root
+  std::string name;
+  SpanKind kind = SpanKind::internal;
+  std::uint64_t start_ns = 0, end_ns = 0;  // Unix epoch nanoseconds
+  std::vector<Attribute> attributes;
+  std::vector<Link> links;
+  Status status = Status::unset;
+  std::string status_message;
+};
+
+// Where finished spans go: a BatchProcessor (trace_export.hpp) or a test's fake. Called on the
+// thread that ends the span; must not block.
+class SpanSink {
+ public:
+  virtual ~SpanSink() = default;
+  virtual void on_end(std::unique_ptr<SpanData> span) = 0;
+};
+
+class Tracer;
+
+// One span being recorded, ended by end() or its destructor. A span that is not sampled records
+// nothing but still carries a context to propagate (flags 00). Move-only.
+class Span {
+ public:
+  Span() = default;
+  Span(Span&&) noexcept;
+  Span& operator=(Span&&) noexcept;
+  Span(const Span&) = delete;
+  Span& operator=(const Span&) = delete;
+  ~Span() { end(); }
+
+  bool recording() const { return data_ != nullptr; }
+  const SpanContext& context() const { return ctx_; }
+  // Attribute values are capped (kMaxAttributeValue) and attributes counted (kMaxAttributes).
+  void set(std::string_view key, std::string_view value);
+  void set(std::string_view key, const char* value) { set(key, std::string_view(value)); }
+  void set(std::string_view key, std::int64_t value);
+  void set(std::string_view key, int value) { set(key, static_cast<std::int64_t>(value)); }
+  void set(std::string_view key, bool value);
+  void set(std::string_view key, double value);
+  void set_status(Status s, std::string_view message);
+  void set_name(std::string name);
+  void end();
+
+ private:
+  friend class Tracer;
+  SpanContext ctx_;
+  std::unique_ptr<SpanData> data_;
+  std::shared_ptr<SpanSink> sink_;
+  void add(std::string_view key, AttrValue v);
+};
+
+// Bounds on what one span holds: a caller controls some attribute values (tool arguments such
+// as a namespace), and every span sits in the export queue until sent.
+inline constexpr std::size_t kMaxAttributes = 64;
+inline constexpr std::size_t kMaxAttributeValue = 1024;
+
+class Tracer {
+ public:
+  Tracer(Sampler sampler, std::shared_ptr<SpanSink> sink);
+
+  // A span under `parent` (nullptr or invalid: a new trace). Overloads rather than default
+  // arguments: these are called from coroutines (g++ 12).
+  Span start(std::string name, SpanKind kind, const SpanContext* parent) const;
+  Span start(std::string name, SpanKind kind, const SpanContext* parent, std::vector<Link> links) const;
+  const Sampler& sampler() const { return sampler_; }
+
+ private:
+  Sampler sampler_;
+  std::shared_ptr<SpanSink> sink_;
+};
+
+// The process's tracer; null while tracing is off (then nothing is recorded or allocated).
+std::shared_ptr<const Tracer> global();
+void set_global(std::shared_ptr<const Tracer> t);
+
+// A child of `parent` with the global tracer; a non-recording span when tracing is off or the
+// parent is absent/unsampled (background work does not start traces of its own).
+Span start_child(std::string name, SpanKind kind, const SpanContext& parent);
+
+TraceId random_trace_id();
+SpanId random_span_id();
+std::uint64_t now_unix_ns();
+
+}  // namespace mk::trace

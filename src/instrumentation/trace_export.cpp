@@ -1,0 +1,441 @@
+#include "instrumentation/trace_export.hpp"
+
+#include "instrumentation/metrics.hpp"
+#include "util/error.hpp"
+#include "util/http_post.hpp"
+#include "util/log.hpp"
+
+#include <fmt/core.h>
+#include <boost/json.hpp>
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
+namespace mk::trace {
+namespace json = boost::json;
+
+namespace {
+
+// The OTLP/JSON text is written directly rather than through a json::object tree: building
+// the tree (two objects per attribute) was most of what exporting a span cost.
+void put_str(std::string& out, std::string_view v) {
+  static constexpr char kHexDigits[] = "0123456789abcdef";
+  out += '"';
+  for (char c : v) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += kHexDigits[u >> 4];
+      out += kHexDigits[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+void put_double(std::string& out, double d) {
+  if (std::isnan(d)) out += "\"NaN\"";  // proto3 JSON's spellings of what JSON numbers cannot hold
+  else if (std::isinf(d)) out += d > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+  else out += fmt::format("{}", d);
+}
+
+void put_value(std::string& out, const AttrValue& v) {
+  if (auto* s = std::get_if<std::string>(&v)) {
+    out += "{\"stringValue\":";
+    put_str(out, *s);
+  } else if (auto* i = std::get_if<std::int64_t>(&v)) {
+    out += "{\"intValue\":\"" + std::to_string(*i) + "\"";  // int64: a string
+  } else if (auto* d = std::get_if<double>(&v)) {
+    out += "{\"doubleValue\":";
+    put_double(out, *d);
+  } else {
+    out += std::get<bool>(v) ? "{\"boolValue\":true" : "{\"boolValue\":false";
+  }
+  out += '}';
+}
+
+void put_key_value(std::string& out, std::string_view k, const AttrValue& v) {
+  out += "{\"key\":";
+  put_str(out, k);
+  out += ",\"value\":";
+  put_value(out, v);
+  out += '}';
+}
+
+void put_span(std::string& out, const SpanData& s) {
+  out += "{\"traceId\":\"" + to_hex(s.context.trace_id) + "\",\"spanId\":\"" + to_hex(s.context.span_id) + '"';
+  if (!s.context.trace_state.empty()) {
+    out += ",\"traceState\":";
+    put_str(out, s.context.trace_state);
+  }
+  if (!is_zero(s.parent_span_id)) out += ",\"parentSpanId\":\"" + to_hex(s.parent_span_id) + '"';
+  out += ",\"name\":";
+  put_str(out, s.name);
+  out += ",\"kind\":" + std::to_string(static_cast<int>(s.kind));
+  // fixed64: decimal strings
+  out += ",\"startTimeUnixNano\":\"" + std::to_string(s.start_ns) + "\",\"endTimeUnixNano\":\"" +
+         std::to_string(s.end_ns) + "\",\"attributes\":[";
+  for (std::size_t i = 0; i < s.attributes.size(); ++i) {
+    if (i) out += ',';
+    put_key_value(out, s.attributes[i].key, s.attributes[i].value);
+  }
+  out += ']';
+  if (!s.links.empty()) {
+    out += ",\"links\":[";
+    for (std::size_t i = 0; i < s.links.size(); ++i) {
+      auto& c = s.links[i].context;
+      if (i) out += ',';
+      out += "{\"traceId\":\"" + to_hex(c.trace_id) + "\",\"spanId\":\"" + to_hex(c.span_id) + '"';
+      if (!c.trace_state.empty()) {
+        out += ",\"traceState\":";
+        put_str(out, c.trace_state);
+      }
+      out += '}';
+    }
+    out += ']';
+  }
+  out += ",\"status\":{\"code\":" + std::to_string(static_cast<int>(s.status));
+  if (!s.status_message.empty()) {
+    out += ",\"message\":";
+    put_str(out, s.status_message);
+  }
+  out += "}}";
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s, std::string_view what) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1, lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
+    if (hi < 0 || lo < 0) fail(Errc::invalid_argument, fmt::format("{}: bad percent-encoding", what));
+    out += static_cast<char>(hi << 4 | lo);
+    i += 2;
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// RFC 9110 token characters: what a header name may hold.
+bool token(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s)
+    if (!(std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos))
+      return false;
+  return true;
+}
+
+void count_dropped(std::uint64_t n, const char* reason) {
+  if (n) metrics::Registry::global().inc("otel_spans_dropped_total", {{"reason", reason}}, static_cast<double>(n));
+}
+
+}  // namespace
+
+std::string otlp_json_text(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans) {
+  std::string out;
+  out.reserve(512 + spans.size() * 1024);
+  out += "{\"resourceSpans\":[{\"resource\":{\"attributes\":[";
+  for (std::size_t i = 0; i < r.attributes.size(); ++i) {
+    if (i) out += ',';
+    put_key_value(out, r.attributes[i].first, AttrValue(r.attributes[i].second));
+  }
+  out += "]},\"scopeSpans\":[{\"scope\":{\"name\":\"mcp-kubernetes\"";
+  for (auto& [k, v] : r.attributes)
+    if (k == "service.version") {
+      out += ",\"version\":";
+      put_str(out, v);
+      break;
+    }
+  out += "},\"spans\":[";
+  for (std::size_t i = 0; i < spans.size(); ++i) {
+    if (i) out += ',';
+    put_span(out, *spans[i]);
+  }
+  out += "]}]}]}";
+  return out;
+}
+
+json::object otlp_json(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans) {
+  return json::parse(otlp_json_text(r, spans)).as_object();
+}
+
+OtlpHttpExporter::OtlpHttpExporter(Resource r, std::string endpoint, KeyValues headers,
+                                   std::chrono::milliseconds timeout)
+    : resource_(std::move(r)), endpoint_(std::move(endpoint)), headers_(std::move(headers)), timeout_(timeout) {
+  http_post::parse_url(endpoint_);  // fail at start-up, not at the first export
+}
+
+bool OtlpHttpExporter::export_batch(const std::vector<std::unique_ptr<SpanData>>& spans) {
+  auto url = http_post::parse_url(endpoint_);
+  http_post::Headers h = headers_;
+  h.emplace_back("Content-Type", "application/json");
+  h.emplace_back("User-Agent", "mcp-kubernetes-otlp");
+  // The collector's answer is small (an ExportTraceServiceResponse); 64 KiB is plenty.
+  auto res = http_post::post(url, h, otlp_json_text(resource_, spans), timeout_, 64 * 1024);
+  if (res.status >= 200 && res.status < 300) {
+    // A partial success names spans the collector refused; they count as dropped.
+    boost::system::error_code ec;
+    auto v = json::parse(res.body, ec);
+    if (!ec && v.is_object())
+      if (auto* ps = v.as_object().if_contains("partialSuccess"); ps && ps->is_object())
+        if (auto* n = ps->as_object().if_contains("rejectedSpans"); n && n->is_string())
+          count_dropped(std::strtoull(n->as_string().c_str(), nullptr, 10), "rejected");
+    return true;
+  }
+  // Rate-limited and once per failure burst would be nicer; debug keeps a dead collector quiet.
+  log::debug("trace export to {} failed: {}", endpoint_, res.status ? fmt::format("HTTP {}", res.status) : res.error);
+  return false;
+}
+
+bool StreamExporter::export_batch(const std::vector<std::unique_ptr<SpanData>>& spans) {
+  auto line = otlp_json_text(resource_, spans);
+  line += '\n';
+  return std::fwrite(line.data(), 1, line.size(), out_) == line.size() && std::fflush(out_) == 0;
+}
+
+BatchProcessor::BatchProcessor(std::unique_ptr<SpanExporter> exporter, BatchOptions opts)
+    : exporter_(std::move(exporter)), opts_(opts) {
+  opts_.max_batch = std::max<std::size_t>(1, std::min(opts_.max_batch, opts_.max_queue));
+  thread_ = std::thread([this] { run(); });
+}
+
+BatchProcessor::~BatchProcessor() { shutdown(); }
+
+void BatchProcessor::on_end(std::unique_ptr<SpanData> span) {
+  bool wake = false;
+  {
+    std::lock_guard lk(mu_);
+    if (stop_ || queue_.size() >= opts_.max_queue) {
+      ++dropped_;
+      count_dropped(1, stop_ ? "shutdown" : "queue_full");
+      return;
+    }
+    queue_.push_back(std::move(span));
+    wake = queue_.size() >= opts_.max_batch;
+  }
+  if (wake) cv_.notify_one();
+}
+
+void BatchProcessor::flush() {
+  {
+    std::lock_guard lk(mu_);
+    flush_ = true;
+  }
+  cv_.notify_one();
+}
+
+void BatchProcessor::shutdown() {
+  {
+    std::lock_guard lk(mu_);
+    if (stop_ && !thread_.joinable()) return;
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::uint64_t BatchProcessor::dropped() const {
+  std::lock_guard lk(mu_);
+  return dropped_;
+}
+
+std::uint64_t BatchProcessor::exported() const {
+  std::lock_guard lk(mu_);
+  return exported_;
+}
+
+void BatchProcessor::run() {
+  auto deadline = std::chrono::steady_clock::now() + opts_.delay;
+  std::chrono::steady_clock::time_point stop_by{};
+  for (;;) {
+    std::vector<std::unique_ptr<SpanData>> batch;
+    bool stopping = false;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait_until(lk, deadline, [&] { return stop_ || flush_ || queue_.size() >= opts_.max_batch; });
+      stopping = stop_;
+      bool due = std::chrono::steady_clock::now() >= deadline || flush_ || stop_;
+      if (queue_.size() >= opts_.max_batch || (due && !queue_.empty())) {
+        auto n = std::min(queue_.size(), opts_.max_batch);
+        batch.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      if (queue_.empty()) flush_ = false;
+      if (due) deadline = std::chrono::steady_clock::now() + opts_.delay;
+    }
+    if (stopping && stop_by == std::chrono::steady_clock::time_point{})
+      stop_by = std::chrono::steady_clock::now() + opts_.shutdown_wait;
+    if (!batch.empty()) {
+      bool ok = false;
+      try {
+        ok = exporter_->export_batch(batch);
+      } catch (const std::exception& e) {
+        log::debug("trace export failed: {}", e.what());
+      }
+      std::lock_guard lk(mu_);
+      if (ok) exported_ += batch.size();
+      else dropped_ += batch.size();
+      if (ok) metrics::Registry::global().inc("otel_spans_exported_total", {}, static_cast<double>(batch.size()));
+      else count_dropped(batch.size(), "export_failed");
+    }
+    if (stopping) {
+      std::lock_guard lk(mu_);
+      // Past the shutdown budget what is left is dropped, so a dead collector cannot hold exit.
+      if (queue_.empty() || std::chrono::steady_clock::now() >= stop_by) {
+        dropped_ += queue_.size();
+        count_dropped(queue_.size(), "shutdown");
+        queue_.clear();
+        return;
+      }
+    }
+  }
+}
+
+KeyValues parse_key_values(std::string_view s, std::string_view what) {
+  KeyValues out;
+  while (!s.empty()) {
+    auto comma = s.find(',');
+    auto item = trim(s.substr(0, comma));
+    s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
+    if (item.empty()) continue;
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos || trim(item.substr(0, eq)).empty())
+      fail(Errc::invalid_argument, fmt::format("{}: entries must be key=value", what));
+    out.emplace_back(percent_decode(trim(item.substr(0, eq)), what), percent_decode(trim(item.substr(eq + 1)), what));
+  }
+  return out;
+}
+
+void apply_env(TracingSettings& s, const std::function<const char*(const char*)>& getenv) {
+  auto env = [&](const char* name, std::string& field) {
+    if (const char* v = getenv(name); v && *v && field.empty()) field = v;
+  };
+  env("INSTRUMENTATION_ENABLED", s.instrumentation_enabled);
+  env("TRACING_EXPORTER", s.exporter);
+  env("OTEL_EXPORTER_OTLP_ENDPOINT", s.endpoint);
+  env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", s.traces_endpoint);
+  env("OTEL_EXPORTER_OTLP_HEADERS", s.headers);
+  env("OTEL_SERVICE_NAME", s.service_name);
+  env("OTEL_RESOURCE_ATTRIBUTES", s.resource_attributes);
+  env("OTEL_TRACES_SAMPLER", s.sampler);
+  env("OTEL_TRACES_SAMPLER_ARG", s.sampler_arg);
+  auto millis = [&](const char* name, std::chrono::milliseconds& field, long lo, long hi) {
+    if (const char* v = getenv(name); v && *v) {
+      char* end = nullptr;
+      long n = std::strtol(v, &end, 10);
+      if (*end || n < lo || n > hi) fail(Errc::invalid_argument, fmt::format("{} must be {}..{}", name, lo, hi));
+      field = std::chrono::milliseconds(n);
+    }
+  };
+  millis("OTEL_EXPORTER_OTLP_TIMEOUT", s.timeout, 1, 600000);
+  millis("OTEL_BSP_SCHEDULE_DELAY", s.batch.delay, 1, 600000);
+  auto count = [&](const char* name, std::size_t& field, long lo, long hi) {
+    std::chrono::milliseconds m(static_cast<long>(field));
+    millis(name, m, lo, hi);
+    field = static_cast<std::size_t>(m.count());
+  };
+  // Upper bounds: the queue is memory held while a collector is away.
+  count("OTEL_BSP_MAX_QUEUE_SIZE", s.batch.max_queue, 1, 1 << 20);
+  count("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", s.batch.max_batch, 1, 1 << 16);
+}
+
+Tracing make_tracing(const TracingSettings& s, const std::string& service_version, bool stdout_is_protocol) {
+  Tracing t;
+  std::string exporter_name = s.exporter.empty() ? "none" : s.exporter;
+  if (exporter_name != "none" && exporter_name != "otlp" && exporter_name != "stdout")
+    fail(Errc::invalid_argument,
+         fmt::format("TRACING_EXPORTER must be otlp, stdout or none (got \"{}\")", exporter_name));
+  const auto& on = s.instrumentation_enabled;
+  if (!on.empty() && on != "true" && on != "false" && on != "1" && on != "0")
+    fail(Errc::invalid_argument, "INSTRUMENTATION_ENABLED must be true or false");
+  std::string err;
+  auto sampler = Sampler::from_names(s.sampler, s.sampler_arg, &err);
+  if (!err.empty()) fail(Errc::invalid_argument, err);
+  if (on == "false" || on == "0" || exporter_name == "none") return t;
+
+  std::unique_ptr<SpanExporter> exporter;
+  if (exporter_name == "stdout") {
+    exporter =
+        std::make_unique<StreamExporter>(make_resource(s, service_version), stdout_is_protocol ? stderr : stdout);
+  } else {
+    exporter = std::make_unique<OtlpHttpExporter>(make_resource(s, service_version),
+                                                  signal_url(s.traces_endpoint, s.endpoint, "/v1/traces"),
+                                                  export_headers(s), s.timeout);
+  }
+  t.processor = std::make_shared<BatchProcessor>(std::move(exporter), s.batch);
+  t.tracer = std::make_shared<Tracer>(sampler, t.processor);
+  return t;
+}
+
+Resource make_resource(const TracingSettings& s, const std::string& service_version) {
+  Resource r;
+  auto extra = parse_key_values(s.resource_attributes, "OTEL_RESOURCE_ATTRIBUTES");
+  std::string service = s.service_name;
+  for (auto& [k, v] : extra)
+    if (k == "service.name" && service.empty()) service = v;
+  r.attributes.emplace_back("service.name", service.empty() ? "mcp-kubernetes" : service);
+  bool has_version = false;
+  for (auto& kv : extra) {
+    has_version |= kv.first == "service.version";
+    if (kv.first != "service.name") r.attributes.push_back(kv);
+  }
+  if (!has_version) r.attributes.emplace_back("service.version", service_version);
+  r.attributes.emplace_back("telemetry.sdk.name", "mcp-kubernetes");
+  r.attributes.emplace_back("telemetry.sdk.language", "cpp");
+  r.attributes.emplace_back("telemetry.sdk.version", service_version);
+  return r;
+}
+
+KeyValues export_headers(const TracingSettings& s) {
+  auto headers = parse_key_values(s.headers, "OTEL_EXPORTER_OTLP_HEADERS");
+  for (auto& [k, v] : headers) {
+    // Values go into HTTP headers: refuse what would split or forge one.
+    if (!token(k) || v.find_first_of("\r\n") != std::string::npos || v.find('\0') != std::string::npos)
+      fail(Errc::invalid_argument, "OTEL_EXPORTER_OTLP_HEADERS: bad header name or value");
+  }
+  return headers;
+}
+
+std::string signal_url(const std::string& specific, const std::string& base_in, std::string_view path) {
+  if (!specific.empty()) return specific;
+  std::string base = base_in.empty() ? "http://localhost:4318" : base_in;
+  // The seed took host:port; a bare one means plain http here.
+  if (base.find("://") == std::string::npos) base = "http://" + base;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + std::string(path);
+}
+
+void register_trace_metrics() {
+  auto& r = metrics::Registry::global();
+  r.describe("otel_spans_exported_total", "counter", "Trace spans delivered to the exporter's destination.");
+  r.describe("otel_spans_dropped_total", "counter",
+             "Trace spans dropped by reason: queue_full (collector too slow or away), export_failed, rejected (by "
+             "the collector), shutdown.");
+  r.inc("otel_spans_exported_total", {}, 0);
+  r.inc("otel_spans_dropped_total", {{"reason", "queue_full"}}, 0);
+  r.inc("otel_spans_dropped_total", {{"reason", "export_failed"}}, 0);
+}
+
+}  // namespace mk::trace

@@ -1,0 +1,147 @@
+#pragma once
+// Span export, our own small module (Debian has no OpenTelemetry C++ SDK): a batching processor
+// with a bounded queue and its own thread, and exporters for OTLP/HTTP with the JSON encoding
+// (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding) and for a stream (stdout).
+// A dead or slow collector costs the server nothing but dropped spans, counted in
+// otel_spans_dropped_total: ending a span only appends to the queue (or drops, when it is full).
+#include "instrumentation/trace.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace mk::trace {
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+// What the resource (this process) is called in every export.
+struct Resource {
+  KeyValues attributes;  // service.name first
+};
+
+// The OTLP/JSON ExportTraceServiceRequest for one batch: resourceSpans[1] -> scopeSpans[1] -> spans;
+// otlp_json is the same parsed (tests).
+std::string otlp_json_text(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans);
+boost::json::object otlp_json(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans);
+
+class SpanExporter {
+ public:
+  virtual ~SpanExporter() = default;
+  // Sends one batch; false when it was not delivered (the batch is dropped and counted).
+  virtual bool export_batch(const std::vector<std::unique_ptr<SpanData>>& spans) = 0;
+};
+
+// POST <endpoint> with Content-Type application/json; no retries: a failed batch is dropped.
+class OtlpHttpExporter : public SpanExporter {
+ public:
+  // `endpoint` is the full traces URL (…/v1/traces); throws mk::Error when it is not usable.
+  OtlpHttpExporter(Resource r, std::string endpoint, KeyValues headers, std::chrono::milliseconds timeout);
+  bool export_batch(const std::vector<std::unique_ptr<SpanData>>& spans) override;
+
+ private:
+  Resource resource_;
+  std::string endpoint_;
+  KeyValues headers_;
+  std::chrono::milliseconds timeout_;
+};
+
+// One OTLP/JSON line per batch, to a stream (TRACING_EXPORTER=stdout).
+class StreamExporter : public SpanExporter {
+ public:
+  StreamExporter(Resource r, std::FILE* out) : resource_(std::move(r)), out_(out) {}
+  bool export_batch(const std::vector<std::unique_ptr<SpanData>>& spans) override;
+
+ private:
+  Resource resource_;
+  std::FILE* out_;
+};
+
+struct BatchOptions {
+  // Spans waiting for export. Beyond it a span is dropped: memory stays bounded however slow
+  // the collector is (OTEL_BSP_MAX_QUEUE_SIZE's default).
+  std::size_t max_queue = 2048;
+  std::size_t max_batch = 512;                    // spans per request (OTEL_BSP_MAX_EXPORT_BATCH_SIZE)
+  std::chrono::milliseconds delay{5000};          // a partial batch waits at most this (OTEL_BSP_SCHEDULE_DELAY)
+  std::chrono::milliseconds shutdown_wait{5000};  // what shutdown gives the last export
+};
+
+// Ends spans into a bounded queue; one background thread exports batches (full ones at once,
+// partial ones after `delay`). Thread-safe; on_end never blocks on the exporter.
+class BatchProcessor : public SpanSink {
+ public:
+  BatchProcessor(std::unique_ptr<SpanExporter> exporter, BatchOptions opts);
+  ~BatchProcessor() override;
+  void on_end(std::unique_ptr<SpanData> span) override;
+  // Exports what is queued (best effort, bounded by shutdown_wait) and stops the thread.
+  void shutdown();
+  // Wakes the thread to export what is queued now (tests, shutdown).
+  void flush();
+
+  std::uint64_t dropped() const;
+  std::uint64_t exported() const;
+
+ private:
+  void run();
+  std::unique_ptr<SpanExporter> exporter_;
+  BatchOptions opts_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<SpanData>> queue_;
+  bool stop_ = false, flush_ = false;
+  std::uint64_t dropped_ = 0, exported_ = 0;
+  std::thread thread_;
+};
+
+// Settings, from the environment (the seed's names) and flags.
+struct TracingSettings {
+  // Strings, "" = not given: a flag wins over the environment, the environment over the default.
+  std::string instrumentation_enabled;       // INSTRUMENTATION_ENABLED (default true)
+  std::string exporter;                      // TRACING_EXPORTER: otlp | stdout | none (default)
+  std::string endpoint;                      // OTEL_EXPORTER_OTLP_ENDPOINT (base; /v1/traces is appended)
+  std::string traces_endpoint;               // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is)
+  std::string headers;                       // OTEL_EXPORTER_OTLP_HEADERS: k=v,k2=v2 (values URL-encoded)
+  std::string service_name;                  // OTEL_SERVICE_NAME
+  std::string resource_attributes;           // OTEL_RESOURCE_ATTRIBUTES: k=v,...
+  std::string sampler;                       // OTEL_TRACES_SAMPLER
+  std::string sampler_arg;                   // OTEL_TRACES_SAMPLER_ARG
+  std::chrono::milliseconds timeout{10000};  // OTEL_EXPORTER_OTLP_TIMEOUT (ms)
+  BatchOptions batch;
+};
+
+// Fills unset fields from the environment through `getenv` (injectable for tests).
+void apply_env(TracingSettings& s, const std::function<const char*(const char*)>& getenv);
+
+// W3C Baggage-style "k=v,k2=v2" with percent-decoded values (OTEL_RESOURCE_ATTRIBUTES,
+// OTEL_EXPORTER_OTLP_HEADERS). Throws mk::Error(invalid_argument) on a malformed entry.
+KeyValues parse_key_values(std::string_view s, std::string_view what);
+
+// The resource (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, version, SDK), the validated export
+// headers (OTEL_EXPORTER_OTLP_HEADERS) and a signal's URL (`specific` as given, else the base
+// endpoint + `path`, e.g. /v1/traces): shared by the trace and metrics exporters.
+Resource make_resource(const TracingSettings& s, const std::string& service_version);
+KeyValues export_headers(const TracingSettings& s);
+std::string signal_url(const std::string& specific, const std::string& base, std::string_view path);
+
+struct Tracing {
+  std::shared_ptr<Tracer> tracer;             // null when tracing is off
+  std::shared_ptr<BatchProcessor> processor;  // for shutdown()
+};
+
+// Builds the tracer the settings ask for (or none); throws mk::Error on bad settings so the
+// server refuses to start with a typo rather than silently tracing nothing. `stdout_is_protocol`:
+// the stdio transport owns stdout, so the stdout exporter writes to stderr there.
+Tracing make_tracing(const TracingSettings& s, const std::string& service_version, bool stdout_is_protocol);
+
+// Declares the exporter's metrics (otel_spans_exported_total, otel_spans_dropped_total).
+void register_trace_metrics();
+
+}  // namespace mk::trace
