@@ -6,6 +6,7 @@
 #include "auth/oauth_error.hpp"
 #include "auth/server.hpp"
 #include "auth_test_util.hpp"
+#include "util/error.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -148,7 +149,7 @@ TEST_F(AuthServerTest, RegistrationNeedsTheTokenAndValidRedirects) {
   EXPECT_EQ(bad.status, 400u);
   EXPECT_EQ(body(bad)["error"], "invalid_redirect_uri");
   EXPECT_EQ(call({"POST", "/oauth/register", "", "Bearer reg-secret", "application/json",
-                  R"({"redirect_uris":["javascript:alert(1)"]})", ""})
+                  R"J({"redirect_uris":["javascript:alert(1)"]})J", ""})
                 .status,
             400u);
   EXPECT_EQ(call({"POST", "/oauth/register", "", "Bearer reg-secret", "application/json", "not json", ""}).status,

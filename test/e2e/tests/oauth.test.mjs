@@ -95,7 +95,7 @@ test('without a token the MCP endpoint answers 401 with the resource metadata; h
 
 test('viewer (SDK OAuth, downstream token) lists pods; the API server refuses their delete by RBAC', async () => {
   kubectl(['-n', NS, 'create', 'configmap', 'victim', '--from-literal=a=b'], { allowFail: true });
-  const { client } = await signIn(srv.base, 'viewer@example.com');
+  const { client, provider } = await signIn(srv.base, 'viewer@example.com');
   const list = await client.callTool({ name: 'k8s_list_resources', arguments: { resourceType: 'configmaps', namespace: NS } });
   assert.ok(!list.isError, text(list));
   assert.ok(list.structuredContent.rows.some((r) => r[0] === 'victim'), text(list));
@@ -108,6 +108,11 @@ test('viewer (SDK OAuth, downstream token) lists pods; the API server refuses th
   assert.match(text(del), /viewer@example\.com/);
   assert.ok(kubectl(['-n', NS, 'get', 'configmap', 'victim', '-o', 'name']).includes('victim'));
   await client.close();
+  // Audit lines name the user, never a token (ours, or Dex's JWTs).
+  const log = srv.stderr();
+  assert.match(log, /oauth audit: user signed in subject=\S+ client=/);
+  assert.ok(!log.includes(provider.tokens().access_token) && !log.includes(provider.tokens().refresh_token));
+  assert.doesNotMatch(log, /eyJ[A-Za-z0-9_-]{10,}/);
 });
 
 test('admin (SDK OAuth) deletes; kubectl confirms', async () => {
