@@ -8,6 +8,7 @@ PKGS=(
   libssl-dev libyaml-dev libcli11-dev libfmt-dev zlib1g-dev
   libgtest-dev libgmock-dev
   libre2-dev
+  redis-server  # the OAuth Valkey store's unit tests start a real one
   clang-15 libfuzzer-15-dev llvm-15
   clang-format cppcheck shellcheck
   openssl curl jq ca-certificates psmisc iproute2

@@ -4,6 +4,8 @@
 
 #include <fmt/core.h>
 
+#include <charconv>
+#include <cstdint>
 #include <unordered_map>
 
 namespace mk::auth {
@@ -51,12 +53,12 @@ class MemoryStore final : public Store {
       map_[std::move(key)] = Entry{"1", deadline(window)};
       co_return 1;
     }
+    // Like Valkey's INCR: the whole value must be a 64-bit integer, and it must not overflow.
+    const std::string& v = it->second.value;
     std::int64_t n = 0;
-    try {
-      n = std::stoll(it->second.value);
-    } catch (...) {
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc() || p != v.data() + v.size() || n == INT64_MAX)
       fail(Errc::invalid_argument, "store: counter key holds a non-number");
-    }
     it->second.value = std::to_string(++n);
     co_return n;
   }
@@ -69,9 +71,7 @@ class MemoryStore final : public Store {
   };
   using Map = std::unordered_map<std::string, Entry>;
 
-  static Clock::time_point deadline(Ttl ttl) {
-    return ttl.count() > 0 ? Clock::now() + ttl : Clock::time_point::max();
-  }
+  static Clock::time_point deadline(Ttl ttl) { return ttl.count() > 0 ? Clock::now() + ttl : Clock::time_point::max(); }
   Map::iterator live(const std::string& key) {
     auto it = map_.find(key);
     if (it != map_.end() && it->second.expires <= Clock::now()) {
