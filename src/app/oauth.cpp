@@ -2,6 +2,7 @@
 
 #include "auth/crypto.hpp"
 #include "auth/memory_store.hpp"
+#include "auth/valkey_store.hpp"
 #include "auth/provider.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -81,9 +82,23 @@ std::unique_ptr<auth::AuthServer> make_auth_server(boost::asio::any_io_executor 
         "issued to {} itself",
         pc.client_id);
 
-  if (c.oauth_storage_type == "valkey")
-    fail(Errc::invalid_argument, "--oauth-storage-type valkey is not available in this build yet; use memory");
-  auto store = auth::make_memory_store();
+  std::unique_ptr<auth::Store> store;
+  if (c.oauth_storage_type == "valkey") {
+    if (c.valkey_url.empty()) fail(Errc::invalid_argument, "--oauth-storage-type valkey needs --valkey-url");
+    auth::ValkeyOptions vo;
+    vo.url = c.valkey_url;
+    vo.password = c.valkey_password;
+    vo.tls = c.valkey_tls;
+    vo.key_prefix = c.valkey_key_prefix;
+    vo.db = c.valkey_db;
+    store = auth::make_valkey_store(ex, std::move(vo));
+    // Replicas share tokens whose upstream parts are sealed: they need one key.
+    if (c.oauth_encryption_key.empty())
+      log::warn("--oauth-storage-type valkey without --oauth-encryption-key: other replicas cannot open this one's "
+                "sealed upstream tokens, and none survive a restart");
+  } else {
+    store = auth::make_memory_store();
+  }
 
   std::optional<auth::Sealer> sealer;
   if (c.oauth_encryption_key.empty()) {

@@ -29,17 +29,18 @@ async function dexCallbackPort() {
   throw new Error('no free port in 16780..16789 (the Dex client redirect URIs)');
 }
 
-export async function startOAuthServer(extra = [], extraEnv = {}) {
+export async function startOAuthServer(extra = [], extraEnv = {}, { baseUrl } = {}) {
   const env = clusterEnv();
   assert.ok(env.DEX_MCP_CLIENT_ID, `the test ground at ${process.env.HARNESS_RUN} has no Dex client for this server: ` +
     'start it with test/cluster/up.sh --dex (this branch)');
   const port = await dexCallbackPort();
   const base = `http://127.0.0.1:${port}`;
+  const issuer = baseUrl || base;  // replicas behind one address share it
   const dir = mkdtempSync(path.join(tmpdir(), 'oauth-e2e-'));
   writeFileSync(path.join(dir, 'dex-secret'), env.DEX_MCP_CLIENT_SECRET + '\n');
   writeFileSync(path.join(dir, 'reg-token'), REGISTRATION_TOKEN);
   const args = ['serve', '--transport', 'streamable-http', '--http-addr', `127.0.0.1:${port}`,
-    '--enable-oauth', '--oauth-base-url', base, '--dex-issuer-url', env.DEX_ISSUER,
+    '--enable-oauth', '--oauth-base-url', issuer, '--dex-issuer-url', env.DEX_ISSUER,
     '--dex-client-id', env.DEX_MCP_CLIENT_ID, '--dex-client-secret-file', path.join(dir, 'dex-secret'),
     '--dex-ca-file', env.DEX_CA_FILE, '--dex-k8s-authenticator-client-id', env.DEX_CLIENT_ID,
     '--registration-token-file', path.join(dir, 'reg-token'), ...extra];
