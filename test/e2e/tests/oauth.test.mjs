@@ -140,6 +140,28 @@ test("a session belongs to its user: another user's token on it is answered 404"
   assert.equal(theirs.status, 404);
 });
 
+test('2026-07-28 stateless requests: the bearer check per request, and the caller reaches the API server', async () => {
+  kubectl(['-n', NS, 'create', 'configmap', 'stateless-victim', '--from-literal=a=b'], { allowFail: true });
+  const viewer = await rawTokens('viewer@example.com');
+  const modern = async (token, name, args) => {
+    const h = { 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name,
+      ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const r = await fetch(`${srv.base}/mcp`, { method: 'POST', headers: h, body: JSON.stringify({ jsonrpc: '2.0', id: 1,
+      method: 'tools/call', params: { name, arguments: args, _meta: {
+        'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } } }) });
+    return { status: r.status, body: await r.text() };
+  };
+  const args = { resourceType: 'configmaps', namespace: NS, name: 'stateless-victim' };
+  assert.equal((await modern(undefined, 'k8s_get_resource', args)).status, 401);
+  const got = await modern(viewer.access_token, 'k8s_get_resource', args);
+  assert.equal(got.status, 200, got.body);
+  assert.ok(!JSON.parse(got.body).result.isError, got.body);
+  const del = await modern(viewer.access_token, 'k8s_delete_resource', args);
+  assert.match(del.body, /forbidden/i);
+  assert.match(del.body, /viewer@example\.com/);
+});
+
 test('a revoked access token is refused', async () => {
   const t = await rawTokens('viewer@example.com');
   assert.equal((await mcpInit(t.access_token)).status, 200);
