@@ -2,8 +2,8 @@
 
 #include "auth/crypto.hpp"
 #include "auth/memory_store.hpp"
-#include "auth/valkey_store.hpp"
 #include "auth/provider.hpp"
+#include "auth/valkey_store.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 
@@ -41,6 +41,12 @@ std::unique_ptr<auth::AuthServer> make_auth_server(boost::asio::any_io_executor 
   ac.allow_insecure_without_state = c.allow_insecure_auth_without_state;
   ac.max_clients_per_ip = c.max_clients_per_ip;
   ac.downstream = c.downstream_oauth;
+  // Test-only: renew the upstream ID token this long before expiry (e2e renews on every call).
+  if (const char* m = std::getenv("MCPK_TEST_UPSTREAM_REFRESH_MARGIN_SECONDS"); m && *m) {
+    ac.upstream_refresh_margin = std::chrono::seconds(std::strtol(m, nullptr, 10));
+    log::warn("MCPK_TEST_UPSTREAM_REFRESH_MARGIN_SECONDS: upstream tokens are renewed {} s before expiry (tests only)",
+              ac.upstream_refresh_margin.count());
+  }
   if (ac.registration_token.empty() && !ac.allow_public_registration && ac.trusted_schemes.empty())
     fail(Errc::invalid_argument,
          "--enable-oauth: no client could register; give --registration-token, --allow-public-registration or "
@@ -94,8 +100,9 @@ std::unique_ptr<auth::AuthServer> make_auth_server(boost::asio::any_io_executor 
     store = auth::make_valkey_store(ex, std::move(vo));
     // Replicas share tokens whose upstream parts are sealed: they need one key.
     if (c.oauth_encryption_key.empty())
-      log::warn("--oauth-storage-type valkey without --oauth-encryption-key: other replicas cannot open this one's "
-                "sealed upstream tokens, and none survive a restart");
+      log::warn(
+          "--oauth-storage-type valkey without --oauth-encryption-key: other replicas cannot open this one's "
+          "sealed upstream tokens, and none survive a restart");
   } else {
     store = auth::make_memory_store();
   }

@@ -277,3 +277,22 @@ test('google provider (pointed at the local Dex by the test-only MCPK_TEST_GOOGL
     await g.stop();
   }
 });
+
+test("downstream OAuth renews the user's Dex ID token through Dex (real refresh grant, rotated refresh token)", async () => {
+  // Test-only margin above Dex's ID token lifetime: every request renews.
+  const r = await startOAuthServer(['--downstream-oauth'], { MCPK_TEST_UPSTREAM_REFRESH_MARGIN_SECONDS: '200000' });
+  try {
+    const { client } = await signIn(r.base, 'viewer@example.com');
+    for (let i = 0; i < 3; i++) {
+      const l = await client.callTool({ name: 'k8s_list_resources', arguments: { resourceType: 'configmaps', namespace: NS } });
+      assert.ok(!l.isError, text(l));
+    }
+    const m = await (await fetch(`${r.base}/metrics`)).text();
+    const renewed = Number((m.match(/oauth_upstream_refresh_total\{result="success"\} (\d+)/) || [])[1] || 0);
+    assert.ok(renewed >= 3, m.split('\n').filter((l) => l.startsWith('oauth_')).join('\n'));
+    assert.doesNotMatch(m, /oauth_upstream_refresh_total\{result="(refused|unavailable)"\}/);
+    assert.match(r.stderr(), /oauth audit: upstream token renewed subject=/);
+  } finally {
+    await r.stop();
+  }
+});
