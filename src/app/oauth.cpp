@@ -82,6 +82,10 @@ std::unique_ptr<auth::AuthServer> make_auth_server(boost::asio::any_io_executor 
     if (c.downstream_oauth) fail(Errc::invalid_argument, "--downstream-oauth needs --oauth-provider dex");
   }
   while (!pc.issuer.empty() && pc.issuer.back() == '/') pc.issuer.pop_back();
+  // The client secret and users' tokens travel to the issuer: TLS, except to a local one.
+  if (auto iu = boost::urls::parse_absolute_uri(pc.issuer);
+      !iu || (iu->scheme() != "https" && !(iu->scheme() == "http" && loopback_host(iu->host_address()))))
+    fail(Errc::invalid_argument, "--dex-issuer-url must be an https URL (http only on a loopback address)");
   if (c.downstream_oauth && pc.k8s_audience.empty())
     log::warn(
         "--downstream-oauth without --dex-k8s-authenticator-client-id: the API server must trust ID tokens "

@@ -296,3 +296,35 @@ test("downstream OAuth renews the user's Dex ID token through Dex (real refresh 
     await r.stop();
   }
 });
+
+test('startup refuses an incomplete or unsafe OAuth configuration, naming the flag', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { serverBin, clusterEnv } = await import('../lib/harness.mjs');
+  const env = { PATH: process.env.PATH, KUBECONFIG: clusterEnv().KUBECONFIG };
+  const run = (args) => spawnSync(serverBin, ['serve', ...args], { env, encoding: 'utf8', timeout: 20000 });
+  const http = ['--transport', 'streamable-http', '--http-addr', '127.0.0.1:0'];
+  const dex = ['--dex-issuer-url', srv.env.DEX_ISSUER, '--dex-client-id', 'x', '--dex-client-secret', 'y',
+    '--registration-token', 't'];
+  const cases = [
+    [['--enable-oauth'], /--enable-oauth needs --transport streamable-http/],
+    [[...http, '--downstream-oauth'], /--downstream-oauth needs --enable-oauth/],
+    [[...http, '--enable-oauth', ...dex], /--oauth-base-url/],
+    [[...http, '--enable-oauth', ...dex, '--oauth-base-url', 'http://mcp.example.com'], /must use https/],
+    [[...http, '--enable-oauth', '--oauth-base-url', 'http://127.0.0.1:1', '--registration-token', 't'],
+      /--dex-issuer-url/],
+    [[...http, '--enable-oauth', '--oauth-base-url', 'http://127.0.0.1:1', '--dex-issuer-url', 'http://dex.example.com',
+      ...dex.slice(2)], /--dex-issuer-url must be an https URL/],
+    [[...http, '--enable-oauth', '--oauth-base-url', 'http://127.0.0.1:1', '--dex-issuer-url', srv.env.DEX_ISSUER,
+      '--dex-client-id', 'x', '--dex-client-secret', 'y'], /no client could register/],
+    [[...http, '--enable-oauth', '--oauth-base-url', 'http://127.0.0.1:1', ...dex, '--enable-cimd'], /not implemented/],
+    [[...http, '--enable-oauth', '--oauth-base-url', 'http://127.0.0.1:1', ...dex, '--oauth-storage-type', 'valkey'],
+      /--valkey-url/],
+    [[...http, '--enable-oauth', '--oauth-base-url', 'http://127.0.0.1:1', ...dex, '--oauth-encryption-key', 'short'],
+      /key/i],
+  ];
+  for (const [args, expected] of cases) {
+    const r = run(args);
+    assert.notEqual(r.status, 0, `${args.join(' ')} started`);
+    assert.match(r.stderr, expected, `${args.join(' ')}: ${r.stderr}`);
+  }
+});
