@@ -34,7 +34,7 @@ struct ValkeyOptions {
   std::string key_prefix = "mcp:";
   int db = 0;                                       // 0: the URL's /db, else 0
   std::chrono::milliseconds connect_timeout{5000};  // resolve + TCP + TLS + AUTH + SELECT
-  std::chrono::milliseconds command_timeout{3000};  // one command, including waiting for a pooled connection
+  std::chrono::milliseconds command_timeout{3000};  // one command; also the longest wait for a pool place
   // Few connections are enough: each command is a sub-millisecond server step, and a bound keeps
   // a burst of callers from opening hundreds of sockets on a server shared by replicas.
   std::size_t pool_size = 4;
