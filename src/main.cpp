@@ -1,5 +1,6 @@
 // mcp-kubernetes entry point: parse flags, build the app, run the chosen transport.
 #include "app/app.hpp"
+#include "app/oauth.hpp"
 #include "cli/options.hpp"
 #include "instrumentation/metrics.hpp"
 #include "instrumentation/metrics_export.hpp"
@@ -24,9 +25,9 @@ int serve_http(boost::asio::io_context& io, mcp::Server& server, mk::App& app, c
   namespace http = mk::transport::http;
   http::Options o;
   auto [host, port] = http::split_host_port(cfg.http_addr);
-  // No authentication is configured in this build, so an unspecified host means loopback only.
+  // Without authentication an unspecified host means loopback only.
   o.address = host.empty() || host == "localhost" ? "127.0.0.1" : host;
-  if (!http::is_loopback_address(o.address))
+  if (!cfg.enable_oauth && !http::is_loopback_address(o.address))
     mk::log::warn(
         "listening on {} without authentication: anyone who can reach it can use your cluster "
         "credentials",
@@ -42,12 +43,21 @@ int serve_http(boost::asio::io_context& io, mcp::Server& server, mk::App& app, c
   o.session_idle_timeout = cfg.session_idle_timeout;
   o.shutdown_grace = cfg.shutdown_grace;
   http::ServeHooks hooks;
+  std::unique_ptr<mk::auth::AuthServer> auth;
+  if (cfg.enable_oauth) {
+    auth = mk::make_auth_server(io.get_executor(), cfg, cfg.http_endpoint);
+    hooks.auth = auth.get();
+  }
   if (!cfg.metrics_addr.empty()) {
     auto [mh, mp] = http::split_host_port(cfg.metrics_addr);
     hooks.metrics_address = mh.empty() ? "127.0.0.1" : mh;
     hooks.metrics_port = mp;
   }
-  hooks.readiness = [&app]() -> boost::asio::awaitable<std::pair<bool, std::string>> {
+  hooks.readiness = [&app, a = auth.get()]() -> boost::asio::awaitable<std::pair<bool, std::string>> {
+    if (a) {
+      auto why = co_await a->check();
+      if (!why.empty()) co_return std::pair<bool, std::string>{false, why};
+    }
     try {
       mk::k8s::Request r;
       r.target = "/readyz";

@@ -10,6 +10,7 @@ pipeline::ClustersOptions clusters_options(const Config& c) {
   o.transport.request_timeout = c.request_timeout;
   o.transport.max_response_bytes = c.max_api_response_bytes;
   o.transport.user_agent = std::string("mcp-kubernetes/") + MCPK_VERSION;
+  o.downstream_oauth = c.downstream_oauth;
   return o;
 }
 

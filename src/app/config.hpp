@@ -53,6 +53,26 @@ struct Config {
   std::size_t max_sessions_per_client = 100;  // per remote address (all clients behind a proxy share one)
   std::chrono::seconds session_idle_timeout{30 * 60};
   std::chrono::seconds shutdown_grace{10};
+  // OAuth 2.1 (streamable-http only; src/app/oauth.cpp checks the combination)
+  bool enable_oauth = false;
+  std::string oauth_base_url;
+  std::string oauth_provider = "dex";  // dex | google
+  std::string dex_issuer_url, dex_client_id, dex_client_secret, dex_connector_id, dex_ca_file;
+  std::string dex_k8s_authenticator_client_id;
+  std::string google_client_id, google_client_secret;
+  std::string registration_token;
+  bool allow_public_registration = false;
+  bool allow_insecure_auth_without_state = false;
+  std::size_t max_clients_per_ip = 10;
+  std::vector<std::string> trusted_public_registration_schemes;
+  bool enable_cimd = false;  // Client ID Metadata Documents: not implemented yet, refused when asked for
+  std::string oauth_encryption_key;  // "" => a random key per process (tokens do not survive a restart)
+  std::string oauth_storage_type = "memory";  // memory | valkey
+  std::string valkey_url, valkey_password, valkey_key_prefix = "mcp:";
+  bool valkey_tls = false;
+  int valkey_db = 0;
+  bool downstream_oauth = false;
+  std::vector<std::string> oauth_trusted_audiences;
   // observability
   bool debug = false;
   std::string log_format = "text";

@@ -1,5 +1,7 @@
 #include "cli/options.hpp"
 
+#include "cli/oauth_options.hpp"
+
 #include "tools/pods/forward_address.hpp"
 #include "util/error.hpp"
 
@@ -170,6 +172,8 @@ Parsed parse(int argc, char** argv) {
   int session_idle_s = 1800, shutdown_grace_s = 10;
   auto* serve = app.add_subcommand("serve", "Serve MCP (the default command)");
   add_serve_flags(*serve, p.config, ops, allow_ns, deny_ns, timeout_s, session_idle_s, shutdown_grace_s);
+  SecretFiles secret_files;
+  add_oauth_flags(*serve, p.config, secret_files);
   auto* version = app.add_subcommand("version", "Print the version");
   app.require_subcommand(0, 1);
   // `mcp-kubernetes --debug` means `mcp-kubernetes serve --debug`.
@@ -220,6 +224,12 @@ Parsed parse(int argc, char** argv) {
     mk::tools::parse_allowed_addresses(p.config.port_forward_allowed_addresses);
   } catch (const mk::Error& e) {
     std::cerr << e.what() << "\n";
+    p.command = Parsed::Command::exit;
+    p.exit_code = 2;
+    return p;
+  }
+  if (auto why = finish_oauth_flags(p.config, secret_files); !why.empty()) {
+    std::cerr << why << "\n";
     p.command = Parsed::Command::exit;
     p.exit_code = 2;
     return p;

@@ -6,6 +6,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
+#include "util/identity.hpp"
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -48,6 +50,9 @@ class Session : public std::enable_shared_from_this<Session> {
   int log_rank = 99;                                          // nothing is sent until logging/setLevel
   std::map<std::string, std::shared_ptr<Inflight>> inflight;  // key: serialized request id
   std::shared_ptr<SessionData> data;                          // shared by the per-request sessions of stateless HTTP
+  // The authenticated caller (OAuth): a 2025-era session's owner (refreshed per request, same
+  // subject), or the one request's caller on a stateless session. Empty without OAuth.
+  mk::Identity identity;
 
   template <class T>
   T* get() {

@@ -1,17 +1,7 @@
 #pragma once
-// Who is calling, as the transport established it. Empty for stdio and for HTTP without
-// OAuth (the server's own credentials then). OAuth fills it per request; federation and the
-// client factory key their caches on it.
-#include <string>
-#include <vector>
+// The caller's identity (util/identity.hpp): set by the transport, read by the client factory.
+#include "util/identity.hpp"
 
 namespace mk::pipeline {
-
-struct Identity {
-  std::string subject;  // stable user id (the IdP's `sub`); "" = anonymous (local user)
-  std::string email;
-  std::vector<std::string> groups;
-  bool authenticated() const { return !subject.empty(); }
-};
-
+using Identity = mk::Identity;
 }  // namespace mk::pipeline

@@ -106,10 +106,9 @@ std::string context_for(Env& env, const mcp::CallContext& c) {
   return env.clusters().default_context();
 }
 
-Identity identity_for(const mcp::CallContext& c) {
-  if (auto* ks = c.session().get<SessionState>(); ks && !c.stateless()) return ks->owner;
-  return {};
-}
+// Set by the HTTP transport on the session (the 2025-era session's owner, or the stateless
+// request's caller); empty without OAuth.
+Identity identity_for(const mcp::CallContext& c) { return c.session().identity; }
 
 boost::asio::awaitable<mcp::ToolResult> run_steps(Env& env, Limiter& limiter, std::string_view verb,
                                                   const std::vector<std::string>& free_text, const Handler& handler,

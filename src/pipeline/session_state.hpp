@@ -1,6 +1,6 @@
 #pragma once
 // The application state of one MCP session (a stdio process or one HTTP Mcp-Session-Id): the
-// selected context, who owns it, and per-session resources tools keep (port-forwards), which
+// selected context and per-session resources tools keep (port-forwards), which
 // end with the session. Stateless (2026-07-28) requests share one instance; tools must not
 // keep anything there that one caller could use against another (see Call::stateless()).
 #include "mcp/session.hpp"
@@ -15,7 +15,6 @@ namespace mk::pipeline {
 
 struct SessionState : mcp::SessionData {
   std::string context;  // "" => the server's default context
-  Identity owner;       // set by the transport when the session is created (OAuth)
 
   // The session's instance of T, created on first use (e.g. its port-forward registry).
   template <class T, class... A>

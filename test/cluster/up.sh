@@ -177,6 +177,14 @@ staticClients:
   secret: mcp-test-secret
   name: MCP test
   redirectURIs: ["http://127.0.0.1:8085/callback"]
+  # The apiservers' OIDC client: mcp-kubernetes may ask Dex for ID tokens with this audience
+  # (scope audience:server:client_id:mcp-test), which downstream OAuth sends to the apiserver.
+  trustedPeers: [mcp-kubernetes]
+# This server as an OAuth client of Dex (--dex-client-id); the e2e tests run it on these ports.
+- id: mcp-kubernetes
+  secret: mcp-kubernetes-secret
+  name: MCP Kubernetes
+  redirectURIs: [$(for p in $(seq 16780 16789); do printf '"http://127.0.0.1:%s/oauth/callback",' "$p"; done | sed 's/,$//')]
 staticPasswords:
 - {email: admin@example.com, hash: "$PWHASH", username: admin, userID: 1d9a5a9e-0000-4000-8000-000000000001, groups: [mcp-admins]}
 - {email: viewer@example.com, hash: "$PWHASH", username: viewer, userID: 1d9a5a9e-0000-4000-8000-000000000002, groups: [mcp-viewers]}
@@ -356,6 +364,8 @@ done
   v PF_TARGET_8080 "$(pf_target_8080 "$BASE")"; v PF_TARGET_OTHER "$(pf_target_other "$BASE")"
   if [ "$DEX" = 1 ]; then
     v DEX_ISSUER "$DEX_ISSUER"; v DEX_CLIENT_ID mcp-test; v DEX_CLIENT_SECRET mcp-test-secret
+    v DEX_MCP_CLIENT_ID mcp-kubernetes; v DEX_MCP_CLIENT_SECRET mcp-kubernetes-secret
+    v DEX_CA_FILE "$P/ca.crt"
     v DEX_ADMIN_EMAIL admin@example.com; v DEX_VIEWER_EMAIL viewer@example.com; v DEX_PASSWORD password
   fi
 } >"$RUN/env"

@@ -44,8 +44,8 @@ std::shared_ptr<ForwardRegistry> registry_ptr(Env& env, const Call& c, asio::any
 
 // A stateless (2026-07-28) request holds no session: the forward id is its only claim.
 ForwardCaller caller_of(const Call& c) {
-  // OAuth: the call's authenticated identity goes into `owner`.
-  return ForwardCaller{c.stateless() ? ForwardScope::capability : ForwardScope::session, {}};
+  // OAuth: only the user who started a forward sees, uses or stops it.
+  return ForwardCaller{c.stateless() ? ForwardScope::capability : ForwardScope::session, c.identity().subject};
 }
 
 std::vector<std::string> ids_arg(const json::object& a) {

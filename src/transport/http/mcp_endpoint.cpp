@@ -27,6 +27,7 @@ using namespace std::chrono_literals;
 struct McpEndpoint::HttpSession {
   std::string id;
   std::string client;  // remote address, for the per-client cap
+  std::string owner;   // OAuth subject that created it; only that user reaches it
   std::shared_ptr<mcp::Session> mcp;
   std::chrono::steady_clock::time_point last_seen = std::chrono::steady_clock::now();
   std::map<std::uint64_t, std::shared_ptr<EventLog>> streams;  // bounded: finished ones are evicted
@@ -199,6 +200,8 @@ asio::awaitable<std::shared_ptr<McpEndpoint::HttpSession>> McpEndpoint::open_ses
   hs->client = w.peer;
   hs->mcp = server_.make_session({});  // every message is routed through a request stream
   hs->mcp->id = hs->id;
+  hs->owner = w.identity.subject;
+  hs->mcp->identity = w.identity;
   sessions_[hs->id] = hs;
   metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));
   co_return hs;
@@ -406,6 +409,7 @@ asio::awaitable<void> McpEndpoint::post_modern(Request& req, Writer& w, json::va
   }
   if (!stateless_data_) stateless_data_ = server_.new_session_data();
   auto session = server_.make_request_session(stateless_data_);
+  session->identity = w.identity;
   auto log = std::make_shared<EventLog>(io_.get_executor(), 0, std::string(),
                                         EventLogLimits{.max_bytes = opts_.sse_log_max_bytes});
   auto ticket = log->attach();
@@ -503,7 +507,15 @@ asio::awaitable<bool> McpEndpoint::stream_events(std::shared_ptr<EventLog> log, 
 asio::awaitable<std::shared_ptr<McpEndpoint::HttpSession>> McpEndpoint::require_session(Request& req, Writer& w) {
   auto sid = header(req, "Mcp-Session-Id");
   std::shared_ptr<HttpSession> hs = sid.empty() ? nullptr : find(sid);
-  if (hs) co_return hs;
+  // Another user's session is answered as unknown: its id reveals nothing and reaches nothing.
+  if (hs && hs->owner != w.identity.subject) {
+    log::warn("oauth audit: session {} requested by subject={}, not its owner", sid.substr(0, 8), w.identity.subject);
+    hs = nullptr;
+  }
+  if (hs) {
+    hs->mcp->identity = w.identity;  // the same user; a renewed upstream token travels along
+    co_return hs;
+  }
   auto res = sid.empty() ? rpc_error(req, bhttp::status::bad_request, mcp::jsonrpc::invalid_request,
                                      "Bad Request: Mcp-Session-Id header is required")
                          : rpc_error(req, bhttp::status::not_found, mcp::jsonrpc::invalid_request,

@@ -1,5 +1,6 @@
 #include "transport/http/serve.hpp"
 
+#include "auth/server.hpp"
 #include "instrumentation/metrics.hpp"
 #include "transport/http/listener.hpp"
 #include "transport/http/mcp_endpoint.hpp"
@@ -38,6 +39,25 @@ std::string path_label(std::string_view target, const std::string& endpoint) {
   if (path == endpoint || path == "/healthz" || path == "/readyz" || path == "/metrics") return std::string(path);
   return "other";
 }
+auth::HttpRequest to_auth(const Request& req, const std::string& peer) {
+  std::string target(req.target());
+  auto q = target.find('?');
+  auth::HttpRequest a;
+  a.method = std::string(req.method_string());
+  a.path = target.substr(0, q);
+  a.query = q == std::string::npos ? "" : target.substr(q + 1);
+  a.authorization = std::string(req[bhttp::field::authorization]);
+  a.content_type = std::string(req[bhttp::field::content_type]);
+  a.body = req.body();
+  a.peer = peer;
+  return a;
+}
+
+Response from_auth(const Request& req, const auth::HttpReply& r) {
+  auto res = make_response(req, static_cast<bhttp::status>(r.status), r.body, r.content_type);
+  for (auto& [k, v] : r.headers) res.set(k, v);
+  return res;
+}
 }  // namespace
 
 int serve(asio::io_context& io, mcp::Server& server, Options opts, ServeHooks hooks) {
@@ -52,7 +72,23 @@ int serve(asio::io_context& io, mcp::Server& server, Options opts, ServeHooks ho
     auto started = std::chrono::steady_clock::now();
     std::string target(req.target());
     auto path = target.substr(0, target.find('?'));
-    if (path == opts.endpoint) {
+    if (hooks.auth && hooks.auth->handles(path)) {
+      auto areq = to_auth(req, w.peer);
+      auto reply = co_await hooks.auth->handle(std::move(areq));
+      auto res_ = from_auth(req, reply);
+      co_await w.send(std::move(res_));
+    } else if (path == opts.endpoint && hooks.auth) {
+      // transport -> auth check -> MCP dispatch: nothing of MCP runs for an unauthenticated caller.
+      std::string authorization(req[bhttp::field::authorization]);
+      auto checked = co_await hooks.auth->authenticate(std::move(authorization));
+      if (!checked.identity) {
+        auto res_ = from_auth(req, checked.challenge);
+        co_await w.send(std::move(res_));
+      } else {
+        w.identity = std::move(*checked.identity);
+        co_await endpoint.handle(req, w);
+      }
+    } else if (path == opts.endpoint) {
       co_await endpoint.handle(req, w);
     } else if (path == "/healthz" && req.method() == bhttp::verb::get) {
       {
@@ -88,7 +124,7 @@ int serve(asio::io_context& io, mcp::Server& server, Options opts, ServeHooks ho
       }
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    auto label = path_label(target, opts.endpoint);
+    auto label = hooks.auth && hooks.auth->handles(path) ? std::string("oauth") : path_label(target, opts.endpoint);
     std::string method(req.method_string());
     auto& reg = metrics::Registry::global();
     reg.inc("http_requests_total", {{"method", method}, {"path", label}, {"status", std::to_string(w.status)}});

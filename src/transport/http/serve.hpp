@@ -4,6 +4,10 @@
 #include "mcp/server.hpp"
 #include "transport/http/options.hpp"
 
+namespace mk::auth {
+class AuthServer;
+}
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -21,6 +25,9 @@ struct ServeHooks {
   std::function<void()> on_shutdown;  // e.g. close port-forwards
   std::string metrics_address;        // "" => /metrics only on the main listener
   unsigned short metrics_port = 0;
+  // OAuth (--enable-oauth): serves /.well-known/oauth-* and /oauth/*, and every request to
+  // the MCP endpoint needs one of its access tokens. Null: no authentication.
+  auth::AuthServer* auth = nullptr;
 };
 
 int serve(boost::asio::io_context& io, mcp::Server& server, Options opts, ServeHooks hooks);

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "util/identity.hpp"
+
 namespace mk::transport::http {
 
 namespace bhttp = boost::beast::http;
@@ -23,6 +25,7 @@ class Writer {
   virtual boost::asio::awaitable<void> end_sse() = 0;
   unsigned status = 0;  // what was sent, for metrics
   std::string peer;     // remote IP address of the connection
+  mk::Identity identity;  // the request's authenticated caller (OAuth), set by the router
 };
 
 Response make_response(const Request& req, bhttp::status st, std::string body,

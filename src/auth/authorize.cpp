@@ -1,0 +1,123 @@
+// /oauth/authorize (our client -> us -> the provider) and /oauth/callback (the provider -> us
+// -> our client). Errors before the client and its redirect URI are known are answered here
+// (never redirect to an unverified URI); after that they go back to the client's redirect URI.
+#include "auth/oauth_error.hpp"
+#include "auth/server.hpp"
+#include "instrumentation/metrics.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+namespace mk::auth {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+std::string get(const std::map<std::string, std::string>& m, const std::string& k) {
+  auto it = m.find(k);
+  return it == m.end() ? std::string() : it->second;
+}
+
+// The client's redirect URI with our answer; `iss` per RFC 9207.
+std::string back_to_client(const std::string& redirect_uri, std::vector<std::pair<std::string, std::string>> kv,
+                           const std::string& state, const std::string& iss) {
+  if (!state.empty()) kv.emplace_back("state", state);
+  kv.emplace_back("iss", iss);
+  auto sep = redirect_uri.find('?') == std::string::npos ? "?" : "&";
+  return redirect_uri + sep + form_encode(kv);
+}
+}  // namespace
+
+asio::awaitable<HttpReply> AuthServer::authorize(const HttpRequest& req) {
+  auto q = parse_form(req.method == "POST" ? req.body : req.query);
+  auto client_id = get(q, "client_id");
+  if (client_id.empty()) bad_request("client_id is required");
+  auto client = co_await find_client(client_id);
+  if (!client) oauth_fail(400, "invalid_client", "unknown client_id");
+  auto redirect_uri = get(q, "redirect_uri");
+  if (redirect_uri.empty()) {
+    if (client->redirect_uris.size() != 1) bad_request("redirect_uri is required");
+    redirect_uri = client->redirect_uris.front();
+  }
+  auto& uris = client->redirect_uris;
+  if (std::find(uris.begin(), uris.end(), redirect_uri) == uris.end())
+    bad_request("redirect_uri is not registered for this client (exact match required)");
+
+  // From here on the client hears about errors at its redirect URI.
+  auto state = get(q, "state");
+  auto to_client = [&](std::string code, std::string desc) {
+    count_rejection("authorize", code);
+    return redirect_reply(
+        back_to_client(redirect_uri, {{"error", code}, {"error_description", desc}}, state, cfg_.base_url));
+  };
+  if (get(q, "response_type") != "code") co_return to_client("unsupported_response_type", "response_type must be code");
+  if (state.empty() && !cfg_.allow_insecure_without_state) co_return to_client("invalid_request", "state is required");
+  if (state.size() > 512) co_return to_client("invalid_request", "state is longer than 512 bytes");
+  auto challenge = get(q, "code_challenge");
+  if (challenge.empty()) co_return to_client("invalid_request", "code_challenge is required (PKCE)");
+  if (get(q, "code_challenge_method") != "S256")
+    co_return to_client("invalid_request", "code_challenge_method must be S256");
+  if (!valid_pkce_challenge(challenge))
+    co_return to_client("invalid_request", "code_challenge is not an S256 challenge");
+  auto resource = get(q, "resource");
+  if (!resource.empty() && resource != cfg_.resource())
+    co_return to_client("invalid_target", "resource must be " + cfg_.resource());
+  auto scope = get(q, "scope");
+  if (scope.size() > 1024) co_return to_client("invalid_scope", "scope is longer than 1024 bytes");
+
+  FlowRecord f{client_id, redirect_uri, state, challenge, cfg_.resource(), scope, random_token(16), random_token(32)};
+  auto upstream_state = random_token(24);
+  auto url = co_await provider_->authorize_url(upstream_state, f.nonce, sha256_b64url(f.upstream_verifier));
+  co_await store_->put("flow:" + sha256_b64url(upstream_state), json::serialize(to_json(f)),
+                       std::chrono::duration_cast<Ttl>(cfg_.flow_ttl));
+  co_return redirect_reply(url);
+}
+
+asio::awaitable<HttpReply> AuthServer::callback(const HttpRequest& req) {
+  auto q = parse_form(req.query);
+  auto upstream_state = get(q, "state");
+  if (upstream_state.empty() || upstream_state.size() > 256) bad_request("state is missing");
+  auto v = co_await store_->take("flow:" + sha256_b64url(upstream_state));
+  if (!v) bad_request("unknown or expired sign-in (state); start again from the client");
+  auto f = from_json<FlowRecord>(*v);
+  auto to_client = [&](std::string code, std::string desc) {
+    count_rejection("callback", code);
+    return redirect_reply(
+        back_to_client(f.redirect_uri, {{"error", code}, {"error_description", desc}}, f.state, cfg_.base_url));
+  };
+  if (auto err = get(q, "error"); !err.empty()) {
+    log::info("oauth audit: sign-in refused by the identity provider ({}) client={}", err.substr(0, 64), f.client_id);
+    co_return to_client("access_denied", "the identity provider did not sign the user in");
+  }
+  auto code = get(q, "code");
+  if (code.empty()) co_return to_client("invalid_request", "the identity provider returned no code");
+  UpstreamTokens up;
+  std::string failure;
+  bool down = false;
+  try {
+    up = co_await provider_->exchange(code, f.upstream_verifier, f.nonce);
+  } catch (const Error& e) {
+    failure = e.what();
+    down = e.code() == Errc::unavailable || e.code() == Errc::timeout;
+  }
+  if (!failure.empty()) {
+    log::warn("oauth audit: sign-in failed at the identity provider: {} client={}", failure, f.client_id);
+    if (down) co_return to_client("temporarily_unavailable", "the identity provider is unavailable");
+    co_return to_client("access_denied", "the identity provider's answer did not verify");
+  }
+  CodeRecord c{f.client_id,
+               f.redirect_uri,
+               f.code_challenge,
+               f.resource,
+               f.scope,
+               up.user,
+               tokens_.seal(up.user.subject, up.id_token, up.refresh_token, up.id_expires)};
+  auto our_code = co_await tokens_.new_code(c);
+  log::info("oauth audit: user signed in subject={} client={}", up.user.subject, f.client_id);
+  co_return redirect_reply(back_to_client(f.redirect_uri, {{"code", our_code}}, f.state, cfg_.base_url));
+}
+
+}  // namespace mk::auth
