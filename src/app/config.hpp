@@ -65,7 +65,7 @@ struct Config {
   bool allow_insecure_auth_without_state = false;
   std::size_t max_clients_per_ip = 10;
   std::vector<std::string> trusted_public_registration_schemes;
-  bool enable_cimd = false;  // Client ID Metadata Documents: not implemented yet, refused when asked for
+  bool enable_cimd = false;          // Client ID Metadata Documents: not implemented yet, refused when asked for
   std::string oauth_encryption_key;  // "" => a random key per process (tokens do not survive a restart)
   std::string oauth_storage_type = "memory";  // memory | valkey
   std::string valkey_url, valkey_password, valkey_key_prefix = "mcp:";

@@ -68,6 +68,11 @@ asio::awaitable<HttpReply> AuthServer::authorize(const HttpRequest& req) {
   auto scope = get(q, "scope");
   if (scope.size() > 1024) co_return to_client("invalid_scope", "scope is longer than 1024 bytes");
 
+  auto limit_key = "authz-ip:" + req.peer;
+  auto started = co_await store_->incr(std::move(limit_key), std::chrono::duration_cast<Ttl>(cfg_.flow_ttl));
+  if (started > static_cast<std::int64_t>(cfg_.max_authorizations_per_ip))
+    co_return to_client("temporarily_unavailable", "too many sign-ins started from this address; try again later");
+
   FlowRecord f{client_id, redirect_uri, state, challenge, cfg_.resource(), scope, random_token(16), random_token(32)};
   auto upstream_state = random_token(24);
   auto url = co_await provider_->authorize_url(upstream_state, f.nonce, sha256_b64url(f.upstream_verifier));
@@ -89,7 +94,12 @@ asio::awaitable<HttpReply> AuthServer::callback(const HttpRequest& req) {
         back_to_client(f.redirect_uri, {{"error", code}, {"error_description", desc}}, f.state, cfg_.base_url));
   };
   if (auto err = get(q, "error"); !err.empty()) {
-    log::info("oauth audit: sign-in refused by the identity provider ({}) client={}", err.substr(0, 64), f.client_id);
+    // The provider's error code is the caller's text (the query): only RFC 6749's error
+    // characters reach the log, so it cannot forge lines.
+    std::string shown = err.substr(0, 64);
+    for (auto& ch : shown)
+      if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') ch = '?';
+    log::info("oauth audit: sign-in refused by the identity provider ({}) client={}", shown, f.client_id);
     co_return to_client("access_denied", "the identity provider did not sign the user in");
   }
   auto code = get(q, "code");

@@ -30,6 +30,12 @@ struct AuthConfig {
   bool allow_insecure_without_state = false;
   std::size_t max_clients_per_ip = 10;  // registrations per address per window
   std::chrono::seconds registration_window{3600};
+  // A registered client is forgotten this long after registration (clients register again);
+  // without it unauthenticated registrations would fill the store for good.
+  std::chrono::seconds client_ttl{180 * 24 * 3600};
+  // Sign-ins started per address per flow_ttl: each stores a flow record until it expires,
+  // so an unauthenticated caller could otherwise fill the store.
+  std::size_t max_authorizations_per_ip = 120;
   bool downstream = false;  // keep the upstream ID token fresh for the API server
 
   std::chrono::seconds access_ttl{3600};

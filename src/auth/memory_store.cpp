@@ -33,6 +33,12 @@ class MemoryStore final : public Store {
     map_.emplace(std::move(key), Entry{std::move(value), deadline(ttl)});
     co_return true;
   }
+  boost::asio::awaitable<bool> put_if_present(std::string key, std::string value, Ttl ttl) override {
+    auto it = live(key);
+    if (it == map_.end()) co_return false;
+    it->second = Entry{std::move(value), deadline(ttl)};
+    co_return true;
+  }
   boost::asio::awaitable<std::optional<std::string>> take(std::string key) override {
     auto it = live(key);
     if (it == map_.end()) co_return std::nullopt;

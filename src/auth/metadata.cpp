@@ -80,8 +80,12 @@ HttpReply AuthServer::authorization_server_metadata() const {
 
 asio::awaitable<HttpReply> AuthServer::handle(HttpRequest req) {
   const auto& p = req.path;
-  std::string endpoint = p.starts_with("/oauth/") ? p.substr(7) : "metadata";
-  if (endpoint.size() > 16) endpoint = "other";  // a bounded metric label
+  // A metric label: one of the known endpoints, never the caller's path (every unknown path
+  // would otherwise add a series to the unauthenticated /metrics).
+  std::string endpoint = "other";
+  for (std::string_view known : {"register", "authorize", "callback", "token", "revoke", "introspect"})
+    if (p == "/oauth/" + std::string(known)) endpoint = known;
+  if (p.starts_with("/.well-known/")) endpoint = "metadata";
   try {
     if (req.body.size() > cfg_.max_body_bytes)
       oauth_fail(413, "invalid_request", fmt::format("request body exceeds {} bytes", cfg_.max_body_bytes));

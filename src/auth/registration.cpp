@@ -84,7 +84,7 @@ asio::awaitable<HttpReply> AuthServer::register_client(const HttpRequest& req) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
     co_return r;
   }
-  // Per address: each registration is stored until it is used, so it is bounded.
+  // Per address, and each registration expires (client_ttl): the store stays bounded.
   auto n = co_await store_->incr("reg-ip:" + req.peer, std::chrono::duration_cast<Ttl>(cfg_.registration_window));
   if (n > static_cast<std::int64_t>(cfg_.max_clients_per_ip)) {
     auto r =
@@ -105,7 +105,9 @@ asio::awaitable<HttpReply> AuthServer::register_client(const HttpRequest& req) {
     secret = random_token(32);
     c.secret_hash = sha256_b64url(secret);
   }
-  co_await store_->put("client:" + c.client_id, json::serialize(to_json(c)), Ttl::zero());
+  auto client_key = "client:" + c.client_id;
+  auto client_doc = json::serialize(to_json(c));
+  co_await store_->put(std::move(client_key), std::move(client_doc), std::chrono::duration_cast<Ttl>(cfg_.client_ttl));
   metrics::Registry::global().inc("oauth_client_registered_total", {});
   log::info("oauth audit: client registered client={} public={} from={}", c.client_id, c.is_public(), req.peer);
 

@@ -107,7 +107,12 @@ asio::awaitable<std::optional<Grant>> AuthServer::fresh_upstream(Grant g) {
   auto new_refresh = up.refresh_token.empty() ? refresh_token : up.refresh_token;
   g.user = up.user;
   g.upstream = tokens_.seal(g.user.subject, up.id_token, new_refresh, up.id_expires);
-  co_await tokens_.save_grant(g);
+  // The family may have been revoked (revocation, refresh-token reuse) while the provider
+  // answered: then it stays revoked.
+  if (!co_await tokens_.update_grant(g)) {
+    log::info("oauth audit: grant revoked during upstream renewal; not restored client={}", g.client_id);
+    co_return std::nullopt;
+  }
   reg.inc("oauth_upstream_refresh_total", {{"result", "success"}});
   log::info("oauth audit: upstream token renewed subject={} client={}", g.user.subject, g.client_id);
   co_return g;

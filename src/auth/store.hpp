@@ -24,6 +24,9 @@ class Store {
   virtual boost::asio::awaitable<void> put(std::string key, std::string value, Ttl ttl) = 0;
   // Writes only when the key is absent; true when written.
   virtual boost::asio::awaitable<bool> put_if_absent(std::string key, std::string value, Ttl ttl) = 0;
+  // Writes only when the key exists; true when written. An update of a record that may have
+  // been deleted meanwhile (a revoked token family) must not bring it back.
+  virtual boost::asio::awaitable<bool> put_if_present(std::string key, std::string value, Ttl ttl) = 0;
   // Reads and deletes in one step: of two concurrent takes, one gets the value.
   virtual boost::asio::awaitable<std::optional<std::string>> take(std::string key) = 0;
   // True when the key existed.

@@ -66,6 +66,13 @@ asio::awaitable<void> Tokens::save_grant(const Grant& g) {
   co_await store_.put("grant:" + g.family, ser(to_json(g)), ms(cfg_.refresh_ttl));
 }
 
+asio::awaitable<bool> Tokens::update_grant(const Grant& g) {
+  auto key = "grant:" + g.family;
+  auto doc = ser(to_json(g));
+  auto written = co_await store_.put_if_present(std::move(key), std::move(doc), ms(cfg_.refresh_ttl));
+  co_return written;
+}
+
 asio::awaitable<std::optional<Grant>> Tokens::grant(std::string family) {
   auto v = co_await store_.get("grant:" + family);
   if (!v) co_return std::nullopt;

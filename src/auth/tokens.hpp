@@ -55,6 +55,8 @@ class Tokens {
   // RFC 7662 helper: a refresh token's grant (nullopt when not active).
   boost::asio::awaitable<std::optional<Grant>> check_refresh(std::string token);
   boost::asio::awaitable<void> save_grant(const Grant& g);
+  // Rewrites an existing grant; false when the family was revoked meanwhile (not recreated).
+  boost::asio::awaitable<bool> update_grant(const Grant& g);
   boost::asio::awaitable<std::optional<Grant>> grant(std::string family);
 
   // Stores a code for the callback (code_ttl) and returns it.

@@ -115,17 +115,26 @@ class ValkeyStore final : public Store {
   }
 
   asio::awaitable<void> put(std::string key, std::string value, Ttl ttl) override {
-    std::string cmd = set_command(key, value, ttl, false);
+    std::string cmd = set_command(key, value, ttl, "");
     auto r = co_await run("SET", std::move(cmd), 1, true);
     if (reply(r[0], "SET").type != Value::Type::simple) unexpected("SET");
   }
 
   asio::awaitable<bool> put_if_absent(std::string key, std::string value, Ttl ttl) override {
-    std::string cmd = set_command(key, value, ttl, true);
+    std::string cmd = set_command(key, value, ttl, "NX");
     auto r = co_await run("SET NX", std::move(cmd), 1, false);
     auto& v = reply(r[0], "SET NX");
     if (v.is_null()) co_return false;
     if (v.type != Value::Type::simple) unexpected("SET NX");
+    co_return true;
+  }
+
+  asio::awaitable<bool> put_if_present(std::string key, std::string value, Ttl ttl) override {
+    std::string cmd = set_command(key, value, ttl, "XX");
+    auto r = co_await run("SET XX", std::move(cmd), 1, false);
+    auto& v = reply(r[0], "SET XX");
+    if (v.is_null()) co_return false;
+    if (v.type != Value::Type::simple) unexpected("SET XX");
     co_return true;
   }
 
@@ -196,11 +205,12 @@ class ValkeyStore final : public Store {
 
   std::string prefixed(const std::string& key) const { return opt_.key_prefix + key; }
 
-  std::string set_command(const std::string& key, const std::string& value, Ttl ttl, bool nx) const {
+  // `condition`: "", "NX" (only if absent) or "XX" (only if present).
+  std::string set_command(const std::string& key, const std::string& value, Ttl ttl, std::string_view condition) const {
     std::string k = prefixed(key);
     std::string ms = std::to_string(ttl.count());
     std::vector<std::string_view> args{"SET", k, value};
-    if (nx) args.push_back("NX");
+    if (!condition.empty()) args.push_back(condition);
     if (ttl.count() > 0) {
       args.push_back("PX");
       args.push_back(ms);

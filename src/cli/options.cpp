@@ -76,8 +76,9 @@ void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, st
                  "Largest tool result text; bigger results ask the caller to narrow the query")
       ->default_val(512 * 1024)
       ->check(CLI::Range(1024, 64 << 20));
-  app.add_option("--max-structured-bytes", c.max_structured_bytes,
-                 "Largest tool result structuredContent (serialized); bigger results ask the caller to narrow the query")
+  app.add_option(
+         "--max-structured-bytes", c.max_structured_bytes,
+         "Largest tool result structuredContent (serialized); bigger results ask the caller to narrow the query")
       ->default_val(4u << 20)
       ->check(CLI::Range(1024, 256 << 20));
   app.add_option("--max-session-concurrent-calls", c.max_session_concurrent_calls,

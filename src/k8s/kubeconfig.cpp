@@ -1,7 +1,7 @@
 #include "k8s/kubeconfig.hpp"
 
-#include "util/yaml.hpp"
 #include "util/error.hpp"
+#include "util/yaml.hpp"
 
 #include <fmt/core.h>
 #include <openssl/evp.h>

@@ -88,8 +88,9 @@ void count_downstream(std::string_view result) {
 std::shared_ptr<k8s::Client> Clusters::user_client(const std::string& context, const Identity& who) {
   if (who.upstream_token.empty()) {
     count_downstream("no_token");
-    fail(Errc::unauthorized,
-         "downstream OAuth: this call carries no user token (sign in again); the server's own credentials are not used");
+    fail(
+        Errc::unauthorized,
+        "downstream OAuth: this call carries no user token (sign in again); the server's own credentials are not used");
   }
   const std::string& name = context.empty() ? default_context() : context;
   if (!has_context(name)) fail(Errc::not_found, fmt::format("context \"{}\" not found", name));
@@ -102,9 +103,8 @@ std::shared_ptr<k8s::Client> Clusters::user_client(const std::string& context, c
   // Room: expired entries first, then the oldest (a caller holding it keeps its own reference).
   std::erase_if(user_clients_, [&](auto& e) { return now - e.second.created >= user_client_ttl_; });
   while (user_clients_.size() >= max_user_clients_) {
-    auto oldest = std::min_element(user_clients_.begin(), user_clients_.end(), [](auto& a, auto& b) {
-      return a.second.created < b.second.created;
-    });
+    auto oldest = std::min_element(user_clients_.begin(), user_clients_.end(),
+                                   [](auto& a, auto& b) { return a.second.created < b.second.created; });
     user_clients_.erase(oldest);
   }
   k8s::RestConfig cfg;
@@ -113,6 +113,15 @@ std::shared_ptr<k8s::Client> Clusters::user_client(const std::string& context, c
   } catch (...) {
     count_downstream("failure");
     throw;
+  }
+  // The user's ID token is a bearer credential every cluster trusting the provider accepts:
+  // never send it in clear text or to a server whose certificate is not verified.
+  if (!cfg.cluster.server.starts_with("https://") || cfg.cluster.insecure_skip_tls_verify) {
+    count_downstream("failure");
+    fail(Errc::policy_denied,
+         fmt::format("downstream OAuth: context \"{}\" does not use verified HTTPS (https:// server, no "
+                     "insecure-skip-tls-verify); the user's token is not sent there",
+                     name));
   }
   cfg.auth = k8s::AuthInfo{};  // only the user's token: no client cert, exec plugin or impersonation
   cfg.auth.token = who.upstream_token;

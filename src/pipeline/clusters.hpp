@@ -29,8 +29,8 @@ struct ClustersOptions {
   // Downstream OAuth: every call reaches the API server with the caller's upstream ID token
   // (Identity::upstream_token), never with the server's own credentials.
   bool downstream_oauth = false;
-  std::size_t max_user_clients = 256;                  // per-user clients kept (one TLS pool each)
-  std::chrono::seconds user_client_ttl{5 * 60};        // ... and for how long after creation
+  std::size_t max_user_clients = 256;            // per-user clients kept (one TLS pool each)
+  std::chrono::seconds user_client_ttl{5 * 60};  // ... and for how long after creation
 };
 
 class Clusters {

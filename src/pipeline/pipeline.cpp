@@ -6,8 +6,8 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 
-#include <boost/json/serializer.hpp>
 #include <fmt/core.h>
+#include <boost/json/serializer.hpp>
 
 namespace mk::pipeline {
 namespace json = boost::json;
@@ -113,16 +113,16 @@ Identity identity_for(const mcp::CallContext& c) { return c.session().identity; 
 boost::asio::awaitable<mcp::ToolResult> run_steps(Env& env, Limiter& limiter, std::string_view verb,
                                                   const std::vector<std::string>& free_text, const Handler& handler,
                                                   mcp::CallContext& mc, trace::Span& span) {
-  check_arguments(mc.args(), free_text);                         // 1
-  env.policy().check_operation(verb);                            // 2
-  auto slot = limiter.acquire(&mc.session());                    // 3
-  Call call(mc, env, context_for(env, mc), identity_for(mc));    // 4
+  check_arguments(mc.args(), free_text);                       // 1
+  env.policy().check_operation(verb);                          // 2
+  auto slot = limiter.acquire(&mc.session());                  // 3
+  Call call(mc, env, context_for(env, mc), identity_for(mc));  // 4
   call.set_trace(span.context());
   if (span.recording()) {
     span.set("k8s.cluster.name", call.context());
     if (call.identity().authenticated()) span.set("enduser.id", call.identity().subject);
   }
-  auto r = co_await handler(env, call);                          // 5
+  auto r = co_await handler(env, call);  // 5
   // 6: a big result is walked (redaction) and measured off the I/O thread.
   if (r.text.size() < kOffloadResultBytes) co_return finish_result(env.settings(), std::move(r));
   auto job = [rp = &r, sp = &env.settings()] { return finish_result(*sp, std::move(*rp)); };
@@ -130,8 +130,7 @@ boost::asio::awaitable<mcp::ToolResult> run_steps(Env& env, Limiter& limiter, st
 }
 
 boost::asio::awaitable<mcp::ToolResult> run(Env& env, std::shared_ptr<Limiter> limiter, std::string_view verb,
-                                            std::vector<std::string> free_text, Handler handler,
-                                            mcp::CallContext& mc) {
+                                            std::vector<std::string> free_text, Handler handler, mcp::CallContext& mc) {
   auto span = start_call_span(mc);
   if (!span.recording()) co_return co_await run_steps(env, *limiter, verb, free_text, handler, mc, span);
   // The trace id in the server's log for this call (debug: one line per call).

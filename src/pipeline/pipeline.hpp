@@ -32,8 +32,8 @@ namespace mk::pipeline {
 // What tools may read of the server's configuration.
 struct Settings {
   bool show_secret_values = false;
-  std::size_t max_response_bytes = 512 * 1024;    // a result's text; bigger asks to narrow the query
-  std::size_t max_structured_bytes = 4u << 20;    // a result's structuredContent, serialized
+  std::size_t max_response_bytes = 512 * 1024;  // a result's text; bigger asks to narrow the query
+  std::size_t max_structured_bytes = 4u << 20;  // a result's structuredContent, serialized
   std::chrono::milliseconds request_timeout{30000};
   // In-flight tool calls: one session (an agent looping) and the whole server (every session,
   // stateless requests included). Beyond them a call fails at once with TooManyRequests rather
@@ -41,8 +41,8 @@ struct Settings {
   std::size_t max_calls_per_session = 16;
   std::size_t max_calls_total = 256;
   // Tool groups' own settings.
-  std::size_t log_scan_bytes = 64u << 20;  // a filtered pod-log search reads at most this much
-  int log_scan_seconds = 20;               // ... for at most this long
+  std::size_t log_scan_bytes = 64u << 20;                   // a filtered pod-log search reads at most this much
+  int log_scan_seconds = 20;                                // ... for at most this long
   std::vector<std::string> port_forward_allowed_addresses;  // besides loopback (operator's choice)
   std::chrono::seconds port_forward_idle_timeout{30 * 60};  // stateless (2026-07-28) forwards
   std::size_t port_forward_max_stateless = 64;

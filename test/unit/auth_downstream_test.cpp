@@ -18,9 +18,16 @@ class DownstreamTest : public ::testing::Test {
   DownstreamTest() {
     auto kc = dir_.write("kubeconfig", R"(apiVersion: v1
 kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+clusters:
+- {name: c, cluster: {server: "https://127.0.0.1:1"}}
+- {name: plain, cluster: {server: "http://127.0.0.1:2"}}
+- {name: unverified, cluster: {server: "https://127.0.0.1:3", insecure-skip-tls-verify: true}}
 users: [{name: u, user: {token: server-own-token, as: someone}}]
-contexts: [{name: ctx, context: {cluster: c, user: u}}, {name: other, context: {cluster: c, user: u}}]
+contexts:
+- {name: ctx, context: {cluster: c, user: u}}
+- {name: other, context: {cluster: c, user: u}}
+- {name: plain, context: {cluster: plain, user: u}}
+- {name: unverified, context: {cluster: unverified, user: u}}
 current-context: ctx
 )");
     ::setenv("KUBECONFIG", kc.c_str(), 1);
@@ -62,6 +69,22 @@ TEST_F(DownstreamTest, UsesOnlyTheUsersToken) {
   EXPECT_EQ(c2->config().auth.token, "renewed-token");
   EXPECT_NE(clusters.client("other", who), c2);  // per context
   EXPECT_THROW(clusters.client("nope", who), Error);
+}
+
+// The user's token is a bearer credential: never sent in clear text or without verifying
+// the server's certificate, whatever context the caller names.
+TEST_F(DownstreamTest, TokenGoesOnlyToVerifiedHttps) {
+  pipeline::Clusters clusters(io_.get_executor(), opts(true));
+  Identity who{"sub-1", "u@example.com", {"g"}, "user-id-token"};
+  for (const char* ctx : {"plain", "unverified"}) {
+    try {
+      clusters.client(ctx, who);
+      FAIL() << ctx << ": the user's token would be sent";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::policy_denied) << ctx;
+      EXPECT_NE(std::string(e.what()).find("verified HTTPS"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST_F(DownstreamTest, WithoutDownstreamTheContextsCredentials) {

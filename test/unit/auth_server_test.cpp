@@ -8,8 +8,11 @@
 #include "auth_test_util.hpp"
 #include "util/error.hpp"
 
+#include "instrumentation/metrics.hpp"
+
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
+#include <functional>
 
 using namespace mk::auth;
 using auth_test::run;
@@ -30,6 +33,7 @@ class FakeProvider : public Provider {
   }
   boost::asio::awaitable<UpstreamTokens> refresh(std::string rt) override {
     ++refreshes;
+    if (during_refresh) co_await during_refresh();  // what other requests do while the provider answers
     if (rt != "up-refresh-1") mk::fail(mk::Errc::unauthorized, "identity provider refused: invalid_grant");
     co_return UpstreamTokens{
         "id-token-2", "up-refresh-1", 4102444800, {"sub-v", "viewer@example.com", {"mcp-viewers"}}};
@@ -37,6 +41,7 @@ class FakeProvider : public Provider {
   boost::asio::awaitable<std::string> check() override { co_return ""; }
   std::int64_t expires = 4102444800;  // 2100
   int refreshes = 0;
+  std::function<boost::asio::awaitable<void>()> during_refresh;
 };
 
 std::string param(const std::string& url, const std::string& name) {
@@ -269,3 +274,54 @@ TEST_F(AuthServerTest, IntrospectNeedsAConfidentialClient) {
 }
 
 }  // namespace
+
+// The family is revoked while the provider renews its upstream token: the renewal must not
+// write the grant back (that would revive every token of the revoked family).
+TEST_F(AuthServerTest, RevocationDuringUpstreamRenewalSticks) {
+  provider->expires = mk::auth::unix_now() + 30;  // inside the renewal margin
+  auto client = register_client();
+  auto t = tokens_for(client);
+  auto access = std::string(t["access_token"].as_string());
+  auto refresh = std::string(t["refresh_token"].as_string());
+  // (Not reset from inside: that would destroy the running coroutine's closure.)
+  provider->during_refresh = [&]() -> boost::asio::awaitable<void> {
+    HttpRequest rv{"POST",
+                   "/oauth/revoke",
+                   "",
+                   "",
+                   "application/x-www-form-urlencoded",
+                   form_encode({{"token", refresh}, {"client_id", client}}),
+                   "10.0.0.1"};
+    auto r = co_await server->handle(std::move(rv));
+    EXPECT_EQ(r.status, 200u) << r.body;
+  };
+  auto during = run(io, server->authenticate("Bearer " + access));
+  EXPECT_FALSE(during.identity);
+  EXPECT_EQ(provider->refreshes, 1);
+  auto after = run(io, server->authenticate("Bearer " + access));
+  EXPECT_FALSE(after.identity);
+  EXPECT_EQ(after.challenge.status, 401u);
+}
+
+// Unknown OAuth paths are counted under one label, never under the caller's path.
+TEST_F(AuthServerTest, RejectionLabelsAreBounded) {
+  auto r = call({"GET", "/oauth/zz-made-up-path", "", "", "", "", ""});
+  EXPECT_EQ(r.status, 404u);
+  auto text = mk::metrics::Registry::global().render();
+  EXPECT_EQ(text.find("zz-made-up"), std::string::npos);
+  EXPECT_NE(text.find("endpoint=\"other\""), std::string::npos);
+}
+
+// Each started sign-in stores a flow record: one address cannot start them without limit.
+TEST_F(AuthServerTest, SignInsStartedAreLimitedPerAddress) {
+  auto client = register_client();
+  int refused = 0;
+  for (int i = 0; i < 121; ++i) {
+    auto a = authorize(authz(client));
+    ASSERT_EQ(a.status, 302u);
+    if (param(header(a, "Location"), "error") == "temporarily_unavailable") ++refused;
+  }
+  EXPECT_EQ(refused, 1);
+  auto other = call({"GET", "/oauth/authorize", form_encode(authz(client)), "", "", "", "10.0.0.9"});
+  EXPECT_EQ(param(header(other, "Location"), "error"), "");
+}

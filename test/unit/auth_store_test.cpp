@@ -118,6 +118,19 @@ TEST_P(StoreConformance, PutIfAbsentWritesOnce) {
   EXPECT_EQ(run(io_, s.get("k")), "first");
 }
 
+// An update of a record deleted meanwhile (a revoked token family) must not recreate it.
+TEST_P(StoreConformance, PutIfPresentNeverRecreates) {
+  auto& s = *store_;
+  EXPECT_FALSE(run(io_, s.put_if_present("grant", "v1", Ttl(60'000))));
+  EXPECT_EQ(run(io_, s.get("grant")), std::nullopt);
+  run(io_, s.put("grant", "v1", Ttl(60'000)));
+  EXPECT_TRUE(run(io_, s.put_if_present("grant", "v2", Ttl(60'000))));
+  EXPECT_EQ(run(io_, s.get("grant")), "v2");
+  EXPECT_TRUE(run(io_, s.erase("grant")));
+  EXPECT_FALSE(run(io_, s.put_if_present("grant", "v3", Ttl(60'000))));
+  EXPECT_EQ(run(io_, s.get("grant")), std::nullopt);
+}
+
 TEST_P(StoreConformance, TakeReturnsOnceAndDeletes) {
   auto& s = *store_;
   run(io_, s.put("code", "v", Ttl(60'000)));

@@ -23,8 +23,8 @@ class Writer {
   // Writes one SSE chunk; false when the client is gone.
   virtual boost::asio::awaitable<bool> sse(std::string chunk) = 0;
   virtual boost::asio::awaitable<void> end_sse() = 0;
-  unsigned status = 0;  // what was sent, for metrics
-  std::string peer;     // remote IP address of the connection
+  unsigned status = 0;    // what was sent, for metrics
+  std::string peer;       // remote IP address of the connection
   mk::Identity identity;  // the request's authenticated caller (OAuth), set by the router
 };
 
