@@ -6,6 +6,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -91,10 +92,18 @@ asio::awaitable<HttpAnswer> HttpClient::send(bool post, std::string url, Headers
   req.prepare_payload();
 
   try {
-    tcp::resolver resolver(ex_);
+    // Name resolution has no timeout of its own: a timer cancels it. The resolver is shared
+    // with the timer's handler, which may run after this frame has moved on.
+    auto resolver = std::make_shared<tcp::resolver>(ex_);
+    asio::steady_timer resolve_deadline(ex_);
+    resolve_deadline.expires_after(opts_.timeout);
+    resolve_deadline.async_wait([resolver](boost::system::error_code ec) {
+      if (!ec) resolver->cancel();
+    });
     beast::tcp_stream plain(ex_);
     plain.expires_after(opts_.timeout);
-    auto eps = co_await resolver.async_resolve(host, port, asio::use_awaitable);
+    auto eps = co_await resolver->async_resolve(host, port, asio::use_awaitable);
+    resolve_deadline.cancel();
     co_await plain.async_connect(eps, asio::use_awaitable);
     if (!tls) {
       auto a = co_await exchange(plain, req, opts_.max_response_bytes);
@@ -108,7 +117,7 @@ asio::awaitable<HttpAnswer> HttpClient::send(bool post, std::string url, Headers
     co_return a;
   } catch (const boost::system::system_error& e) {
     auto ec = e.code();
-    if (ec == beast::error::timeout)
+    if (ec == beast::error::timeout || ec == asio::error::operation_aborted)
       fail(Errc::timeout, fmt::format("{} did not answer within {} s", host, opts_.timeout.count() / 1000.0));
     if (ec == http::error::body_limit)
       fail(Errc::too_large, fmt::format("answer from {} exceeds {} bytes", host, opts_.max_response_bytes));

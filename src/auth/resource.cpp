@@ -75,17 +75,25 @@ asio::awaitable<std::optional<Grant>> AuthServer::fresh_upstream(Grant g) {
     if (g.upstream.id_expires > now) co_return g;  // no way to renew: use it while it lasts
     co_return std::nullopt;
   }
-  refreshing_.insert(g.family);
   std::string failure;
   bool refused = false;
   UpstreamTokens up;
-  try {
-    up = co_await provider_->refresh(refresh_token);
-  } catch (const Error& e) {
-    failure = e.what();
-    refused = e.code() == Errc::unauthorized;
+  {
+    // Marked as in flight until this scope ends, however it ends (an exception of another
+    // type, the coroutine destroyed): a stale mark would make every later request wait.
+    refreshing_.insert(g.family);
+    struct Unmark {
+      std::set<std::string>& set;
+      std::string family;
+      ~Unmark() { set.erase(family); }
+    } unmark{refreshing_, g.family};
+    try {
+      up = co_await provider_->refresh(refresh_token);
+    } catch (const Error& e) {
+      failure = e.what();
+      refused = e.code() == Errc::unauthorized;
+    }
   }
-  refreshing_.erase(g.family);
   auto& reg = metrics::Registry::global();
   if (!failure.empty()) {
     reg.inc("oauth_upstream_refresh_total", {{"result", refused ? "refused" : "unavailable"}});
