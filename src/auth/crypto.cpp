@@ -1,5 +1,6 @@
 #include "auth/crypto.hpp"
 
+#include "auth/openssl_ptr.hpp"
 #include "util/error.hpp"
 
 #include <openssl/crypto.h>
@@ -13,14 +14,7 @@
 namespace mk::auth {
 namespace {
 
-template <auto Free>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    Free(p);
-  }
-};
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, Deleter<EVP_CIPHER_CTX_free>>;
+using CipherCtx = OsslPtr<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free>;
 
 constexpr std::string_view kUrlAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

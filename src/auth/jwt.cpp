@@ -1,6 +1,7 @@
 #include "auth/jwt.hpp"
 
 #include "auth/crypto.hpp"
+#include "auth/openssl_ptr.hpp"
 #include "util/error.hpp"
 
 #include <openssl/bn.h>
@@ -19,20 +20,13 @@
 namespace mk::auth {
 namespace {
 
-template <auto Free>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    Free(p);
-  }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD_free>>;
-using ParamsPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM_free>>;
-using EcSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG_free>>;
+using PkeyPtr = OsslPtr<EVP_PKEY, EVP_PKEY_free>;
+using PkeyCtxPtr = OsslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
+using MdCtxPtr = OsslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using BnPtr = OsslPtr<BIGNUM, BN_free>;
+using ParamBldPtr = OsslPtr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free>;
+using ParamsPtr = OsslPtr<OSSL_PARAM, OSSL_PARAM_free>;
+using EcSigPtr = OsslPtr<ECDSA_SIG, ECDSA_SIG_free>;
 
 // Caps on what a provider (or whoever sits on its TLS connection) can make us hold or compute.
 // Dex and Google publish 1-4 keys in a few KiB; rotated keys linger for a while, hence room.
