@@ -169,6 +169,13 @@ struct SpdySession::State {
     // After the server's FIN (or RST) the reader takes no more data: queued, it could only
     // stall the connection (a protocol error of the server's; found by fuzz/spdy_session).
     if (st->remote_done[1]) co_return;
+    // Nor before the server accepted both streams (SYN_REPLYs; the API server answers both before
+    // it dials the pod): nobody reads it yet, so queued data would hold the whole connection for
+    // the stall timeout, deaf to its end (found by fuzz/spdy_session).
+    if (!(st->replied[0] && st->replied[1])) {
+      finish(st, "the server sent data before accepting the stream (SPDY protocol error)");
+      co_return;
+    }
     if (!payload.empty()) {
       st->queued += payload.size();
       st->queue.push_back(std::move(payload));
@@ -434,7 +441,9 @@ asio::awaitable<std::shared_ptr<PortTunnel>> SpdySession::open(int port, std::ch
       if (s->ended || st->remote_done[1] || st->closed) {
         // The server gave up (e.g. it could not dial the pod port): its reason follows on the error stream.
         co_await tunnel->collect_error();
-        auto why = tunnel->error().empty() ? std::string("the server closed the stream") : tunnel->error();
+        auto why = !tunnel->error().empty()    ? tunnel->error()
+                   : !st->close_reason.empty() ? st->close_reason
+                                               : std::string("the server closed the stream");
         fail(Errc::unavailable, fmt::format("{}: SPDY stream setup failed: {}", s->what, why));
       }
       if (dl.passed())
