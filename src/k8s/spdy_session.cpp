@@ -169,10 +169,8 @@ struct SpdySession::State {
     // After the server's FIN (or RST) the reader takes no more data: queued, it could only
     // stall the connection (a protocol error of the server's; found by fuzz/spdy_session).
     if (st->remote_done[1]) co_return;
-    // Nor before the server accepted both streams (SYN_REPLYs; the API server answers both before
-    // it dials the pod): nobody reads it yet, so queued data would hold the whole connection for
-    // the stall timeout, deaf to its end (found by fuzz/spdy_session).
-    if (!(st->replied[0] && st->replied[1])) {
+    // Nor before the server accepted the data stream (its SYN_REPLY).
+    if (!st->replied[1]) {
       finish(st, "the server sent data before accepting the stream (SPDY protocol error)");
       co_return;
     }
@@ -183,6 +181,13 @@ struct SpdySession::State {
     if (fin) st->remote_done[1] = true;
     st->signal.notify();
     if (st->queued <= opt.max_queued) co_return;
+    // Data may come before the error stream's reply (spdystream serves each stream on its own
+    // goroutine), but until both replies the stream has no reader: waiting for one would hold the
+    // whole connection, deaf to its end, until the open times out (found by fuzz/spdy_session).
+    if (!st->replied[0]) {
+      finish(st, fmt::format("the server sent more than {} bytes before accepting the stream", opt.max_queued));
+      co_return;
+    }
     // A peer that honours the 64 KiB stream window never gets here; spdystream does not, so
     // (like client-go) stop reading until this stream's reader catches up, for a bounded time.
     {
