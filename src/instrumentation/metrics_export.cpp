@@ -185,8 +185,9 @@ std::unique_ptr<MetricsPusher> make_metrics_pusher(const MetricsSettings& m, con
   auto headers = trace::export_headers(t);
   headers.emplace_back("Content-Type", "application/json");
   auto timeout = t.timeout;
-  auto send = [url, headers, timeout](std::string body) {
-    auto res = http_post::post(url, headers, std::move(body), timeout, 64 * 1024);
+  trace::check_ca_file(t.certificate);
+  auto send = [url, headers, timeout, ca = t.certificate](std::string body) {
+    auto res = http_post::post(url, headers, std::move(body), timeout, 64 * 1024, ca);
     if (res.status >= 200 && res.status < 300) return true;
     log::debug("metrics export failed: {}", res.status ? fmt::format("HTTP {}", res.status) : res.error);
     return false;

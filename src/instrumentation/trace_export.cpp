@@ -179,9 +179,12 @@ json::object otlp_json(const Resource& r, const std::vector<std::unique_ptr<Span
 }
 
 OtlpHttpExporter::OtlpHttpExporter(Resource r, std::string endpoint, KeyValues headers,
-                                   std::chrono::milliseconds timeout)
-    : resource_(std::move(r)), endpoint_(std::move(endpoint)), headers_(std::move(headers)), timeout_(timeout) {
-  http_post::parse_url(endpoint_);  // fail at start-up, not at the first export
+                                   std::chrono::milliseconds timeout, std::string ca_file)
+    : resource_(std::move(r)), endpoint_(std::move(endpoint)), headers_(std::move(headers)), timeout_(timeout),
+      ca_file_(std::move(ca_file)) {
+  // Fail at start-up, not at the first export.
+  http_post::parse_url(endpoint_);
+  check_ca_file(ca_file_);
 }
 
 bool OtlpHttpExporter::export_batch(const std::vector<std::unique_ptr<SpanData>>& spans) {
@@ -190,7 +193,7 @@ bool OtlpHttpExporter::export_batch(const std::vector<std::unique_ptr<SpanData>>
   h.emplace_back("Content-Type", "application/json");
   h.emplace_back("User-Agent", "mcp-kubernetes-otlp");
   // The collector's answer is small (an ExportTraceServiceResponse); 64 KiB is plenty.
-  auto res = http_post::post(url, h, otlp_json_text(resource_, spans), timeout_, 64 * 1024);
+  auto res = http_post::post(url, h, otlp_json_text(resource_, spans), timeout_, 64 * 1024, ca_file_);
   if (res.status >= 200 && res.status < 300) {
     // A partial success names spans the collector refused; they count as dropped.
     boost::system::error_code ec;
@@ -337,6 +340,7 @@ void apply_env(TracingSettings& s, const std::function<const char*(const char*)>
   env("OTEL_EXPORTER_OTLP_ENDPOINT", s.endpoint);
   env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", s.traces_endpoint);
   env("OTEL_EXPORTER_OTLP_HEADERS", s.headers);
+  env("OTEL_EXPORTER_OTLP_CERTIFICATE", s.certificate);
   env("OTEL_SERVICE_NAME", s.service_name);
   env("OTEL_RESOURCE_ATTRIBUTES", s.resource_attributes);
   env("OTEL_TRACES_SAMPLER", s.sampler);
@@ -382,7 +386,7 @@ Tracing make_tracing(const TracingSettings& s, const std::string& service_versio
   } else {
     exporter = std::make_unique<OtlpHttpExporter>(make_resource(s, service_version),
                                                   signal_url(s.traces_endpoint, s.endpoint, "/v1/traces"),
-                                                  export_headers(s), s.timeout);
+                                                  export_headers(s), s.timeout, s.certificate);
   }
   t.processor = std::make_shared<BatchProcessor>(std::move(exporter), s.batch);
   t.tracer = std::make_shared<Tracer>(sampler, t.processor);
@@ -406,6 +410,13 @@ Resource make_resource(const TracingSettings& s, const std::string& service_vers
   r.attributes.emplace_back("telemetry.sdk.language", "cpp");
   r.attributes.emplace_back("telemetry.sdk.version", service_version);
   return r;
+}
+
+void check_ca_file(const std::string& path) {
+  if (path.empty()) return;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) fail(Errc::invalid_argument, fmt::format("OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read {}", path));
+  std::fclose(f);
 }
 
 KeyValues export_headers(const TracingSettings& s) {

@@ -44,7 +44,9 @@ class SpanExporter {
 class OtlpHttpExporter : public SpanExporter {
  public:
   // `endpoint` is the full traces URL (…/v1/traces); throws mk::Error when it is not usable.
-  OtlpHttpExporter(Resource r, std::string endpoint, KeyValues headers, std::chrono::milliseconds timeout);
+  // `ca_file`: the CA (PEM) an https collector is verified against; "" => the system's CAs.
+  OtlpHttpExporter(Resource r, std::string endpoint, KeyValues headers, std::chrono::milliseconds timeout,
+                   std::string ca_file);
   bool export_batch(const std::vector<std::unique_ptr<SpanData>>& spans) override;
 
  private:
@@ -52,6 +54,7 @@ class OtlpHttpExporter : public SpanExporter {
   std::string endpoint_;
   KeyValues headers_;
   std::chrono::milliseconds timeout_;
+  std::string ca_file_;
 };
 
 // One OTLP/JSON line per batch, to a stream (TRACING_EXPORTER=stdout).
@@ -109,6 +112,7 @@ struct TracingSettings {
   std::string endpoint;                      // OTEL_EXPORTER_OTLP_ENDPOINT (base; /v1/traces is appended)
   std::string traces_endpoint;               // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is)
   std::string headers;                       // OTEL_EXPORTER_OTLP_HEADERS: k=v,k2=v2 (values URL-encoded)
+  std::string certificate;                   // OTEL_EXPORTER_OTLP_CERTIFICATE: CA file for an https collector
   std::string service_name;                  // OTEL_SERVICE_NAME
   std::string resource_attributes;           // OTEL_RESOURCE_ATTRIBUTES: k=v,...
   std::string sampler;                       // OTEL_TRACES_SAMPLER
@@ -123,6 +127,9 @@ void apply_env(TracingSettings& s, const std::function<const char*(const char*)>
 // W3C Baggage-style "k=v,k2=v2" with percent-decoded values (OTEL_RESOURCE_ATTRIBUTES,
 // OTEL_EXPORTER_OTLP_HEADERS). Throws mk::Error(invalid_argument) on a malformed entry.
 KeyValues parse_key_values(std::string_view s, std::string_view what);
+
+// Throws mk::Error(invalid_argument) when OTEL_EXPORTER_OTLP_CERTIFICATE names an unreadable file.
+void check_ca_file(const std::string& path);
 
 // The resource (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, version, SDK), the validated export
 // headers (OTEL_EXPORTER_OTLP_HEADERS) and a signal's URL (`specific` as given, else the base

@@ -3,11 +3,17 @@
 #include "util/error.hpp"
 
 #include <fmt/core.h>
+#include <openssl/ssl.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <optional>
+#include <type_traits>
 
 namespace mk::http_post {
 namespace asio = boost::asio;
@@ -16,17 +22,19 @@ namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 
 Url parse_url(const std::string& url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.rfind("https://", 0) == 0)
-    fail(Errc::invalid_argument,
-         "https endpoints are not supported by this exporter; use http:// (a collector "
-         "beside the server, which forwards over TLS)");
-  if (url.rfind(kScheme, 0) != 0) fail(Errc::invalid_argument, "endpoint must start with http://");
+  Url u;
   std::string_view rest(url);
-  rest.remove_prefix(kScheme.size());
+  if (rest.rfind("https://", 0) == 0) {
+    u.tls = true;
+    rest.remove_prefix(8);
+  } else if (rest.rfind("http://", 0) == 0) {
+    rest.remove_prefix(7);
+  } else {
+    fail(Errc::invalid_argument, "endpoint must start with http:// or https://");
+  }
+  const char* default_port = u.tls ? "443" : "80";
   auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
-  Url u;
   u.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (authority.empty() || authority.find('@') != std::string_view::npos)
     fail(Errc::invalid_argument, "endpoint needs a host (and no user info)");
@@ -36,11 +44,11 @@ Url parse_url(const std::string& url) {
     u.host = std::string(authority.substr(1, close - 1));
     auto after = authority.substr(close + 1);
     if (!after.empty() && after.front() != ':') fail(Errc::invalid_argument, "endpoint: bad port");
-    u.port = after.empty() ? "80" : std::string(after.substr(1));
+    u.port = after.empty() ? default_port : std::string(after.substr(1));
   } else {
     auto colon = authority.rfind(':');
     u.host = std::string(authority.substr(0, colon));
-    u.port = colon == std::string_view::npos ? "80" : std::string(authority.substr(colon + 1));
+    u.port = colon == std::string_view::npos ? default_port : std::string(authority.substr(colon + 1));
   }
   if (u.host.empty() || u.port.empty() || u.port.size() > 5 ||
       u.port.find_first_not_of("0123456789") != std::string::npos || std::stoul(u.port) == 0 ||
@@ -51,14 +59,56 @@ Url parse_url(const std::string& url) {
   return u;
 }
 
+namespace {
+// resolve -> connect -> (handshake) -> write -> read, on `stream` (a tcp_stream, or an
+// ssl_stream over `lowest`), within `lowest`'s deadline.
+template <class Stream>
+void exchange(Stream& stream, beast::tcp_stream& lowest, tcp::resolver& resolver, const Url& url,
+              bhttp::request<bhttp::string_body>& req, beast::flat_buffer& buf,
+              bhttp::response_parser<bhttp::string_body>& parser, Result& out) {
+  // Every callback runs after this function returned: they hold pointers to the caller's
+  // objects (which outlive the io_context run), never references to this frame.
+  auto* o = &out;
+  auto fail_with = [o](const char* what, const boost::system::error_code& ec) {
+    if (o->error.empty()) o->error = fmt::format("{}: {}", what, ec.message());
+  };
+  auto send = [s = &stream, r = &req, b = &buf, p = &parser, o, fail_with] {
+    bhttp::async_write(*s, *r, [s, b, p, o, fail_with](boost::system::error_code ec, std::size_t) {
+      if (ec) return fail_with("write", ec);
+      bhttp::async_read(*s, *b, *p, [p, o, fail_with](boost::system::error_code ec2, std::size_t) {
+        if (ec2 && ec2 != bhttp::error::body_limit) return fail_with("read", ec2);
+        o->status = p->get().result_int();
+        o->body = std::move(p->get().body());
+      });
+    });
+  };
+  resolver.async_resolve(
+      url.host, url.port,
+      [s = &stream, t = &lowest, fail_with, send](boost::system::error_code ec, tcp::resolver::results_type eps) {
+        if (ec) return fail_with("resolve", ec);
+        t->async_connect(eps, [s, fail_with, send](boost::system::error_code ec2, const tcp::endpoint&) {
+          if (ec2) return fail_with("connect", ec2);
+          if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+            send();
+          } else {
+            s->async_handshake(asio::ssl::stream_base::client, [fail_with, send](boost::system::error_code ec3) {
+              if (ec3) return fail_with("TLS handshake", ec3);
+              send();
+            });
+          }
+        });
+      });
+}
+}  // namespace
+
 Result post(const Url& url, const Headers& headers, std::string body, std::chrono::milliseconds timeout,
-            std::size_t max_body) {
+            std::size_t max_body, const std::string& ca_file) {
   Result out;
   asio::io_context io(1);
-  beast::tcp_stream stream(io);
   tcp::resolver resolver(io);
   bhttp::request<bhttp::string_body> req{bhttp::verb::post, url.target, 11};
-  req.set(bhttp::field::host, url.host + ":" + url.port);
+  bool default_port = url.port == (url.tls ? "443" : "80");
+  req.set(bhttp::field::host, default_port ? url.host : url.host + ":" + url.port);
   req.set(bhttp::field::connection, "close");
   for (auto& [k, v] : headers) req.set(k, v);
   req.body() = std::move(body);
@@ -67,30 +117,45 @@ Result post(const Url& url, const Headers& headers, std::string body, std::chron
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(max_body);
   parser.header_limit(16 * 1024);
-  auto fail_with = [&out](const char* what, const boost::system::error_code& ec) {
-    if (out.error.empty()) out.error = fmt::format("{}: {}", what, ec.message());
-  };
-  // One deadline for the whole exchange: beast's tcp_stream timer covers connect, write and
-  // read; the resolver gets the io_context's own run_for bound below.
-  stream.expires_after(timeout);
-  resolver.async_resolve(url.host, url.port, [&](boost::system::error_code ec, tcp::resolver::results_type eps) {
-    if (ec) return fail_with("resolve", ec);
-    stream.async_connect(eps, [&](boost::system::error_code ec2, const tcp::endpoint&) {
-      if (ec2) return fail_with("connect", ec2);
-      bhttp::async_write(stream, req, [&](boost::system::error_code ec3, std::size_t) {
-        if (ec3) return fail_with("write", ec3);
-        bhttp::async_read(stream, buf, parser, [&](boost::system::error_code ec4, std::size_t) {
-          if (ec4 && ec4 != bhttp::error::body_limit) return fail_with("read", ec4);
-          out.status = parser.get().result_int();
-          out.body = std::move(parser.get().body());
-        });
-      });
-    });
-  });
+
+  std::optional<asio::ssl::context> ctx;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::optional<beast::tcp_stream> plain;
+  beast::tcp_stream* tcp_layer = nullptr;
+  if (url.tls) {
+    ctx.emplace(asio::ssl::context::tls_client);
+    ctx->set_options(asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    boost::system::error_code ec;
+    if (ca_file.empty()) ctx->set_default_verify_paths(ec);
+    else ctx->load_verify_file(ca_file, ec);
+    if (ec) {
+      out.error = fmt::format("TLS: cannot load {}: {}", ca_file.empty() ? "the system CAs" : ca_file, ec.message());
+      return out;
+    }
+    ctx->set_verify_mode(asio::ssl::verify_peer);
+    tls.emplace(io, *ctx);
+    tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
+    // SNI, for collectors behind a proxy that routes by name (not for IP literals, per RFC 6066).
+    boost::system::error_code aec;
+    asio::ip::make_address(url.host, aec);
+    if (aec && !SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str())) {
+      out.error = "TLS: cannot set the server name";
+      return out;
+    }
+    tcp_layer = &beast::get_lowest_layer(*tls);
+  } else {
+    plain.emplace(io);
+    tcp_layer = &*plain;
+  }
+  // One deadline for the whole exchange: beast's tcp_stream timer covers connect, handshake,
+  // write and read; the resolver gets the io_context's own run_for bound below.
+  tcp_layer->expires_after(timeout);
+  if (tls) exchange(*tls, *tcp_layer, resolver, url, req, buf, parser, out);
+  else exchange(*plain, *tcp_layer, resolver, url, req, buf, parser, out);
   io.run_for(timeout + std::chrono::milliseconds(100));
   if (!io.stopped()) {  // the resolver outlived the deadline (getaddrinfo cannot be interrupted)
     resolver.cancel();
-    stream.close();
+    tcp_layer->close();
     io.run_for(std::chrono::milliseconds(100));
     if (out.error.empty() && out.status == 0) out.error = "timed out";
   }

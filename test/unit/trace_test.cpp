@@ -10,14 +10,21 @@
 #include "util/error.hpp"
 #include "util/http_post.hpp"
 
+#include "temp_dir.hpp"
+
 #include <gtest/gtest.h>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
 #include <condition_variable>
 #include <future>
 #include <map>
 #include <mutex>
+#include <thread>
 
 namespace json = boost::json;
 namespace http = boost::beast::http;
@@ -358,7 +365,7 @@ TEST(OtlpHttpExporter, ClosedPortFailsTheBatchWithoutThrowing) {
   auto port = a.local_endpoint().port();
   a.close();
   OtlpHttpExporter e({{{"service.name", "t"}}}, "http://127.0.0.1:" + std::to_string(port) + "/v1/traces", {},
-                     std::chrono::seconds(5));
+                     std::chrono::seconds(5), "");
   std::vector<std::unique_ptr<SpanData>> batch;
   batch.push_back(span_data());
   EXPECT_FALSE(e.export_batch(batch));
@@ -399,6 +406,7 @@ TEST(Settings, MakeTracingRefusesBadSettings) {
   TracingSettings tls;
   tls.exporter = "otlp";
   tls.endpoint = "https://collector:4318";
+  tls.certificate = "/nonexistent/ca.pem";  // https is fine; an unreadable CA file is not
   EXPECT_THROW(make_tracing(tls, "1", false), mk::Error);
   TracingSettings inject;
   inject.exporter = "otlp";
@@ -418,7 +426,7 @@ TEST(Settings, MakeTracingRefusesBadSettings) {
   t.processor->shutdown();
 }
 
-TEST(HttpPost, ParsesPlainHttpUrls) {
+TEST(HttpPost, ParsesHttpAndHttpsUrls) {
   auto u = mk::http_post::parse_url("http://127.0.0.1:4318/v1/traces");
   EXPECT_EQ(u.host, "127.0.0.1");
   EXPECT_EQ(u.port, "4318");
@@ -426,11 +434,71 @@ TEST(HttpPost, ParsesPlainHttpUrls) {
   auto v6 = mk::http_post::parse_url("http://[::1]:9/x");
   EXPECT_EQ(v6.host, "::1");
   EXPECT_EQ(mk::http_post::parse_url("http://collector").port, "80");
-  EXPECT_THROW(mk::http_post::parse_url("https://collector/v1/traces"), mk::Error);
+  EXPECT_FALSE(u.tls);
+  auto t = mk::http_post::parse_url("https://collector/v1/traces");
+  EXPECT_TRUE(t.tls);
+  EXPECT_EQ(t.port, "443");
+  EXPECT_EQ(mk::http_post::parse_url("https://[::1]:4318").port, "4318");
   EXPECT_THROW(mk::http_post::parse_url("ftp://collector"), mk::Error);
   EXPECT_THROW(mk::http_post::parse_url("http://collector:99999/"), mk::Error);
   EXPECT_THROW(mk::http_post::parse_url("http://user@collector/"), mk::Error);
   EXPECT_THROW(mk::http_post::parse_url("http://collector/a b"), mk::Error);
+}
+
+// An https collector (certificates made here by the openssl tool): the POST arrives when the
+// server's certificate chains to the given CA and names the host; with another CA the TLS
+// handshake fails and nothing is sent.
+TEST(HttpPost, HttpsVerifiesTheCollectorAgainstTheGivenCa) {
+  testutil::TempDir pki;
+  std::string d = pki.str();
+  std::string cmd = "cd " + d +
+                    " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 -subj /CN=ca"
+                    " 2>/dev/null"
+                    " && openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.crt -days 1"
+                    " -subj /CN=other 2>/dev/null"
+                    " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=collector"
+                    " 2>/dev/null"
+                    " && printf 'subjectAltName=IP:127.0.0.1\\n' > ext"
+                    " && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt"
+                    " -days 1 -extfile ext 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl failed";
+  namespace ssl = boost::asio::ssl;
+  namespace beast = boost::beast;
+  boost::asio::io_context sio;
+  ssl::context sctx(ssl::context::tls_server);
+  sctx.use_certificate_chain_file(d + "/server.crt");
+  sctx.use_private_key_file(d + "/server.key", ssl::context::pem);
+  boost::asio::ip::tcp::acceptor acc(sio, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  auto port = std::to_string(acc.local_endpoint().port());
+  std::vector<std::string> received;
+  std::thread server([&] {
+    for (int i = 0; i < 2; ++i) {
+      try {
+        boost::asio::ip::tcp::socket sock(sio);
+        acc.accept(sock);
+        beast::ssl_stream<boost::asio::ip::tcp::socket> s(std::move(sock), sctx);
+        s.handshake(ssl::stream_base::server);
+        beast::flat_buffer b;
+        http::request<http::string_body> req;
+        http::read(s, b, req);
+        received.push_back(req.body());
+        http::response<http::string_body> res{http::status::ok, 11};
+        res.body() = "got " + req.body();
+        res.prepare_payload();
+        http::write(s, res);
+      } catch (const std::exception&) {  // the refused handshake
+      }
+    }
+  });
+  auto url = mk::http_post::parse_url("https://127.0.0.1:" + port + "/v1/traces");
+  auto ok = mk::http_post::post(url, {}, "spans", std::chrono::seconds(10), 1024, d + "/ca.crt");
+  auto bad = mk::http_post::post(url, {}, "secret spans", std::chrono::seconds(10), 1024, d + "/other.crt");
+  server.join();
+  EXPECT_EQ(ok.status, 200u) << ok.error;
+  EXPECT_EQ(ok.body, "got spans");
+  EXPECT_EQ(bad.status, 0u);
+  EXPECT_NE(bad.error.find("TLS handshake"), std::string::npos) << bad.error;
+  EXPECT_EQ(received, std::vector<std::string>{"spans"});
 }
 
 TEST(ApiSpans, PathTemplatesKeepSpanNamesFew) {
