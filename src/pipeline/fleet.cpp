@@ -63,31 +63,30 @@ ClusterTarget cluster_target(const json::object& args) {
 
 void add_cluster_arguments(json::object& s, bool fleet) {
   auto& props = s["properties"].as_object();
-  if (fleet) {
-    props["cluster"] =
-        json::object{{"type", "string"},
-                     {"maxLength", 63},
-                     {"description",
-                      "Workload cluster (a Cluster API Cluster's name; capi_list_clusters lists them) to run this "
-                      "call on, or \"*\" for every workload cluster; absent = the management cluster"}};
-    props["clusters"] = json::object{
-        {"type", "array"},
-        {"items", json::object{{"type", "string"}, {"maxLength", 63}}},
-        {"minItems", 1},
-        {"maxItems", kMaxFleetNames},
-        {"description", "Run this read on each of these workload clusters; one answer with a section per cluster"}};
-    props["clusterSelector"] = json::object{
-        {"type", "string"},
-        {"maxLength", 1024},
-        {"description", "Run this read on every workload cluster whose Cluster object matches this label selector"}};
-  } else {
-    props["cluster"] =
-        json::object{{"type", "string"},
-                     {"maxLength", 63},
-                     {"description",
-                      "Workload cluster (a Cluster API Cluster's name; capi_list_clusters lists them) to run this "
-                      "call on; absent = the management cluster"}};
-  }
+  // Write tools declare the fleet arguments too, so that a fleet target gets the pipeline's
+  // clear "fleet-wide calls are read-only" rather than "unknown argument".
+  std::string_view only_reads = fleet ? "" : " (read tools only; this tool refuses it)";
+  props["cluster"] = json::object{
+      {"type", "string"},
+      {"maxLength", 63},
+      {"description", fmt::format("Workload cluster (a Cluster API Cluster's name; capi_list_clusters lists them) to "
+                                  "run this call on; absent = the management cluster. \"*\" = every workload "
+                                  "cluster{}",
+                                  only_reads)}};
+  props["clusters"] = json::object{
+      {"type", "array"},
+      {"items", json::object{{"type", "string"}, {"maxLength", 63}}},
+      {"minItems", 1},
+      {"maxItems", kMaxFleetNames},
+      {"description",
+       fmt::format("Run this read on each of these workload clusters; one answer with a section per cluster{}",
+                   only_reads)}};
+  props["clusterSelector"] = json::object{
+      {"type", "string"},
+      {"maxLength", 1024},
+      {"description",
+       fmt::format("Run this read on every workload cluster whose Cluster object matches this label selector{}",
+                   only_reads)}};
 }
 
 json::object fleet_output_schema(json::object original) {
