@@ -150,7 +150,14 @@ boost::asio::awaitable<k8s::RestConfig> Federation::rest_config(const ClusterInf
   k8s::Query none;
   auto secret = co_await mc->get_json(std::move(path), std::move(none));
   if (!secret.is_object()) fail(Errc::invalid_argument, "the kubeconfig Secret is not an object");
-  auto rc = parse_workload_kubeconfig(kubeconfig_from_secret(secret.as_object()));
+  k8s::RestConfig rc;
+  try {
+    rc = parse_workload_kubeconfig(kubeconfig_from_secret(secret.as_object()));
+  } catch (const Error& e) {
+    // Refusals name a field; a YAML error could quote a value of the Secret (a credential).
+    if (e.code() == Errc::policy_denied || e.code() == Errc::not_found) throw;
+    fail(e.code(), fmt::format("Secret {}-kubeconfig does not hold a usable kubeconfig", c.name));
+  }
   rc.context = "cluster/" + c.name;
   if (opts_.oauth) impersonate(rc, who);
   co_return rc;
