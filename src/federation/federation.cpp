@@ -104,7 +104,24 @@ CacheKey Federation::cache_key(const ClusterInfo& c, const Identity& who) const 
           .mode = mode_name()};
 }
 
+namespace {
+// Values that become HTTP header values: no control characters (a CR/LF would start a new
+// header), bounded as the original bounds them.
+void check_header_value(std::string_view what, std::string_view v, std::size_t max) {
+  bool ok = !v.empty() && v.size() <= max && std::none_of(v.begin(), v.end(), [](char ch) {
+    return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+  });
+  if (!ok)
+    fail(Errc::unauthorized, fmt::format("the signed-in user's {} cannot be impersonated (empty, over {} characters, "
+                                         "or with control characters)",
+                                         what, max));
+}
+}  // namespace
+
 void Federation::impersonate(k8s::RestConfig& rc, const Identity& who) const {
+  check_header_value("e-mail", who.email, 254);
+  check_header_value("subject", who.subject, 1024);
+  for (auto& g : who.groups) check_header_value("group", g, 256);
   rc.auth.impersonate = who.email;
   rc.auth.impersonate_groups = map_groups(opts_.group_mappings, who.groups);
   rc.auth.impersonate_extra = {{"agent", "mcp-kubernetes"}};

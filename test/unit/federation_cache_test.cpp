@@ -115,6 +115,16 @@ TEST(FederationImpersonation, HeadersCarryUserMappedGroupsAndExtras) {
   EXPECT_EQ(rc.auth.impersonate_extra[1], (std::pair<std::string, std::string>{"sub", "s1"}));
   EXPECT_EQ(f.describe({.subject = "s1", .email = "alice@example.com", .groups = {}, .upstream_token = ""}),
             "impersonating alice@example.com");
+  for (auto bad : {std::string("evil@example.com\r\nImpersonate-Group: system:masters"), std::string()}) {
+    mk::k8s::RestConfig r2;
+    try {
+      f.impersonate(r2, {.subject = "s1", .email = bad, .groups = {}, .upstream_token = ""});
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const mk::Error& e) {
+      EXPECT_EQ(e.code(), mk::Errc::unauthorized);
+    }
+    EXPECT_TRUE(r2.auth.impersonate.empty());
+  }
   Options local;
   Federation l(io.get_executor(), local, [] { return std::shared_ptr<mk::k8s::Client>(); });
   EXPECT_EQ(l.mode_name(), "local");
