@@ -116,11 +116,22 @@ int main(int argc, char** argv) {
     server.set_session_factory([] { return std::make_shared<mk::pipeline::SessionState>(); });
     mk::register_all_tools(server, app);
     mk::metrics::register_standard_metrics();
-    server.set_call_observer([](const std::string& tool, std::string_view outcome, double secs) {
-      auto& reg = mk::metrics::Registry::global();
-      reg.inc("mcp_kubernetes_operations_total", {{"tool", tool}, {"status", std::string(outcome)}});
-      reg.observe("mcp_kubernetes_operation_duration_seconds", {{"tool", tool}}, secs);
-    });
+    if (!cfg.enable_capi) {
+      server.set_call_observer([](const std::string& tool, std::string_view outcome, double secs) {
+        auto& reg = mk::metrics::Registry::global();
+        reg.inc("mcp_kubernetes_operations_total", {{"tool", tool}, {"status", std::string(outcome)}});
+        reg.observe("mcp_kubernetes_operation_duration_seconds", {{"tool", tool}}, secs);
+      });
+    } else {
+      // Federation: which kind of cluster a call went to (management | workload), never which one.
+      server.set_call_observer([](const std::string& tool, std::string_view outcome, double secs,
+                                  std::string_view scope) {
+        auto& reg = mk::metrics::Registry::global();
+        std::string sc(scope.empty() ? "management" : scope);
+        reg.inc("mcp_kubernetes_operations_total", {{"tool", tool}, {"status", std::string(outcome)}, {"scope", sc}});
+        reg.observe("mcp_kubernetes_operation_duration_seconds", {{"tool", tool}, {"scope", sc}}, secs);
+      });
+    }
     if (cfg.transport == "stdio") {
       boost::asio::signal_set signals(io, SIGINT, SIGTERM);
       signals.async_wait([&io](boost::system::error_code ec, int sig) {

@@ -4,6 +4,7 @@
 #include "instrumentation/trace_export.hpp"
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,19 @@ struct Config {
   int valkey_db = 0;
   bool downstream_oauth = false;
   std::vector<std::string> oauth_trusted_audiences;
+  // federation: workload clusters through Cluster API (--enable-capi; docs in README)
+  bool enable_capi = false;
+  std::string wc_auth_mode = "impersonation";  // impersonation | sso-passthrough
+  std::string wc_ca_configmap_suffix = "-ca-public";
+  std::map<std::string, std::string> wc_group_mappings;  // validated (federation::parse_group_mappings)
+  std::chrono::milliseconds client_cache_ttl{10 * 60 * 1000};
+  std::size_t client_cache_max_entries = 1000;
+  std::chrono::milliseconds connectivity_timeout{5000};           // connect + TLS to a workload cluster
+  std::chrono::milliseconds connectivity_request_timeout{30000};  // one request to it
+  double connectivity_qps = 50;
+  int connectivity_burst = 100;
+  std::size_t fleet_max_concurrency = 8;
+  std::chrono::milliseconds fleet_cluster_timeout{20000};
   // observability
   bool debug = false;
   std::string log_format = "text";

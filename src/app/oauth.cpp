@@ -41,6 +41,9 @@ std::unique_ptr<auth::AuthServer> make_auth_server(boost::asio::any_io_executor 
   ac.allow_insecure_without_state = c.allow_insecure_auth_without_state;
   ac.max_clients_per_ip = c.max_clients_per_ip;
   ac.downstream = c.downstream_oauth;
+  // SSO passthrough to workload clusters needs the user's ID token, kept fresh, in every call's
+  // Identity; the management cluster still uses the server's credentials (Clusters: downstream_oauth).
+  if (c.enable_capi && c.wc_auth_mode == "sso-passthrough") ac.downstream = true;
   // Test-only: renew the upstream ID token this long before expiry (e2e renews on every call).
   if (const char* m = std::getenv("MCPK_TEST_UPSTREAM_REFRESH_MARGIN_SECONDS"); m && *m) {
     ac.upstream_refresh_margin = std::chrono::seconds(std::strtol(m, nullptr, 10));

@@ -9,6 +9,7 @@ void register_all_tools(mcp::Server& server, App& app) {
   tools::register_context_tools(reg);
   tools::register_cluster_tools(reg);
   tools::register_pod_tools(reg);
+  if (app.env().federation()) tools::register_capi_tools(reg);
 }
 
 }  // namespace mk

@@ -2,6 +2,8 @@
 
 #include "cli/oauth_options.hpp"
 
+#include "federation/settings.hpp"
+
 #include "tools/pods/forward_address.hpp"
 #include "util/error.hpp"
 
@@ -162,6 +164,90 @@ void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, st
       ->check(CLI::IsMember({"prometheus", "otlp", "stdout"}));
 }
 
+// Federation (issue 14): flags as strings where the original takes Go durations or JSON.
+struct CapiRaw {
+  std::string group_mappings, cache_ttl = "10m", connect_timeout = "5s", request_timeout = "30s",
+                              cluster_timeout = "20s";
+};
+
+void add_capi_flags(CLI::App& app, Config& c, CapiRaw& raw) {
+  app.add_flag("--enable-capi", c.enable_capi,
+               "Reach Cluster API workload clusters through this (management) cluster: a cluster argument on every "
+               "Kubernetes tool and the capi_* tools")
+      ->envname("CAPI_MODE_ENABLED")
+      ->default_val(false);
+  app.add_option("--wc-auth-mode", c.wc_auth_mode,
+                 "How workload-cluster calls authenticate: impersonation (the kubeconfig Secret plus Impersonate-* "
+                 "headers of the OAuth user) or sso-passthrough (the user's ID token)")
+      ->envname("WC_AUTH_MODE")
+      ->default_val("impersonation")
+      ->check(CLI::IsMember({"impersonation", "sso-passthrough"}));
+  app.add_option("--wc-ca-configmap-suffix", c.wc_ca_configmap_suffix,
+                 "sso-passthrough: the ConfigMap <cluster><suffix> (key ca.crt) holds a workload cluster's CA")
+      ->envname("WC_CA_CONFIGMAP_SUFFIX")
+      ->default_val("-ca-public");
+  app.add_option("--wc-group-mappings", raw.group_mappings,
+                 "JSON object mapping the user's groups to workload-cluster groups, e.g. {\"idp-admins\":\"ops\"} "
+                 "(at most 100; never to system:masters, system:nodes or system:kube-*)")
+      ->envname("WC_GROUP_MAPPINGS");
+  app.add_option("--client-cache-ttl", raw.cache_ttl, "How long a workload-cluster client is reused (Go duration)")
+      ->envname("CLIENT_CACHE_TTL");
+  app.add_option("--client-cache-max-entries", c.client_cache_max_entries,
+                 "Most workload-cluster clients kept (one per cluster, user, groups and token)")
+      ->envname("CLIENT_CACHE_MAX_ENTRIES")
+      ->default_val(1000)
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--connectivity-timeout", raw.connect_timeout,
+                 "Connect and TLS handshake to a workload cluster (Go duration)")
+      ->envname("CONNECTIVITY_TIMEOUT");
+  app.add_option("--connectivity-request-timeout", raw.request_timeout,
+                 "One request to a workload cluster (Go duration)")
+      ->envname("CONNECTIVITY_REQUEST_TIMEOUT");
+  app.add_option("--connectivity-qps", c.connectivity_qps, "QPS limit per workload-cluster client")
+      ->envname("CONNECTIVITY_QPS")
+      ->default_val(50.0)
+      ->check(CLI::PositiveNumber);
+  app.add_option("--connectivity-burst", c.connectivity_burst, "Burst limit per workload-cluster client")
+      ->envname("CONNECTIVITY_BURST")
+      ->default_val(100)
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--fleet-max-concurrency", c.fleet_max_concurrency,
+                 "Workload clusters one fleet-wide call (cluster \"*\", clusters, clusterSelector) calls at once")
+      ->envname("FLEET_MAX_CONCURRENCY")
+      ->default_val(8)
+      ->check(CLI::Range(1, 256));
+  app.add_option("--fleet-cluster-timeout", raw.cluster_timeout,
+                 "Time each cluster of a fleet-wide call gets (Go duration)")
+      ->envname("FLEET_CLUSTER_TIMEOUT");
+}
+
+// "" when fine, else why not.
+std::string finish_capi_flags(Config& c, const CapiRaw& raw) {
+  struct D {
+    const char* flag;
+    const std::string& text;
+    std::chrono::milliseconds& out;
+  };
+  for (auto& d : {D{"--client-cache-ttl", raw.cache_ttl, c.client_cache_ttl},
+                  D{"--connectivity-timeout", raw.connect_timeout, c.connectivity_timeout},
+                  D{"--connectivity-request-timeout", raw.request_timeout, c.connectivity_request_timeout},
+                  D{"--fleet-cluster-timeout", raw.cluster_timeout, c.fleet_cluster_timeout}}) {
+    auto v = mk::federation::parse_duration(d.text);
+    // Zero would mean "expire at once" / "time out at once"; more than a day is a typo.
+    if (!v || v->count() <= 0 || *v > std::chrono::hours(24))
+      return std::string(d.flag) + ": \"" + d.text + "\" is not a duration between 1ms and 24h (e.g. 30s, 10m, 1h)";
+    d.out = *v;
+  }
+  try {
+    c.wc_group_mappings = mk::federation::parse_group_mappings(raw.group_mappings);
+  } catch (const mk::Error& e) {
+    return e.what();
+  }
+  if (c.enable_capi && c.wc_auth_mode == "sso-passthrough" && !c.enable_oauth)
+    return "--wc-auth-mode sso-passthrough needs --enable-oauth: the user's ID token is the credential";
+  return {};
+}
+
 }  // namespace
 
 Parsed parse(int argc, char** argv) {
@@ -175,6 +261,8 @@ Parsed parse(int argc, char** argv) {
   add_serve_flags(*serve, p.config, ops, allow_ns, deny_ns, timeout_s, session_idle_s, shutdown_grace_s);
   SecretFiles secret_files;
   add_oauth_flags(*serve, p.config, secret_files);
+  CapiRaw capi_raw;
+  add_capi_flags(*serve, p.config, capi_raw);
   auto* version = app.add_subcommand("version", "Print the version");
   app.require_subcommand(0, 1);
   // `mcp-kubernetes --debug` means `mcp-kubernetes serve --debug`.
@@ -230,6 +318,12 @@ Parsed parse(int argc, char** argv) {
     return p;
   }
   if (auto why = finish_oauth_flags(p.config, secret_files); !why.empty()) {
+    std::cerr << why << "\n";
+    p.command = Parsed::Command::exit;
+    p.exit_code = 2;
+    return p;
+  }
+  if (auto why = finish_capi_flags(p.config, capi_raw); !why.empty()) {
     std::cerr << why << "\n";
     p.command = Parsed::Command::exit;
     p.exit_code = 2;

@@ -124,6 +124,12 @@ void register_standard_metrics() {
   r.describe("kubernetes_pod_operation_duration_seconds", "histogram", "Pod operation duration by operation.");
   r.describe("active_port_forward_sessions", "gauge", "Port-forward sessions currently open.");
   r.describe("mcp_sessions_active", "gauge", "MCP sessions currently open (HTTP transport).");
+  r.describe("mcp_kubernetes_wc_client_cache_total", "counter",
+             "Workload-cluster client cache lookups and evictions by result (hit, miss, eviction).");
+  r.describe("mcp_kubernetes_wc_client_cache_entries", "gauge", "Workload-cluster clients cached.");
+  r.describe("mcp_kubernetes_wc_auth_mode", "gauge", "How workload clusters are reached (1 for the mode in use).");
+  r.describe("mcp_kubernetes_fleet_calls_total", "counter",
+             "Fleet-wide tool calls by outcome (ok: every cluster answered, partial, failed).");
   r.set("active_port_forward_sessions", {}, 0);
 }
 

@@ -138,6 +138,7 @@ std::vector<std::pair<std::string, std::string>> ApiTransport::extra_headers() c
   std::vector<std::pair<std::string, std::string>> h;
   if (!cfg_.auth.impersonate.empty()) h.emplace_back("Impersonate-User", cfg_.auth.impersonate);
   for (auto& g : cfg_.auth.impersonate_groups) h.emplace_back("Impersonate-Group", g);
+  for (auto& [k, v] : cfg_.auth.impersonate_extra) h.emplace_back("Impersonate-Extra-" + k, v);
   return h;
 }
 
@@ -233,7 +234,7 @@ asio::awaitable<std::unique_ptr<ApiTransport::Connection>> ApiTransport::acquire
   else c->plain.emplace(ex_);
   auto& low = c->lowest();
   tcp::resolver resolver(ex_);
-  low.expires_after(opts_.request_timeout);
+  low.expires_after(opts_.connect_timeout.count() > 0 ? opts_.connect_timeout : opts_.request_timeout);
   auto eps = co_await resolver.async_resolve(host_, port_, use_awaitable);
   co_await low.async_connect(eps, use_awaitable);
   low.socket().set_option(tcp::no_delay(true));

@@ -23,6 +23,9 @@ struct TransportOptions {
   double qps = 20.0;
   int burst = 30;
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
+  // Name resolution, connect and TLS handshake of a new connection; 0 => request_timeout.
+  // Federation sets it (--connectivity-timeout) so an unreachable workload cluster fails fast.
+  std::chrono::milliseconds connect_timeout{0};
   // Largest API answer read (--max-api-response-bytes). It is buffered and then parsed to
   // several times its size, per concurrent call: 64 MiB holds an unpaged list of ~10k pods
   // while a few such calls in flight stay within a container's memory. Bigger lists page.

@@ -34,6 +34,8 @@ struct AuthInfo {
   std::optional<ExecConfig> exec;
   std::string impersonate;
   std::vector<std::string> impersonate_groups;
+  // Impersonate-Extra-<key>: <value> headers (federation: agent, sub). Keys are HTTP-token safe.
+  std::vector<std::pair<std::string, std::string>> impersonate_extra;
   bool has_auth_provider = false;  // legacy auth-provider plugins are not supported
   // Set when a referenced file could not be read; only contexts using this entry fail.
   std::string load_error;

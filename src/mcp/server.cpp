@@ -416,6 +416,7 @@ void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, 
     for (auto& [k, v] : extra) r[k] = v;
     out(response(id, std::move(r)));
     if (observer_) observer_(tool->name, "error", 0);
+    if (scoped_observer_) scoped_observer_(tool->name, "error", 0, "");
     return;
   }
   json::value token;
@@ -447,7 +448,14 @@ void Server::start_tool_call(const std::shared_ptr<Session>& s, json::value id, 
     inf->timed_out = true;
     inf->signal.emit(asio::cancellation_type::terminal);
   });
-  asio::co_spawn(ex_, run_call(s, tool, std::move(id), ctx, inf, opts_, observer_, out, std::move(extra)),
+  CallObserver obs = observer_;
+  if (scoped_observer_)
+    obs = [so = scoped_observer_, plain = observer_, c = ctx.get()](const std::string& t, std::string_view o,
+                                                                    double d) {
+      if (plain) plain(t, o, d);
+      so(t, o, d, c->scope());  // run_call holds ctx until after it calls this
+    };
+  asio::co_spawn(ex_, run_call(s, tool, std::move(id), ctx, inf, opts_, std::move(obs), out, std::move(extra)),
                  asio::bind_cancellation_slot(inf->signal.slot(), [timer, ctx, s](std::exception_ptr e) {
                    timer->cancel();
                    if (e) {

@@ -33,6 +33,9 @@ struct ServerOptions {
 
 // Observes each tool call (metrics, audit); called with tool name, outcome and seconds.
 using CallObserver = std::function<void(const std::string& tool, std::string_view outcome, double seconds)>;
+// The same with the scope the application set on the call (CallContext::set_scope; "" = none).
+using ScopedCallObserver =
+    std::function<void(const std::string& tool, std::string_view outcome, double seconds, std::string_view scope)>;
 
 class Server {
  public:
@@ -42,6 +45,7 @@ class Server {
   const std::vector<Tool>& tools() const { return tools_; }
   void set_session_factory(std::function<std::shared_ptr<SessionData>()> f) { session_factory_ = std::move(f); }
   void set_call_observer(CallObserver o) { observer_ = std::move(o); }
+  void set_call_observer(ScopedCallObserver o) { scoped_observer_ = std::move(o); }
 
   // Creates a session bound to this server (application state attached).
   std::shared_ptr<Session> make_session(Session::Sender send);
@@ -81,6 +85,7 @@ class Server {
   std::vector<Tool> tools_;
   std::function<std::shared_ptr<SessionData>()> session_factory_;
   CallObserver observer_;
+  ScopedCallObserver scoped_observer_;
 };
 
 }  // namespace mcp

@@ -62,6 +62,10 @@ class CallContext {
   void progress(double done, std::optional<double> total = std::nullopt, std::string message = {}) const;
   // Sends notifications/message when the session's log level lets it through.
   void log(std::string_view level, json::value data) const;
+  // A label value the application gives this call's metrics (the scoped call observer's
+  // `scope`); "" = none. From a fixed set, never user input.
+  void set_scope(std::string_view s) { scope_ = s; }
+  std::string_view scope() const { return scope_; }
 
  private:
   Session& session_;
@@ -72,6 +76,7 @@ class CallContext {
   std::optional<int> log_rank_;  // the request's own level (stateless); else the session's
   bool stateless_ = false;
   CallOrigin origin_;
+  std::string_view scope_;
   void emit(json::object msg) const;
 };
 

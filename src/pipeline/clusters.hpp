@@ -38,6 +38,7 @@ class Clusters {
   Clusters(boost::asio::any_io_executor ex, ClustersOptions opts);
 
   bool in_cluster() const { return in_cluster_; }
+  boost::asio::any_io_executor executor() const { return ex_; }
   const k8s::Kubeconfig& kubeconfig() const { return loaded().kubeconfig; }
   const std::string& default_context() const;
   bool has_context(const std::string& name) const;

@@ -1,12 +1,20 @@
 #include "pipeline/pipeline.hpp"
 
+#include "federation/federation.hpp"
+#include "instrumentation/metrics.hpp"
 #include "output/redact.hpp"
 #include "pipeline/arg_rules.hpp"
+#include "pipeline/fleet.hpp"
 #include "util/blocking.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/signal.hpp"
 
 #include <fmt/core.h>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/serializer.hpp>
 
 namespace mk::pipeline {
@@ -110,11 +118,188 @@ std::string context_for(Env& env, const mcp::CallContext& c) {
 // request's caller); empty without OAuth.
 Identity identity_for(const mcp::CallContext& c) { return c.session().identity; }
 
+// Appends "(cluster <name>, <identity>)" to a workload cluster's error.
+std::string on_cluster(Env& env, const std::string& cluster, const Identity& who) {
+  return fmt::format("(cluster {}, {})", cluster, env.federation()->describe(who));
+}
+
+// Runs the handler on one workload cluster; its errors name the cluster and the identity.
+boost::asio::awaitable<mcp::ToolResult> on_workload(Env& env, const Handler& handler, Call& call,
+                                                    federation::ClusterInfo info) {
+  auto* fed = env.federation();
+  auto client = co_await fed->client(info, call.identity());  // its errors name cluster and identity
+  call.set_workload(info.name, std::move(client));
+  mcp::ToolResult r;
+  std::exception_ptr err;
+  try {
+    r = co_await handler(env, call);
+  } catch (const Error&) {
+    err = std::current_exception();
+  }
+  if (err) {
+    try {
+      std::rethrow_exception(err);
+    } catch (const Error& e) {
+      fail(e.code(), fmt::format("{} {}", e.what(), on_cluster(env, info.name, call.identity())));
+    }
+  }
+  if (r.is_error) r.text += " " + on_cluster(env, info.name, call.identity());
+  co_return r;
+}
+
+// What one cluster of a fleet call produced.
+struct FleetSlot {
+  federation::ClusterInfo info;
+  ClusterOutcome out;
+  bool started = false, done = false, timed_out = false;
+  boost::asio::cancellation_signal cancel;
+  std::unique_ptr<boost::asio::steady_timer> timer;
+};
+
+struct FleetState {
+  explicit FleetState(boost::asio::any_io_executor ex) : wake(std::move(ex)) {}
+  std::vector<std::unique_ptr<FleetSlot>> slots;
+  std::size_t running = 0, finished = 0;
+  bool dirty = false;  // a child finished since the loop last looked (it may finish inside co_spawn)
+  Signal wake;
+};
+
+boost::asio::awaitable<void> fleet_one(Env& env, const Handler& handler, mcp::CallContext& mc, std::string context,
+                                       Identity who, trace::SpanContext span, FleetSlot& slot) {
+  Call call(mc, env, std::move(context), std::move(who));
+  call.set_trace(std::move(span));
+  auto r = co_await on_workload(env, handler, call, slot.info);
+  if (r.is_error) {
+    slot.out.ok = false;
+    slot.out.text = std::move(r.text);
+    co_return;
+  }
+  // Redaction at the depth the tool's own answer has; the caps apply to the whole answer later.
+  r = finish_result(env.settings(), std::move(r));
+  slot.out.ok = !r.is_error;
+  slot.out.text = std::move(r.text);
+  slot.out.result = std::move(r.structured);
+}
+
+std::string describe_exception(std::exception_ptr e, const FleetSlot& slot, std::chrono::milliseconds timeout) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const Error& x) {
+    return fmt::format("{}: {}", to_string(x.code()), x.what());
+  } catch (const boost::system::system_error& x) {
+    if (slot.timed_out)
+      return fmt::format("Timeout: no answer within {} s (--fleet-cluster-timeout)", timeout.count() / 1000.0);
+    if (x.code() == boost::asio::error::operation_aborted) return "Cancelled: the call was cancelled";
+    return fmt::format("Unavailable: {}", x.what());
+  } catch (const std::exception& x) {
+    return fmt::format("Internal: {}", x.what());
+  }
+}
+
+// The fleet call: the handler once per cluster, at most --fleet-max-concurrency at a time, each
+// cut at --fleet-cluster-timeout. Every child is finished (or cancelled and finished) before
+// this returns: they use this call's CallContext.
+boost::asio::awaitable<mcp::ToolResult> run_fleet(Env& env, const Handler& handler, mcp::CallContext& mc,
+                                                  const std::string& context, const Identity& who,
+                                                  const trace::SpanContext& span, ClusterTarget target) {
+  auto* fed = env.federation();
+  auto ex = co_await boost::asio::this_coro::executor;
+  std::vector<federation::ClusterInfo> chosen;
+  std::vector<ClusterOutcome> missing;
+  if (target.kind == ClusterTarget::Kind::list) {
+    std::string everything;  // named: no temporaries inside co_await (g++ 12)
+    auto all = co_await fed->list(std::move(everything));
+    for (auto& name : target.names) {
+      std::string why;
+      try {
+        chosen.push_back(federation::Federation::pick(all, name, ""));
+      } catch (const Error& e) {
+        why = fmt::format("{}: {}", to_string(e.code()), e.what());
+      }
+      if (!why.empty()) missing.push_back({.cluster = name, .ns = "", .ok = false, .result = {}, .text = why});
+    }
+  } else {
+    std::string sel = target.kind == ClusterTarget::Kind::selector ? target.selector : std::string();
+    chosen = co_await fed->list(std::move(sel));
+  }
+  auto st = std::make_shared<FleetState>(ex);
+  for (auto& c : chosen) {
+    auto s = std::make_unique<FleetSlot>();
+    s->out.cluster = c.name;
+    s->out.ns = c.ns;
+    s->info = std::move(c);
+    st->slots.push_back(std::move(s));
+  }
+  const auto max = std::max<std::size_t>(1, env.settings().fleet_max_concurrency);
+  const auto timeout = env.settings().fleet_cluster_timeout;
+  co_await boost::asio::this_coro::throw_if_cancelled(false);  // children must be awaited even when cancelled
+  std::size_t next = 0;
+  bool cancelled = false;
+  while (st->finished < st->slots.size()) {
+    while (!cancelled && st->running < max && next < st->slots.size()) {
+      auto* slot = st->slots[next++].get();
+      slot->started = true;
+      ++st->running;
+      slot->timer = std::make_unique<boost::asio::steady_timer>(ex, timeout);
+      slot->timer->async_wait([st, slot](boost::system::error_code ec) {
+        if (ec || slot->done) return;
+        slot->timed_out = true;
+        slot->cancel.emit(boost::asio::cancellation_type::terminal);
+      });
+      auto child = fleet_one(env, handler, mc, context, who, span, *slot);
+      boost::asio::co_spawn(
+          ex, std::move(child),
+          boost::asio::bind_cancellation_slot(slot->cancel.slot(), [st, slot, timeout](std::exception_ptr e) {
+            slot->done = true;
+            if (slot->timer) slot->timer->cancel();
+            if (e) {
+              slot->out.ok = false;
+              slot->out.text = describe_exception(e, *slot, timeout);
+            }
+            --st->running;
+            ++st->finished;
+            st->dirty = true;
+            st->wake.notify();
+          }));
+    }
+    if (cancelled && st->running == 0) break;
+    if (!st->dirty) co_await st->wake.wait();
+    st->dirty = false;
+    auto cs = co_await boost::asio::this_coro::cancellation_state;
+    if (!cancelled && cs.cancelled() != boost::asio::cancellation_type::none) {
+      cancelled = true;
+      for (auto& s : st->slots)
+        if (s->started && !s->done) s->cancel.emit(boost::asio::cancellation_type::terminal);
+    }
+  }
+  co_await boost::asio::this_coro::throw_if_cancelled(true);
+  if (cancelled) throw boost::system::system_error(boost::asio::error::operation_aborted);
+  std::vector<ClusterOutcome> outcomes = std::move(missing);
+  for (auto& s : st->slots) outcomes.push_back(std::move(s->out));
+  auto r = merge_fleet(outcomes);
+  std::size_t ok = 0;
+  for (auto& o : outcomes) ok += o.ok;
+  const char* outcome = ok == outcomes.size() ? "ok" : ok == 0 ? "failed" : "partial";
+  metrics::Registry::global().inc("mcp_kubernetes_fleet_calls_total", {{"outcome", outcome}});
+  co_return r;
+}
+
 boost::asio::awaitable<mcp::ToolResult> run_steps(Env& env, Limiter& limiter, std::string_view verb,
                                                   const std::vector<std::string>& free_text, const Handler& handler,
                                                   mcp::CallContext& mc, trace::Span& span) {
-  check_arguments(mc.args(), free_text);                       // 1
-  env.policy().check_operation(verb);                          // 2
+  ClusterTarget target;
+  if (env.federation()) {
+    target = cluster_target(mc.args());
+    // "*" is not a name; the rest of the cluster arguments were checked by cluster_target.
+    auto except = free_text;
+    except.push_back("cluster");
+    check_arguments(mc.args(), except);  // 1
+  } else {
+    check_arguments(mc.args(), free_text);  // 1
+  }
+  env.policy().check_operation(verb);  // 2
+  if (target.fleet() && !is_read_operation(verb))
+    fail(Errc::policy_denied, "fleet-wide calls are read-only; name one cluster for this tool");
   auto slot = limiter.acquire(&mc.session());                  // 3
   Call call(mc, env, context_for(env, mc), identity_for(mc));  // 4
   call.set_trace(span.context());
@@ -122,7 +307,17 @@ boost::asio::awaitable<mcp::ToolResult> run_steps(Env& env, Limiter& limiter, st
     span.set("k8s.cluster.name", call.context());
     if (call.identity().authenticated()) span.set("enduser.id", call.identity().subject);
   }
-  auto r = co_await handler(env, call);  // 5
+  if (target.kind != ClusterTarget::Kind::management) mc.set_scope("workload");
+  mcp::ToolResult r;
+  if (target.fleet()) {
+    r = co_await run_fleet(env, handler, mc, call.context(), call.identity(), call.span_context(), std::move(target));
+  } else if (target.kind == ClusterTarget::Kind::one) {
+    std::string any_ns;
+    auto info = co_await env.federation()->find(std::move(target.name), std::move(any_ns));
+    r = co_await on_workload(env, handler, call, std::move(info));  // 5
+  } else {
+    r = co_await handler(env, call);  // 5
+  }
   // 6: a big result is walked (redaction) and measured off the I/O thread.
   if (r.text.size() < kOffloadResultBytes) co_return finish_result(env.settings(), std::move(r));
   auto job = [rp = &r, sp = &env.settings()] { return finish_result(*sp, std::move(*rp)); };
@@ -204,6 +399,13 @@ Registrar::Registrar(mcp::Server& server, Env& env)
 bool Registrar::add(ToolSpec spec) {
   if (spec.verb.empty() || !spec.handler) fail(Errc::internal, fmt::format("tool {} declares no verb", spec.name));
   if (!env_.policy().operation_allowed(spec.verb)) return false;
+  if (env_.federation() && spec.input_schema.contains("properties") &&
+      spec.input_schema.at("properties").as_object().contains("context")) {
+    // A Kubernetes tool: it can run on a workload cluster; the read tools on several at once.
+    bool fleet = is_read_operation(spec.verb);
+    add_cluster_arguments(spec.input_schema, fleet);
+    if (fleet && !spec.output_schema.empty()) spec.output_schema = fleet_output_schema(std::move(spec.output_schema));
+  }
   mcp::Tool t{.name = std::move(spec.name),
               .title = std::move(spec.title),
               .description = std::move(spec.description),

@@ -27,6 +27,10 @@
 #include <string>
 #include <vector>
 
+namespace mk::federation {
+class Federation;
+}
+
 namespace mk::pipeline {
 
 // What tools may read of the server's configuration.
@@ -46,6 +50,9 @@ struct Settings {
   std::vector<std::string> port_forward_allowed_addresses;  // besides loopback (operator's choice)
   std::chrono::seconds port_forward_idle_timeout{30 * 60};  // stateless (2026-07-28) forwards
   std::size_t port_forward_max_stateless = 64;
+  // Fleet-wide calls (--enable-capi): clusters called at once by one call, and each one's time.
+  std::size_t fleet_max_concurrency = 8;
+  std::chrono::milliseconds fleet_cluster_timeout{20000};
 };
 
 // The server-wide state tools run against.
@@ -55,11 +62,15 @@ class Env {
   const Settings& settings() const { return settings_; }
   const Policy& policy() const { return policy_; }
   Clusters& clusters() { return clusters_; }
+  // Workload clusters (--enable-capi); nullptr otherwise. Set before tools are registered.
+  federation::Federation* federation() const { return federation_; }
+  void set_federation(federation::Federation* f) { federation_ = f; }
 
  private:
   Settings settings_;
   Policy policy_;
   Clusters& clusters_;
+  federation::Federation* federation_ = nullptr;
 };
 
 // One tool call as a handler sees it: the MCP call (arguments, progress, logging), who is
@@ -80,11 +91,19 @@ class Call {
 
   const Identity& identity() const { return identity_; }
   // The kubeconfig context this call runs against: its `context` argument, else the session's
-  // selection, else the server's default.
+  // selection, else the server's default. "cluster/<name>" on a workload cluster.
   const std::string& context() const { return context_; }
+  // The workload cluster this call runs on ("" = the management cluster).
+  const std::string& cluster() const { return cluster_; }
+  // Sends this call to a workload cluster: client() returns `c` from now on.
+  void set_workload(std::string cluster, std::shared_ptr<k8s::Client> c) {
+    cluster_ = std::move(cluster);
+    context_ = "cluster/" + cluster_;
+    workload_ = std::move(c);
+  }
   // The API client for context() acting for identity(); its requests are child spans of this call's.
   std::shared_ptr<k8s::Client> client() const {
-    auto c = env_.clusters().client(context_, identity_);
+    auto c = workload_ ? workload_ : env_.clusters().client(context_, identity_);
     if (trace_.sampled()) return c->with_trace(trace_);
     return c;
   }
@@ -102,6 +121,8 @@ class Call {
   std::string context_;
   Identity identity_;
   trace::SpanContext trace_;
+  std::string cluster_;
+  std::shared_ptr<k8s::Client> workload_;
 };
 
 // The span of one tool call ("tools/call <tool>", kind server), parented on the call's
