@@ -315,6 +315,23 @@ metadata: {name: wc-identity, namespace: fedtest}
 data: {cluster: $1}
 EOF
   printf -- '---\n{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "fed-view"}, "rules": %s}\n' "$VIEW_RULES"
+  # Both groups may list namespaces everywhere, so one fleet-wide call can succeed on every
+  # WC for one user (the stopped-cluster test needs that); everything else differs per WC.
+  cat <<'EOF'
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: fed-namespace-reader}
+rules: [{apiGroups: [""], resources: [namespaces], verbs: [get, list, watch]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: fed-namespace-readers}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: fed-namespace-reader}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: mcp-admins}
+- {apiGroup: rbac.authorization.k8s.io, kind: Group, name: mcp-viewers}
+EOF
   local group role
   for group in mcp-admins mcp-viewers; do
     if [ "$group" = mcp-admins ]; then role=$2; else role=$3; fi
