@@ -99,6 +99,7 @@ test('capi_get_cluster / capi_resolve_cluster: fields, labels, annotations, no S
   const secret = JSON.parse(kubectl(['-n', 'org-acme', 'get', 'secret', 'wc1-kubeconfig', '-o', 'json']));
   const key = Buffer.from(secret.data.value, 'base64').toString().match(/client-key-data: (\S+)/)[1];
   assert.ok(!JSON.stringify(g.raw).includes(key.slice(0, 40)));
+  assert.ok(!srv.stderr().includes(key.slice(0, 40)), 'the Secret key in the server log');
   assert.match(await fails(srv.client, 'capi_get_cluster', { name: 'nope' }), /not found/);
   assert.match(await fails(srv.client, 'capi_get_cluster', { name: 'wc1', namespace: 'org-beta' }), /not found/);
 
@@ -184,11 +185,17 @@ describe('fleet-wide', () => {
     assert.deepEqual(Object.keys(fleetByCluster(l.data)).sort(), ['wc1', 'wc3']);
     const s = await ok(srv.client, 'k8s_list_resources', { ...args, clusterSelector: 'mcp-test/tier=staging' });
     assert.deepEqual(Object.keys(fleetByCluster(s.data)), ['wc2']);
-    const u = await ok(srv.client, 'k8s_list_resources', { ...args, clusters: ['wc1', 'nope'] });
-    const by = fleetByCluster(u.data);
-    assert.equal(by.wc1.ok, true);
-    assert.equal(by.nope.ok, false);
-    assert.match(by.nope.error, /not found/);
+    // An unknown name in the list: refused as a whole or reported in its own section (the
+    // contract leaves it open); never silently dropped.
+    const u = await call(srv.client, 'k8s_list_resources', { ...args, clusters: ['wc1', 'nope'] });
+    if (u.isError && !u.structuredContent?.clusters) {
+      assert.match(u.content.map((c) => c.text).join(''), /"?nope"? not found/);
+    } else {
+      const by = fleetByCluster(u.structuredContent);
+      assert.equal(by.wc1.ok, true);
+      assert.equal(by.nope.ok, false);
+      assert.match(by.nope.error, /not found/);
+    }
   });
 
   test('a stopped cluster: two results and one error, not a failed call; all failed => isError', async () => {
