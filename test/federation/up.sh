@@ -218,8 +218,12 @@ log "Cluster CRD ($(cat "$CRD_DIR/SOURCE"))"
 # Server-side: the CRD (240 KB) is too big for client-side apply's last-applied annotation.
 "${K0[@]}" apply --server-side --force-conflicts --field-manager=federation-ground -f "$CRD_FILE" \
   >>"$RUN/logs/fed-setup.log" 2>&1 || die "installing the Cluster CRD failed (see $RUN/logs/fed-setup.log)"
-"${K0[@]}" wait --for=condition=Established --timeout=60s crd/clusters.cluster.x-k8s.io \
-  >>"$RUN/logs/fed-setup.log" 2>&1 || die "the Cluster CRD was not established within 60 s"
+# Polled, not `kubectl wait`: that fails at once while the new CRD has no conditions yet.
+crd_established() {
+  [ "$("${K0[@]}" get crd clusters.cluster.x-k8s.io \
+    -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ]
+}
+wait_until 60 crd_established || die "the Cluster CRD was not established within 60 s"
 
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 b64() { base64 -w0 "$1"; }
