@@ -41,9 +41,12 @@ test('tools: every Kubernetes tool takes `cluster`, the read tools take fleet ta
   for (const n of ['capi_list_clusters', 'capi_get_cluster', 'capi_resolve_cluster', 'capi_cluster_health']) {
     assert.ok(byName[n], `${n} listed`);
   }
-  const k8s = tools.filter((t) => t.name.startsWith('k8s_'));
-  assert.ok(k8s.length >= 6);
-  for (const t of k8s) assert.ok(t.inputSchema.properties?.cluster, `${t.name} has a cluster argument`);
+  // Every tool that talks to a cluster (it takes a kubeconfig `context`) takes `cluster` too;
+  // the server-local ones (context switching, port-forward sessions) take neither.
+  const k8s = tools.filter((t) => t.inputSchema.properties?.context);
+  assert.ok(k8s.length >= 6, k8s.map((t) => t.name).join());
+  for (const t of k8s) assert.ok(t.inputSchema.properties.cluster, `${t.name} has a cluster argument`);
+  for (const n of K8S_TOOLS_READ) assert.ok(byName[n].inputSchema.properties.context, `${n} talks to a cluster`);
   for (const n of K8S_TOOLS_READ) {
     assert.ok(byName[n].inputSchema.properties.clusters, `${n} takes clusters`);
     assert.ok(byName[n].inputSchema.properties.clusterSelector, `${n} takes clusterSelector`);
@@ -241,8 +244,11 @@ describe('fleet-wide', () => {
     const t = await fails(w.client, 'k8s_delete_resource',
       { cluster: '*', resourceType: 'configmaps', namespace: 'fedtest', name: 'wc-identity' });
     assert.match(t, /fleet-wide calls are read-only/);
+    const t1 = await fails(w.client, 'k8s_create_resource', { cluster: '*', manifest: CM('fleet-x', { a: 'b' }) });
+    assert.match(t1, /fleet-wide calls are read-only/);
+    // A write tool has no `clusters` argument at all: refused as such.
     const t2 = await fails(w.client, 'k8s_create_resource', { clusters: ['wc1', 'wc2'], manifest: CM('fleet-x', { a: 'b' }) });
-    assert.match(t2, /fleet-wide calls are read-only/);
+    assert.match(t2, /clusters/);
     for (const wc of ['wc1', 'wc2']) assert.ok(!wcExists(wc, ['-n', 'fedtest', 'configmap', 'fleet-x']));
   });
 });
