@@ -98,7 +98,7 @@ wc_pki() { # wc: create the WC's keys and certificates once
 }
 
 # Metadata for every request (user, impersonated user with its extras, verb, object), none for
-# health probes. Size-capped: --audit-log-maxsize below.
+# health probes and the apiserver's own requests. Size-capped: --audit-log-maxsize below.
 AUDIT_POLICY=$FED/audit-policy.yaml
 cat >"$AUDIT_POLICY" <<'EOF'
 apiVersion: audit.k8s.io/v1
@@ -107,6 +107,8 @@ omitStages: [RequestReceived]
 rules:
 - level: None
   nonResourceURLs: [/readyz, /readyz/*, /healthz, /healthz/*, /livez, /livez/*]
+- level: None
+  users: [system:apiserver]   # its own loopback requests (/openapi/v3 every few seconds)
 - level: Metadata
 EOF
 

@@ -2,7 +2,7 @@
 // (test/federation/up.sh) on the running harness, reads its env file, runs kubectl against a
 // workload cluster, reads the workload API servers' audit logs, stops/starts/freezes them.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, existsSync } from 'node:fs';
+import { readFileSync, statSync, existsSync, openSync, readSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { repoRoot, runDir, clusterEnv } from './harness.mjs';
@@ -64,10 +64,22 @@ export function auditMark(wc) {
 function auditEventsSince(wc, mark) {
   const f = fedEnv()[`${wc.toUpperCase()}_AUDIT_LOG`];
   if (!existsSync(f)) return [];
-  const buf = readFileSync(f);
-  // A rotation (--audit-log-maxsize) restarts the file: read it whole then.
-  const text = buf.subarray(buf.length >= mark ? mark : 0).toString('utf8');
-  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const size = statSync(f).size;
+  const from = size >= mark ? mark : 0;  // a rotation (--audit-log-maxsize) restarts the file
+  const buf = Buffer.alloc(size - from);
+  const fd = openSync(f, 'r');
+  try {
+    readSync(fd, buf, 0, buf.length, from);
+  } finally {
+    closeSync(fd);
+  }
+  const events = [];
+  for (const l of buf.toString('utf8').split('\n')) {
+    try {
+      if (l.startsWith('{')) events.push(JSON.parse(l));
+    } catch { /* the last line, still being written */ }
+  }
+  return events;
 }
 
 // Waits (bounded: the API server writes an event right after it answered) for audit events
