@@ -234,3 +234,20 @@ test("SSO passthrough: the user's own ID token on wc2 (which trusts Dex); no fal
   // The server never shows the ID token.
   assert.doesNotMatch(s.stderr(), /eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}/);
 });
+
+test('metrics: auth mode, client cache, fleet outcomes, workload scope; no cluster or user in any label', async () => {
+  const m = await (await fetch(`${srv.base}/metrics`)).text();
+  const value = (re) => Number((m.match(re) || [])[1] ?? NaN);
+  assert.equal(value(/^mcp_kubernetes_wc_auth_mode\{mode="impersonation"\} (\S+)$/m), 1, m.slice(0, 2000));
+  assert.ok(value(/^mcp_kubernetes_wc_client_cache_total\{result="miss"\} (\S+)$/m) >= 1);
+  assert.ok(value(/^mcp_kubernetes_wc_client_cache_total\{result="hit"\} (\S+)$/m) >= 1, 'a second call reuses its client');
+  assert.ok(value(/^mcp_kubernetes_wc_client_cache_entries (\S+)$/m) >= 1);
+  // The per-cluster RBAC call and the stopped-cluster call were both partial.
+  assert.ok(value(/^mcp_kubernetes_fleet_calls_total\{outcome="partial"\} (\S+)$/m) >= 2);
+  assert.match(m, /^mcp_kubernetes_operations_total\{[^}]*scope="workload"[^}]*\} \d+/m);
+  assert.match(m, /^mcp_kubernetes_operations_total\{[^}]*scope="management"[^}]*\} \d+/m);
+  for (const line of m.split('\n').filter((l) => l.startsWith('mcp_kubernetes_'))) {
+    const labels = line.slice(line.indexOf('{') + 1, line.lastIndexOf('}'));
+    assert.doesNotMatch(labels, /wc[123]|org-acme|org-beta|example\.com/, `unbounded label value: ${line}`);
+  }
+});
