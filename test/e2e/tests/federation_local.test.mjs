@@ -392,3 +392,58 @@ test('startup refuses unsafe or impossible federation settings, naming the flag'
     assert.match(r.stderr, expected, `${args.join(' ')}: ${r.stderr}`);
   }
 });
+
+test("a kubeconfig Secret with an exec plugin, an auth provider or file paths is refused, and nothing runs", async () => {
+  const { existsSync, rmSync } = await import('node:fs');
+  const marker = `/tmp/fedground-exec-ran-${process.pid}`;
+  rmSync(marker, { force: true });
+  const wc1 = JSON.parse(kubectl(['-n', 'org-acme', 'get', 'secret', 'wc1-kubeconfig', '-o', 'json']));
+  const good = Buffer.from(wc1.data.value, 'base64').toString();
+  const server = good.match(/server: "([^"]+)"/)[1];
+  const ca = good.match(/certificate-authority-data: ([A-Za-z0-9+/=]+)/)[1];
+  const kc = (user) => `apiVersion: v1
+kind: Config
+clusters: [{name: x, cluster: {server: "${server}", certificate-authority-data: ${ca}}}]
+users: [{name: u, user: ${JSON.stringify(user)}}]
+contexts: [{name: x, context: {cluster: x, user: u}}]
+current-context: x
+`;
+  const cases = {
+    'evil-exec': kc({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: '/usr/bin/touch', args: [marker],
+      interactiveMode: 'Never' } }),
+    'evil-provider': kc({ 'auth-provider': { name: 'oidc', config: { 'id-token': 'x' } } }),
+    'evil-keyfile': kc({ 'client-certificate': '/etc/passwd', 'client-key': '/etc/shadow' }),
+    'evil-tokenfile': kc({ tokenFile: '/etc/hostname' }),
+  };
+  // What each refusal must name (every message also lists the inline fields that are accepted).
+  const why = { 'evil-exec': /exec/, 'evil-provider': /auth-provider/, 'evil-keyfile': /client-(certificate|key) file/,
+    'evil-tokenfile': /tokenFile/ };
+  const docs = [];
+  for (const [name, value] of Object.entries(cases)) {
+    docs.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-kubeconfig`, namespace: 'org-beta' },
+      data: { value: Buffer.from(value).toString('base64') } });
+    docs.push({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster', metadata: { name, namespace: 'org-beta' },
+      spec: { infrastructureRef: { apiGroup: 'infrastructure.cluster.x-k8s.io', kind: 'EvilCluster', name } } });
+  }
+  kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }) });
+  try {
+    for (const name of Object.keys(cases)) {
+      let t = '';
+      await eventually(async () => {
+        const r = await call(srv.client, 'k8s_list_resources', { cluster: name, resourceType: 'namespaces' });
+        t = r.content.map((c) => c.text).join('');
+        return r.isError && !/not found/.test(t) ? true : new Error(t.slice(0, 200));
+      }, `${name} refused`);
+      assert.match(t, new RegExp(`cluster ${name}`), t);
+      const reason = t.replaceAll(name, '');
+      assert.doesNotMatch(reason, /YAML/, `${name}: the test's kubeconfig itself is broken: ${t}`);
+      assert.match(reason, why[name], `${name}: ${t}`);
+    }
+    assert.ok(!existsSync(marker), 'the exec plugin ran');
+    assert.doesNotMatch(srv.stderr(), /root:x:0:0/);
+  } finally {
+    rmSync(marker, { force: true });
+    kubectl(['-n', 'org-beta', 'delete', 'cluster.cluster.x-k8s.io', ...Object.keys(cases), '--ignore-not-found']);
+    kubectl(['-n', 'org-beta', 'delete', 'secret', ...Object.keys(cases).map((n) => `${n}-kubeconfig`), '--ignore-not-found']);
+  }
+});
