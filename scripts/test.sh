@@ -166,6 +166,9 @@ do_cluster_bins() {
   echo "metrics checker: $(cat "$WORK/promlint")"
   echo "helm: $(test/helm/build.sh)"   # helm_chart.test.mjs: lint, template, install
   echo "chart CRDs: $(test/helm/crds.sh)"   # HTTPRoute, ServiceMonitor, PrometheusRule schemas
+  # The upstream CAPI Cluster CRD for the federation ground, which federation*.test.mjs bring up
+  # themselves (test/federation/up.sh in their before hooks; down.sh stops it with the cluster).
+  echo "CAPI Cluster CRD: $(test/federation/crds.sh)"
   # The OTLP collector for tracing.test.mjs; a failed build fails that test only (it retries).
   test/tracing/build.sh >"$WORK/jaeger" || : >"$WORK/jaeger"
   echo "trace collector: $(cat "$WORK/jaeger")"

@@ -22,6 +22,8 @@ RUN=$(realpath -m "$RUN")
 # stop PID... : TERM the given PIDs that are ours, wait, then KILL survivors.
 stop() {
   local pid left deadline=$((SECONDS + ${HARNESS_STOP_TIMEOUT:-15}))
+  # A process a test froze (SIGSTOP, test/federation/up.sh --freeze) acts on TERM only once continued.
+  for pid in "$@"; do pid_is_ours "$pid" "$RUN" && kill -CONT "$pid" 2>/dev/null; done
   for pid in "$@"; do pid_is_ours "$pid" "$RUN" && kill -TERM "$pid" 2>/dev/null; done
   while :; do
     left=()

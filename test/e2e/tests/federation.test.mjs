@@ -1,0 +1,253 @@
+// Federation (issue 14) over HTTP with OAuth: two Dex users (admin@example.com in mcp-admins,
+// viewer@example.com in mcp-viewers) signed in with the TypeScript SDK's OAuth client; workload
+// clusters wc1..wc3 from test/federation/up.sh, whose RBAC differs per group (wc1: admins all,
+// viewers view; wc2: admins all, viewers nothing; wc3: viewers view, admins nothing; both may
+// list namespaces everywhere). Impersonation (default) and SSO passthrough (wc2 trusts Dex).
+// The workload API servers' audit logs and kubectl against them cross-check every claim.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startOAuthServer, signIn, text } from '../lib/oauth.mjs';
+import {
+  federationUp, stopWc, startWc, wcKubectl, wcExists, auditMark, auditEvents, auditEventsNow,
+  assertClusterItem, fleetByCluster, rowNames,
+} from '../lib/federation.mjs';
+
+const CM = (name, data, ns = 'fedtest') => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap',
+  metadata: { name, namespace: ns }, data });
+const LIST_CM = { resourceType: 'configmaps', namespace: 'fedtest' };
+const servers = [];
+const clients = [];
+let srv, admin, viewer;
+
+async function oauthServer(args) {
+  const s = await startOAuthServer(['--enable-capi', ...args]);
+  servers.push(s);
+  return s;
+}
+async function user(s, email) {
+  const { client } = await signIn(s.base, email);
+  clients.push(client);
+  return client;
+}
+const callTool = (client, name, args = {}) => client.callTool({ name, arguments: args }, undefined, { timeout: 120000 });
+async function okCall(client, name, args) {
+  const r = await callTool(client, name, args);
+  assert.ok(!r.isError, `${name} failed: ${text(r)}`);
+  return { text: text(r), data: r.structuredContent, raw: r };
+}
+async function errCall(client, name, args) {
+  const r = await callTool(client, name, args);
+  assert.ok(r.isError, `${name} should have failed: ${text(r).slice(0, 400)}`);
+  return text(r);
+}
+
+before(async () => {
+  federationUp();
+  srv = await oauthServer(['--allowed-operations=create', '--fleet-cluster-timeout', '4s']);
+  admin = await user(srv, 'admin@example.com');
+  viewer = await user(srv, 'viewer@example.com');
+});
+
+after(async () => {
+  for (const c of clients) await c.close().catch(() => {});
+  for (const s of servers) await s.stop().catch(() => {});
+  federationUp();  // a failed test must not leave a workload cluster stopped
+});
+
+test('capi_list_clusters for a signed-in user: impersonation mode, every field as created', async () => {
+  const r = await okCall(viewer, 'capi_list_clusters', {});
+  assert.equal(r.data.authMode, 'impersonation');
+  assert.equal(r.data.total, 3);
+  const by = Object.fromEntries(r.data.clusters.map((c) => [c.name, c]));
+  for (const wc of ['wc1', 'wc2', 'wc3']) assertClusterItem(by[wc], wc);
+  const h = await okCall(admin, 'capi_cluster_health', { name: 'wc2' });
+  assert.equal(h.data.name, 'wc2');
+  assert.equal(h.data.status, 'HEALTHY', JSON.stringify(h.data));
+  for (const k of ['controlPlane', 'infrastructure', 'nodes']) assert.ok(h.data.components[k], `components.${k}`);
+  const res = await okCall(viewer, 'capi_resolve_cluster', { pattern: 'wc1' });
+  assert.equal(res.data.resolved, true);
+  assertClusterItem(res.data.cluster, 'wc1');
+});
+
+test("the same call on a workload cluster: allowed for one user, refused by that cluster's RBAC for the other", async () => {
+  // wc2: admins yes, viewers nothing.
+  const a = await okCall(admin, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc2' });
+  assert.ok(rowNames(a.data).includes('wc-identity'), a.text);
+  const v = await errCall(viewer, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc2' });
+  assert.match(v, /forbidden/i);
+  assert.match(v, /cluster wc2/);
+  assert.match(v, /impersonating viewer@example\.com/);
+  // wc3: the other way round.
+  const v3 = await okCall(viewer, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc3' });
+  assert.ok(rowNames(v3.data).includes('wc-identity'), v3.text);
+  const a3 = await errCall(admin, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc3' });
+  assert.match(a3, /forbidden/i);
+  assert.match(a3, /cluster wc3/);
+  assert.match(a3, /impersonating admin@example\.com/);
+  // Writes too: viewers may read wc1 but not create there.
+  const w = await errCall(viewer, 'k8s_create_resource', { cluster: 'wc1', manifest: CM('viewer-made', { a: 'b' }) });
+  assert.match(w, /forbidden/i);
+  assert.ok(!wcExists('wc1', ['-n', 'fedtest', 'configmap', 'viewer-made']));
+});
+
+test('the audit log of the workload API server shows the impersonated user, groups and the agent', async () => {
+  const mark = auditMark('wc1');
+  await okCall(viewer, 'k8s_get_resource', { cluster: 'wc1', resourceType: 'configmaps', namespace: 'fedtest',
+    name: 'wc-identity' });
+  const ev = await auditEvents('wc1', mark, (e) => e.verb === 'get' && e.objectRef?.name === 'wc-identity');
+  assert.ok(ev.length, 'wc1 logged the get');
+  const e = ev[0];
+  assert.equal(e.user.username, 'wc1-admin', 'the Secret credential authenticates');
+  assert.equal(e.impersonatedUser?.username, 'viewer@example.com');
+  assert.ok(e.impersonatedUser.groups.includes('mcp-viewers'), JSON.stringify(e.impersonatedUser));
+  assert.ok(!e.impersonatedUser.groups.includes('mcp-admins'));
+  assert.deepEqual(e.impersonatedUser.extra?.agent, ['mcp-kubernetes']);
+  assert.equal(e.impersonatedUser.extra?.sub?.length, 1, JSON.stringify(e.impersonatedUser.extra));
+  assert.ok(e.impersonatedUser.extra.sub[0].length > 0);
+  assert.equal(e.responseStatus?.code, 200);
+  // Nothing reached wc1 unimpersonated on the user's behalf.
+  for (const x of auditEventsNow('wc1', mark, (y) => y.objectRef?.namespace === 'fedtest')) {
+    assert.ok(x.impersonatedUser, `an unimpersonated request: ${x.verb} ${x.requestURI}`);
+  }
+});
+
+test('non-destructive with --allowed-operations=create on a workload cluster: create lands there, delete is not offered', async () => {
+  const names = (await admin.listTools()).tools.map((t) => t.name);
+  assert.ok(names.includes('k8s_create_resource'));
+  assert.ok(!names.includes('k8s_delete_resource'));
+  await assert.rejects(callTool(admin, 'k8s_delete_resource',
+    { cluster: 'wc2', resourceType: 'configmaps', namespace: 'fedtest', name: 'wc-identity' }));
+  assert.ok(wcExists('wc2', ['-n', 'fedtest', 'configmap', 'wc-identity']));
+  try {
+    const c = await okCall(admin, 'k8s_create_resource', { cluster: 'wc2', manifest: CM('admin-made', { a: 'b' }) });
+    assert.equal(c.data.dryRun, false);
+    assert.ok(wcExists('wc2', ['-n', 'fedtest', 'configmap', 'admin-made']), 'on wc2');
+    assert.ok(!wcExists('wc1', ['-n', 'fedtest', 'configmap', 'admin-made']), 'not on wc1');
+    const f = await errCall(admin, 'k8s_create_resource', { cluster: '*', manifest: CM('fleet-made', { a: 'b' }) });
+    assert.match(f, /fleet-wide calls are read-only/);
+  } finally {
+    wcKubectl('wc2', ['-n', 'fedtest', 'delete', 'configmap', 'admin-made', '--ignore-not-found']);
+  }
+});
+
+describe('fleet-wide', () => {
+  test('per-cluster RBAC: each section carries its own result or error', async () => {
+    const r = await okCall(admin, 'k8s_list_resources', { ...LIST_CM, cluster: '*' });
+    const by = fleetByCluster(r.data);
+    assert.equal(by.wc1.ok, true);
+    assert.equal(by.wc2.ok, true);
+    assert.equal(by.wc3.ok, false);
+    assert.match(by.wc3.error, /forbidden/i);
+    assert.match(by.wc3.error, /impersonating admin@example\.com/);
+    assert.deepEqual(r.data.summary, { total: 3, succeeded: 2, failed: 1 });
+  });
+
+  test('three clusters, one stopped: two results and one error', async () => {
+    const all = await okCall(viewer, 'k8s_list_resources', { resourceType: 'namespaces', cluster: '*' });
+    assert.deepEqual(all.data.summary, { total: 3, succeeded: 3, failed: 0 });
+    stopWc('wc2');
+    try {
+      const r = await okCall(viewer, 'k8s_list_resources', { resourceType: 'namespaces', cluster: '*' });
+      const by = fleetByCluster(r.data);
+      for (const wc of ['wc1', 'wc3']) {
+        assert.equal(by[wc].ok, true, JSON.stringify(by[wc]));
+        assert.ok(rowNames(by[wc].result).includes('fedtest'));
+      }
+      assert.equal(by.wc2.ok, false);
+      assert.doesNotMatch(by.wc2.error, /forbidden/i, 'the error is the stop, not RBAC');
+      assert.match(by.wc2.error, /wc2/);
+      assert.deepEqual(r.data.summary, { total: 3, succeeded: 2, failed: 1 });
+      for (const wc of ['wc1', 'wc2', 'wc3']) assert.match(r.text, new RegExp(`## cluster ${wc}`));
+    } finally {
+      startWc('wc2');
+    }
+  });
+});
+
+test('--dry-run on a workload cluster writes nothing (kubectl on wc1 confirms); group mappings reach the audit log', async () => {
+  const d = await oauthServer(['--dry-run', '--wc-group-mappings', '{"mcp-admins":"fed-mapped-admins"}']);
+  const a = await user(d, 'admin@example.com');
+  // The mapped group has no binding on wc1: the create is refused by RBAC, proving the mapping.
+  const mapped = await errCall(a, 'k8s_create_resource', { cluster: 'wc1', manifest: CM('dry-made', { a: 'b' }) });
+  assert.match(mapped, /forbidden/i);
+  const mark = auditMark('wc1');
+  const v = await user(d, 'viewer@example.com');
+  // Viewers cannot write anywhere either; read works: the server is alive and dry-run changes no read.
+  await okCall(v, 'k8s_get_resource', { cluster: 'wc1', resourceType: 'configmaps', namespace: 'fedtest', name: 'wc-identity' });
+  const ev = await auditEvents('wc1', mark, (e) => e.verb === 'get' && e.objectRef?.name === 'wc-identity');
+  assert.ok(ev.length);
+  assert.ok(ev[0].impersonatedUser.groups.includes('mcp-viewers'), 'unmapped groups pass as they are');
+  const m2 = auditMark('wc1');
+  await errCall(a, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc1' });
+  const ev2 = await auditEvents('wc1', m2, (e) => e.verb === 'list' && e.objectRef?.resource === 'configmaps');
+  assert.ok(ev2.length);
+  assert.ok(ev2[0].impersonatedUser.groups.includes('fed-mapped-admins'), JSON.stringify(ev2[0].impersonatedUser));
+  assert.ok(!ev2[0].impersonatedUser.groups.includes('mcp-admins'));
+
+  // The real dry-run check with an unmapped admin (the main server's admin is not mapped).
+  const dry = await oauthServer(['--dry-run']);
+  const da = await user(dry, 'admin@example.com');
+  const m3 = auditMark('wc1');
+  const c = await okCall(da, 'k8s_create_resource', { cluster: 'wc1', manifest: CM('dry-made', { a: 'b' }) });
+  assert.equal(c.data.dryRun, true);
+  await okCall(da, 'k8s_delete_resource', { cluster: 'wc1', resourceType: 'configmaps', namespace: 'fedtest',
+    name: 'wc-identity' });
+  assert.ok(!wcExists('wc1', ['-n', 'fedtest', 'configmap', 'dry-made']), 'dry-run create persisted on wc1');
+  assert.ok(wcExists('wc1', ['-n', 'fedtest', 'configmap', 'wc-identity']), 'dry-run delete deleted on wc1');
+  const writes = await auditEvents('wc1', m3, (e) => ['create', 'delete'].includes(e.verb) && e.objectRef?.namespace === 'fedtest');
+  assert.ok(writes.length >= 1);
+  for (const e of auditEventsNow('wc1', m3, (x) => ['create', 'delete'].includes(x.verb) && x.objectRef?.namespace === 'fedtest')) {
+    assert.match(e.requestURI, /dryRun=All/, e.requestURI);
+  }
+});
+
+test("SSO passthrough: the user's own ID token on wc2 (which trusts Dex); no fallback on wc1 (which does not)", async () => {
+  const s = await oauthServer(['--wc-auth-mode', 'sso-passthrough']);
+  const a = await user(s, 'admin@example.com');
+  const v = await user(s, 'viewer@example.com');
+  const list = await okCall(a, 'capi_list_clusters', {});
+  assert.equal(list.data.authMode, 'sso-passthrough');
+  const mark = auditMark('wc2');
+  const r = await okCall(a, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc2' });
+  assert.ok(rowNames(r.data).includes('wc-identity'), r.text);
+  const ev = await auditEvents('wc2', mark, (e) => e.verb === 'list' && e.objectRef?.resource === 'configmaps');
+  assert.ok(ev.length);
+  assert.equal(ev[0].user.username, 'admin@example.com', 'wc2 authenticated the user themself (OIDC)');
+  assert.ok(ev[0].user.groups.includes('mcp-admins'));
+  assert.equal(ev[0].impersonatedUser, undefined, 'no impersonation in SSO passthrough');
+  const denied = await errCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc2' });
+  assert.match(denied, /forbidden/i);
+  assert.match(denied, /cluster wc2/);
+  assert.match(denied, /as viewer@example\.com via SSO/);
+  // wc1 does not trust Dex: refused, and nothing is tried with the Secret's credentials.
+  const m1 = auditMark('wc1');
+  const no = await errCall(a, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc1' });
+  assert.match(no, /unauthori[sz]ed|401/i);
+  assert.match(no, /cluster wc1/);
+  // (The first request may be discovery rather than the list itself.)
+  const ev1 = await auditEvents('wc1', m1, (e) => e.responseStatus?.code === 401);
+  assert.ok(ev1.length, `wc1 refused the token (401); the error was: ${no}`);
+  for (const e of auditEventsNow('wc1', m1, () => true)) {
+    assert.notEqual(e.user.username, 'wc1-admin', 'fell back to the kubeconfig Secret');
+    assert.equal(e.impersonatedUser, undefined);
+  }
+  // The server never shows the ID token.
+  assert.doesNotMatch(s.stderr(), /eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}/);
+});
+
+test('metrics: auth mode, client cache, fleet outcomes, workload scope; no cluster or user in any label', async () => {
+  const m = await (await fetch(`${srv.base}/metrics`)).text();
+  const value = (re) => Number((m.match(re) || [])[1] ?? NaN);
+  assert.equal(value(/^mcp_kubernetes_wc_auth_mode\{mode="impersonation"\} (\S+)$/m), 1, m.slice(0, 2000));
+  assert.ok(value(/^mcp_kubernetes_wc_client_cache_total\{result="miss"\} (\S+)$/m) >= 1);
+  assert.ok(value(/^mcp_kubernetes_wc_client_cache_total\{result="hit"\} (\S+)$/m) >= 1, 'a second call reuses its client');
+  assert.ok(value(/^mcp_kubernetes_wc_client_cache_entries (\S+)$/m) >= 1);
+  // The per-cluster RBAC call and the stopped-cluster call were both partial.
+  assert.ok(value(/^mcp_kubernetes_fleet_calls_total\{outcome="partial"\} (\S+)$/m) >= 2);
+  assert.match(m, /^mcp_kubernetes_operations_total\{[^}]*scope="workload"[^}]*\} \d+/m);
+  assert.match(m, /^mcp_kubernetes_operations_total\{[^}]*scope="management"[^}]*\} \d+/m);
+  for (const line of m.split('\n').filter((l) => l.startsWith('mcp_kubernetes_'))) {
+    const labels = line.slice(line.indexOf('{') + 1, line.lastIndexOf('}'));
+    assert.doesNotMatch(labels, /wc[123]|org-acme|org-beta|example\.com/, `unbounded label value: ${line}`);
+  }
+});
