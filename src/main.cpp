@@ -6,6 +6,7 @@
 #include "instrumentation/metrics_export.hpp"
 #include "instrumentation/trace_export.hpp"
 #include "mcp/server.hpp"
+#include "pipeline/pipeline.hpp"
 #include "transport/http/origin.hpp"
 #include "transport/http/serve.hpp"
 #include "transport/stdio.hpp"
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
                                         "k8s_list_resources; every tool takes an optional context."},
                        {.tools_page_size = 100, .max_result_text_bytes = cfg.max_response_bytes});
     server.set_session_factory([] { return std::make_shared<mk::pipeline::SessionState>(); });
+    server.set_request_tracer(mk::pipeline::start_request_span);
     mk::register_all_tools(server, app);
     mk::metrics::register_standard_metrics();
     if (!cfg.enable_capi) {

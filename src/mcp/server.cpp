@@ -199,14 +199,25 @@ void Server::handle(const std::shared_ptr<Session>& s, json::value msg, Sink sin
     start_tool_call(s, *id, params, out, transport);
     return;
   }
+  auto finish = trace_request(*s, m, *id, params, transport);
   try {
-    out(response(*id, dispatch_sync(*s, m, params)));
+    auto r = dispatch_sync(*s, m, params);
+    if (finish) finish("success");
+    out(response(*id, std::move(r)));
   } catch (const ProtocolError& e) {
+    if (finish) finish("error");
     out(error(*id, e.code, e.message, e.data));
   } catch (const std::exception& e) {
+    if (finish) finish("error");
     mk::log::error("method {} failed: {}", m, e.what());
     out(error(*id, internal_error, "Internal error"));
   }
+}
+
+RequestFinish Server::trace_request(const Session& s, std::string_view method, const json::value& id,
+                                    const json::object& params, const TraceCarrier& transport) const {
+  if (!request_tracer_) return {};
+  return request_tracer_(s, method, id, params, transport);
 }
 
 json::value Server::dispatch_sync(Session& s, std::string_view m, const json::object& params) {
@@ -277,6 +288,7 @@ void add_cache_hints(json::object& r) {
 
 void Server::handle_modern(const std::shared_ptr<Session>& s, const json::value& id, std::string_view m,
                            const json::object& params, const Sink& out, const TraceCarrier& transport) {
+  RequestFinish finish;
   try {
     RequestMeta rm = parse_request_meta(params);
     check_modern_version(rm);
@@ -284,13 +296,17 @@ void Server::handle_modern(const std::shared_ptr<Session>& s, const json::value&
       start_tool_call(s, id, params, out, transport, &rm);
       return;
     }
+    finish = trace_request(*s, m, id, params, transport);
     json::object r = dispatch_modern(m, params);
     r["resultType"] = "complete";
     r["_meta"] = json::object{{meta::server_info, server_info()}};
+    if (finish) finish("success");
     out(response(id, std::move(r)));
   } catch (const ProtocolError& e) {
+    if (finish) finish("error");
     out(error(id, e.code, e.message, e.data));
   } catch (const std::exception& e) {
+    if (finish) finish("error");
     mk::log::error("method {} failed: {}", m, e.what());
     out(error(id, internal_error, "Internal error"));
   }

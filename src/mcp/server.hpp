@@ -37,6 +37,13 @@ using CallObserver = std::function<void(const std::string& tool, std::string_vie
 using ScopedCallObserver =
     std::function<void(const std::string& tool, std::string_view outcome, double seconds, std::string_view scope)>;
 
+// Traces every request other than tools/call (the application's call pipeline traces those):
+// called as a request starts; the returned function is called once with its outcome
+// ("success" | "error") when the response is ready. Unset: nothing is traced.
+using RequestFinish = std::function<void(std::string_view outcome)>;
+using RequestTracer = std::function<RequestFinish(const Session& s, std::string_view method, const json::value& id,
+                                                  const json::object& params, const TraceCarrier& transport)>;
+
 class Server {
  public:
   Server(boost::asio::any_io_executor ex, ServerInfo info, ServerOptions opts = {});
@@ -46,6 +53,7 @@ class Server {
   void set_session_factory(std::function<std::shared_ptr<SessionData>()> f) { session_factory_ = std::move(f); }
   void set_call_observer(CallObserver o) { observer_ = std::move(o); }
   void set_call_observer(ScopedCallObserver o) { scoped_observer_ = std::move(o); }
+  void set_request_tracer(RequestTracer t) { request_tracer_ = std::move(t); }
 
   // Creates a session bound to this server (application state attached).
   std::shared_ptr<Session> make_session(Session::Sender send);
@@ -86,6 +94,10 @@ class Server {
   std::function<std::shared_ptr<SessionData>()> session_factory_;
   CallObserver observer_;
   ScopedCallObserver scoped_observer_;
+  RequestTracer request_tracer_;
+  // Starts the request's span (when a tracer is set); the result ends it.
+  RequestFinish trace_request(const Session& s, std::string_view method, const json::value& id,
+                              const json::object& params, const TraceCarrier& transport) const;
 };
 
 }  // namespace mcp

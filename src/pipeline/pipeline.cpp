@@ -17,6 +17,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serializer.hpp>
 
+#include <set>
+
 namespace mk::pipeline {
 namespace json = boost::json;
 
@@ -127,6 +129,15 @@ std::string on_cluster(Env& env, const std::string& cluster, const Identity& who
 boost::asio::awaitable<mcp::ToolResult> on_workload(Env& env, const Handler& handler, Call& call,
                                                     federation::ClusterInfo info) {
   auto* fed = env.federation();
+  // The hop to a workload cluster is a span of its own: the client's set-up (Secret or CA read,
+  // cache hit or miss) and then the cluster's API requests as its children.
+  auto hop = trace::start_child("federation " + info.name, trace::SpanKind::internal, call.span_context());
+  if (hop.recording()) {
+    hop.set("k8s.cluster.name", info.name);
+    hop.set("capi.cluster.namespace", info.ns);
+    hop.set("federation.auth_mode", fed->mode_name());
+    call.set_trace(hop.context());
+  }
   auto client = co_await fed->client(info, call.identity());  // its errors name cluster and identity
   call.set_workload(info.name, std::move(client));
   mcp::ToolResult r;
@@ -327,12 +338,41 @@ boost::asio::awaitable<mcp::ToolResult> run_steps(Env& env, Limiter& limiter, st
 boost::asio::awaitable<mcp::ToolResult> run(Env& env, std::shared_ptr<Limiter> limiter, std::string_view verb,
                                             std::vector<std::string> free_text, Handler handler, mcp::CallContext& mc) {
   auto span = start_call_span(mc);
-  if (!span.recording()) co_return co_await run_steps(env, *limiter, verb, free_text, handler, mc, span);
-  // The trace id in the server's log for this call (debug: one line per call).
-  auto note = [&](std::string_view outcome) {
-    log::debug("tools/call {}: {} trace_id={} span_id={}", mc.tool(), outcome, trace::to_hex(span.context().trace_id),
-               trace::to_hex(span.context().span_id));
+  // The audit line: every call that changes something (info), the rest at debug. Who (the OAuth
+  // subject, or "local"), what, where, the outcome, and the trace id when traced. Arguments that
+  // reach it passed the argument checks (path-safe names), and are quoted all the same.
+  bool writes = !is_read_operation(verb);
+  auto audit = [&](std::string_view outcome) {
+    if (!writes && !log::enabled(log::Level::debug)) return;
+    const auto& a = mc.args();
+    auto arg = [&](const char* k) -> std::string {
+      auto* v = a.if_contains(k);
+      return v && v->is_string() ? boost::json::serialize(boost::json::value(v->as_string())) : std::string("-");
+    };
+    const auto& who = mc.session().identity.subject;
+    auto trace_part = span.recording() ? fmt::format(" trace_id={} span_id={}", trace::to_hex(span.context().trace_id),
+                                                     trace::to_hex(span.context().span_id))
+                                       : std::string();
+    auto line = fmt::format("audit: tools/call {} {} user={} cluster={} context={} namespace={} name={}{}", mc.tool(),
+                            outcome, who.empty() ? "local" : boost::json::serialize(boost::json::value(who)),
+                            arg("cluster"), arg("context"), arg("namespace"), arg("name"), trace_part);
+    if (writes) log::info("{}", line);
+    else log::debug("{}", line);
   };
+  if (!span.recording()) {
+    try {
+      auto r = co_await run_steps(env, *limiter, verb, free_text, handler, mc, span);
+      audit(r.is_error ? "error" : "success");
+      co_return r;
+    } catch (const boost::system::system_error& e) {
+      audit(e.code() == boost::asio::error::operation_aborted ? "cancelled" : "error");
+      throw;
+    } catch (const std::exception&) {
+      audit("error");
+      throw;
+    }
+  }
+  auto note = [&](std::string_view outcome) { audit(outcome); };
   try {
     auto r = co_await run_steps(env, *limiter, verb, free_text, handler, mc, span);
     if (r.is_error) {
@@ -366,6 +406,48 @@ boost::asio::awaitable<mcp::ToolResult> run(Env& env, std::shared_ptr<Limiter> l
 }
 
 }  // namespace
+
+mcp::RequestFinish start_request_span(const mcp::Session& s, std::string_view method, const boost::json::value& id,
+                                      const boost::json::object& params, const mcp::TraceCarrier& transport) {
+  auto tracer = trace::global();
+  if (!tracer) return {};
+  std::string tp, ts;
+  if (auto* m = params.if_contains("_meta"); m && m->is_object()) {
+    auto text = [&](const char* k) {
+      auto* v = m->as_object().if_contains(k);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    tp = text("traceparent");
+    ts = text("tracestate");
+  }
+  auto ex = trace::extract(tp, ts, transport.traceparent, transport.tracestate);
+  std::vector<trace::Link> links;
+  if (ex.link) links.push_back({*ex.link});
+  // Shared: the finish function may be copied by the caller; the span ends once.
+  // Span names from a fixed set: the method comes from the caller, and a collector keeps an index
+  // of every operation name it sees.
+  static const std::set<std::string_view, std::less<>> known{
+      "initialize",     "ping",          "tools/list",        "logging/setLevel",         "resources/list",
+      "resources/read", "prompts/list",  "prompts/get",       "resources/templates/list", "server/discover",
+      "completion/complete", "resources/subscribe", "resources/unsubscribe"};
+  bool is_known = known.contains(method);
+  auto span = std::make_shared<trace::Span>(tracer->start(is_known ? std::string(method) : std::string("unknown method"),
+                                                          trace::SpanKind::server, ex.parent ? &*ex.parent : nullptr,
+                                                          std::move(links)));
+  if (!span->recording()) return {};
+  span->set("mcp.method.name", method.substr(0, 128));
+  span->set("jsonrpc.request.id", id.is_string() ? std::string(id.as_string()) : boost::json::serialize(id));
+  if (!s.id.empty()) span->set("mcp.session.id", std::string_view(s.id).substr(0, 8));
+  if (!s.protocol_version.empty()) span->set("mcp.protocol.version", s.protocol_version);
+  if (s.identity.authenticated()) span->set("enduser.id", s.identity.subject);
+  return [span](std::string_view outcome) {
+    if (outcome != "success") {
+      span->set("error.type", "protocol_error");
+      span->set_status(trace::Status::error, outcome);
+    }
+    span->end();
+  };
+}
 
 trace::Span start_call_span(const mcp::CallContext& mc) {
   auto tracer = trace::global();

@@ -128,6 +128,10 @@ class Call {
 // The span of one tool call ("tools/call <tool>", kind server), parented on the call's
 // params._meta traceparent, else its HTTP request's; non-recording when tracing is off.
 trace::Span start_call_span(const mcp::CallContext& mc);
+// The span of any other request (mcp::Server::set_request_tracer): "<method>", kind server, with
+// the same parent rules and attributes.
+mcp::RequestFinish start_request_span(const mcp::Session& s, std::string_view method, const boost::json::value& id,
+                                      const boost::json::object& params, const mcp::TraceCarrier& transport);
 
 using Handler = std::function<boost::asio::awaitable<mcp::ToolResult>(Env&, Call&)>;
 

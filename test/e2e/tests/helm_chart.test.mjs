@@ -26,11 +26,8 @@ const valuesDir = path.join(repoRoot, 'test/helm/values');
 const inCluster = path.join(repoRoot, 'test/helm/in-cluster.sh');
 const valuesFiles = readdirSync(valuesDir).filter((f) => f.endsWith('.yaml')).sort();
 const PROFILES = ['readonly', 'standard', 'admin'];
-// Flags the chart renders for features other issues are adding (OAuth: issue 13, CAPI: issue 14).
-// Until the binary has them, the values files using them are checked by the API server only, and
-// the test says so; any other unknown flag fails (the original chart passed a flag that does not
-// exist and crashed its pod).
-const PENDING_FLAG = /^--(enable-capi)/;  // issue 14 (federation)
+// Every flag the chart renders must exist in the binary (the original chart passed a flag that
+// does not exist and crashed its pod).
 
 let helm;
 let tmp;
@@ -121,11 +118,8 @@ function checkDeployment(d, f) {
   }
   assert.ok(!(c.env || []).some((e) => /SECRET|TOKEN|PASSWORD/.test(e.name) && e.value), f);
   assert.equal(c.args[0], 'serve', f);
-  // Every flag the chart passes exists in the binary (or belongs to a pending issue, said below).
   const unknown = c.args.slice(1).map((a) => a.replace(/=.*/, '')).filter((fl) => !serveHelp.includes(fl));
-  const notPending = unknown.filter((fl) => !PENDING_FLAG.test(fl));
-  assert.deepEqual(notPending, [], `${f}: flags the server does not know`);
-  return unknown;
+  assert.deepEqual(unknown, [], `${f}: flags the server does not know`);
 }
 
 const EXPECTED_KINDS = {
@@ -148,8 +142,7 @@ test('every values file renders objects the API server accepts (server-side dry-
     const objs = dryRun(render(f, dryNs));
     rendered[f] = objs;
     assert.equal(objs.map((o) => o.kind).sort().join(' '), EXPECTED_KINDS[f], f);
-    const unknown = checkDeployment(one(objs, 'Deployment'), f);
-    if (unknown.length) console.log(`${f}: the server binary does not have ${unknown.join(' ')} yet (issues 13/14); rendered and dry-run only`);
+    checkDeployment(one(objs, 'Deployment'), f);
   }
   // The profiles: the ClusterRole matches the tools the server flags offer.
   const role = (f) => byKind(rendered[f], 'ClusterRole').find((r) => !r.metadata.name.endsWith('-capi'));

@@ -75,6 +75,10 @@ async function session(base) {
       assert.equal(r.status, 200, JSON.stringify(r.body));
       return r.body.result;
     },
+    async request(id, method, params, headers = {}) {
+      const r = await post({ jsonrpc: '2.0', id, method, params }, headers, sid);
+      return r.body;
+    },
   };
 }
 
@@ -85,14 +89,14 @@ const childOf = (span) => span.references.find((r) => r.refType === 'CHILD_OF')?
 // Polls Jaeger until the trace holds the call's server span and spans matching `ready`. Export
 // is batched and async: a client span and its parent server span can land in different
 // batches, so a test never reads one without waiting for the other.
-async function readTrace(traceId, ready) {
+async function readTrace(traceId, ready, { needCall = true } = {}) {
   let last;
   for (let i = 0; i < 300; i++) {
     const r = await fetch(`${queryBase}/api/traces/${traceId}`);
     if (r.ok) {
       last = await r.json();
       const t = last.data?.[0];
-      if (t && t.spans.some((x) => x.operationName.startsWith('tools/call ')) && ready(t.spans)) return t;
+      if (t && (!needCall || t.spans.some((x) => x.operationName.startsWith('tools/call '))) && ready(t.spans)) return t;
     }
     await sleep(100);
   }
@@ -206,7 +210,50 @@ test('a tool call continues the caller\'s trace (HTTP traceparent) with API-serv
   assert.equal(tag(list, 'k8s.cluster.name'), tag(server, 'k8s.cluster.name'));
   assert.ok(tag(list, 'k8s.cluster.name'), 'the context is recorded');
   // The call's log line (--debug) names the trace and the server span.
-  assert.match(stderr(), new RegExp(`tools/call k8s_list_resources: success trace_id=${traceId} span_id=${server.spanID}`));
+  assert.match(stderr(), new RegExp(
+    `audit: tools/call k8s_list_resources success user=local cluster=- context=- namespace="${ns}" name=- trace_id=${traceId} span_id=${server.spanID}`));
+});
+
+test('other MCP requests are spans too: tools/list and ping continue the caller\'s trace; unknown methods get one fixed name', async () => {
+  const { base } = await startServer(tracingEnv());
+  const s = await session(base);
+  const traceId = hex(32), parent = hex(16);
+  const tp = { traceparent: `00-${traceId}-${parent}-01` };
+  assert.ok((await s.request('tl-1', 'tools/list', {}, tp)).result.tools.length > 0);
+  assert.ok((await s.request('ping-1', 'ping', {}, tp)).result);
+  const bogus = `x/${hex(8)}`;
+  assert.equal((await s.request('bogus-1', bogus, {}, tp)).error.code, -32601);
+  const t = await readTrace(traceId, (spans) => ['tools/list', 'ping', 'unknown method']
+    .every((n) => spans.some((x) => x.operationName === n)), { needCall: false });
+  const list = t.spans.find((x) => x.operationName === 'tools/list');
+  assert.equal(childOf(list), parent);
+  assert.equal(tag(list, 'span.kind'), 'server');
+  assert.equal(tag(list, 'mcp.method.name'), 'tools/list');
+  assert.equal(tag(list, 'jsonrpc.request.id'), 'tl-1');
+  assert.equal(tag(list, 'mcp.session.id'), s.sid.slice(0, 8));
+  assert.equal(tag(list, 'error'), undefined);
+  const unknown = t.spans.find((x) => x.operationName === 'unknown method');
+  assert.equal(tag(unknown, 'mcp.method.name'), bogus);
+  assert.equal(tag(unknown, 'error'), true);
+  assert.ok(!t.spans.some((x) => x.operationName.includes(bogus)), 'a caller\'s method never names a span');
+});
+
+test('a write is audited at info level with its trace id; reads only under --debug', async () => {
+  const { base, stderr } = await startServer(tracingEnv(), ['--non-destructive=false']);
+  const s = await session(base);
+  const traceId = hex(32);
+  const name = `audited-${process.pid}`;
+  const manifest = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { a: '1' } };
+  const r = await s.call('create-1', 'k8s_create_resource', { namespace: ns, manifest },
+    { headers: { traceparent: `00-${traceId}-${hex(16)}-01` } });
+  assert.ok(!r.isError, JSON.stringify(r));
+  const g = await s.call('get-2', 'k8s_get_resource', { resourceType: 'configmaps', namespace: ns, name });
+  assert.ok(!g.isError, JSON.stringify(g));
+  const t = await readTrace(traceId, (spans) => spans.some((x) => x.operationName.startsWith('POST ')));
+  const server = t.spans.find((x) => x.operationName === 'tools/call k8s_create_resource');
+  assert.match(stderr(), new RegExp(
+    `info +audit: tools/call k8s_create_resource success user=local cluster=- context=- namespace="${ns}" name=- trace_id=${traceId} span_id=${server.spanID}`));
+  assert.doesNotMatch(stderr(), /audit: tools\/call k8s_get_resource/);
 });
 
 test('params._meta.traceparent is the parent; the HTTP header\'s context becomes a link', async () => {
