@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { startOAuthServer, dexLogin, REGISTRATION_TOKEN } from '../lib/oauth.mjs';
+import { startOAuthServer, dexLogin, request, CookieJar, consentForm, answerConsent, REGISTRATION_TOKEN }
+  from '../lib/oauth.mjs';
 
 const REDIRECT = 'http://127.0.0.1:1/cb';
 const KEY = randomBytes(32).toString('hex');
@@ -107,4 +108,38 @@ test('a refresh on one replica and its replay on the other revoke the family eve
   assert.equal(replay.status, 400);
   assert.equal((await init(portOf(b), t2.access_token)).status, 401);
   assert.equal((await init(portOf(a), t2.access_token)).status, 401);
+});
+
+test('consent spans replicas: the page from one, the answer on the other, the cookie honoured by both', async () => {
+  const r = await fetch(`http://127.0.0.1:${portOf(a)}/oauth/register`, { method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${REGISTRATION_TOKEN}` },
+    body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }) });
+  const clientId = (await r.json()).client_id;
+  const q = form({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, state: 's',
+    code_challenge: b64url(createHash('sha256').update(b64url(randomBytes(32))).digest()), code_challenge_method: 'S256' });
+  const jar = new CookieJar();
+  const get = async (port) => {
+    const url = `http://127.0.0.1:${port}/oauth/authorize?${q}`;
+    const res = await request(url, { headers: jar.header(url) ? { cookie: jar.header(url) } : {} });
+    jar.store(url, res.headers['set-cookie']);
+    return res;
+  };
+  const page = await get(portOf(b));
+  assert.equal(page.status, 200);
+  const f = consentForm(page.body, a.base);
+  // The form posts to the shared base URL (replica a); the pending request is in Redis.
+  assert.equal(new URL(f.action).port, String(portOf(a)));
+  // Cookies are per host, not per port: the browser sends b's binding cookie to a.
+  jar.set(a.base, 'mcpk-browser', jar.get(`http://127.0.0.1:${portOf(b)}`, 'mcpk-browser'));
+  const ok = await answerConsent(f, 'approve', jar);
+  assert.equal(ok.status, 303, ok.body);
+  // A replay on the other replica: the token was taken once, in Redis.
+  const replayUrl = f.action.replace(`:${portOf(a)}/`, `:${portOf(b)}/`);
+  jar.set(`http://127.0.0.1:${portOf(b)}`, 'mcpk-browser', jar.get(a.base, 'mcpk-browser'));
+  assert.equal((await answerConsent({ ...f, action: replayUrl }, 'approve', jar)).status, 400);
+  // The consent cookie (from a) is accepted by b: same --oauth-encryption-key.
+  for (const [name, value] of jar.byOrigin.get(a.base)) jar.set(`http://127.0.0.1:${portOf(b)}`, name, value);
+  const skip = await get(portOf(b));
+  assert.equal(skip.status, 302);
+  assert.ok(skip.headers.location.startsWith(a.env.DEX_ISSUER), skip.headers.location);
 });
