@@ -86,30 +86,32 @@ export function request(url, { method = 'GET', headers = {}, body } = {}) {
 const unescape = (s) => s.replace(/&amp;/g, '&').replace(/&#43;/g, '+').replace(/&#34;/g, '"').replace(/&#39;/g, "'")
   .replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 
-// A browser's cookies, per origin (enough for our consent cookies and Dex: Path=/, no Domain).
+// A browser's cookies, per host (as browsers keep them: not per port, so replicas on one host
+// see each other's cookies; enough for our cookies and Dex's: Path=/, no Domain).
 export class CookieJar {
-  constructor() { this.byOrigin = new Map(); }
+  constructor() { this.byHost = new Map(); }
+  _host(url) {
+    const h = new URL(url).hostname;
+    if (!this.byHost.has(h)) this.byHost.set(h, new Map());
+    return this.byHost.get(h);
+  }
   header(url) {
-    const m = this.byOrigin.get(new URL(url).origin);
-    return m && m.size ? [...m].map(([k, v]) => `${k}=${v}`).join('; ') : undefined;
+    const m = this._host(url);
+    return m.size ? [...m].map(([k, v]) => `${k}=${v}`).join('; ') : undefined;
   }
   store(url, setCookie) {
-    const origin = new URL(url).origin;
-    if (!this.byOrigin.has(origin)) this.byOrigin.set(origin, new Map());
+    const m = this._host(url);
     for (const c of [setCookie ?? []].flat()) {
       const [pair, ...attrs] = c.split(';');
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq).trim();
-      const gone = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a));
-      if (gone) this.byOrigin.get(origin).delete(name);
-      else this.byOrigin.get(origin).set(name, pair.slice(eq + 1).trim());
+      if (attrs.some((a) => /^\s*max-age=0\s*$/i.test(a))) m.delete(name);
+      else m.set(name, pair.slice(eq + 1).trim());
     }
   }
-  get(origin, name) { return this.byOrigin.get(origin)?.get(name); }
-  set(origin, name, value) {
-    if (!this.byOrigin.has(origin)) this.byOrigin.set(origin, new Map());
-    this.byOrigin.get(origin).set(name, value);
-  }
+  get(url, name) { return this._host(url).get(name); }
+  set(url, name, value) { this._host(url).set(name, value); }
+  names(url) { return [...this._host(url).keys()]; }
 }
 
 // Our consent page (the MCP server's, before Dex): its form action and CSRF token, or null.
