@@ -36,6 +36,12 @@ asio::awaitable<HttpReply> AuthServer::authorize(const HttpRequest& req) {
   auto q = parse_form(req.method == "POST" ? req.body : req.query);
   auto client_id = get(q, "client_id");
   if (client_id.empty()) bad_request("client_id is required");
+  if (cfg_.cimd && looks_like_url(client_id)) {
+    auto cimd_key = "cimd-ip:" + req.peer;
+    auto n = co_await store_->incr(std::move(cimd_key), std::chrono::minutes(1));
+    if (n > cfg_.cimd_requests_per_ip_per_minute)
+      oauth_fail(429, "too_many_requests", "too many client metadata document requests from this address; try later");
+  }
   auto client = co_await find_client(client_id);
   if (!client) oauth_fail(400, "invalid_client", "unknown client_id");
   auto redirect_uri = get(q, "redirect_uri");

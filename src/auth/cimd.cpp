@@ -158,13 +158,24 @@ asio::awaitable<ClientRecord> CimdResolver::resolve(std::string url) {
     cache_.erase(it);
   }
   reg.inc("oauth_cimd_cache_total", {{"result", "miss"}});
+  if (in_flight_ >= opts_.max_in_flight) {
+    reg.inc("oauth_cimd_fetch_total", {{"result", "busy"}});
+    refuse("too many document fetches in progress; try again");
+  }
   HttpAnswer a;
   std::string failure;
-  try {
-    Headers h;
-    a = co_await http_->get(url, std::move(h));
-  } catch (const Error& e) {
-    failure = e.what();
+  {
+    ++in_flight_;
+    struct Done {  // however the fetch ends (also a destroyed coroutine)
+      std::size_t& n;
+      ~Done() { --n; }
+    } done{in_flight_};
+    try {
+      Headers h;
+      a = co_await http_->get(url, std::move(h));
+    } catch (const Error& e) {
+      failure = e.what();
+    }
   }
   if (!failure.empty()) {
     reg.inc("oauth_cimd_fetch_total", {{"result", "error"}});

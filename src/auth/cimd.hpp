@@ -27,6 +27,9 @@ struct CimdOptions {
   std::size_t max_bytes = 5 * 1024;                            // the draft's suggested limit for a document
   std::chrono::seconds ttl{300};                               // re-fetched after this (clients may change it)
   std::size_t max_entries = 256;                               // cache bound; the least fresh entry goes first
+  // Fetches in flight at once: each holds a socket for up to `timeout`, and the URLs are the
+  // callers' to choose (beyond it: invalid_client, try again).
+  std::size_t max_in_flight = 16;
   std::size_t max_redirect_uris = 10;
   std::size_t max_uri_bytes = 2048;
   // Test-only (MCPK_TEST_CIMD_LOOPBACK_HOST / MCPK_TEST_CIMD_CA_FILE): this one host name may
@@ -63,6 +66,7 @@ class CimdResolver {
   CimdOptions opts_;
   std::unique_ptr<HttpClient> http_;
   std::map<std::string, Entry> cache_;
+  std::size_t in_flight_ = 0;
 };
 
 }  // namespace mk::auth

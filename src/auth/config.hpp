@@ -48,6 +48,9 @@ struct AuthConfig {
   // Client ID Metadata Documents (cimd.hpp); the two test-only overrides are never set by a
   // flag, only by MCPK_TEST_CIMD_LOOPBACK_HOST / MCPK_TEST_CIMD_CA_FILE.
   bool cimd = false;
+  // Authorization requests naming a metadata document URL, per address per minute (each may
+  // make us fetch a URL of the caller's choosing).
+  std::int64_t cimd_requests_per_ip_per_minute = 60;
   // SSO token forwarding: ID tokens of the provider's issuer for these audiences (other
   // clients of the same provider) are accepted at the MCP endpoint as they are.
   std::vector<std::string> trusted_audiences;

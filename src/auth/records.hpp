@@ -12,6 +12,7 @@
 //   rt-used:<hash(refresh token)> family id               (replay of a rotated token revokes the family)
 //   reg-ip:<address>              counter                 (registrations per address per window)
 //   authz-ip:<address>            counter                 (sign-ins started per address per flow_ttl)
+//   cimd-ip:<address>             counter                 (authorizations naming a CIMD URL, per minute)
 //   tok-ip:<address>, tok-user:<hash(subject)>  counters  (token requests per minute)
 #include <boost/json/object.hpp>
 

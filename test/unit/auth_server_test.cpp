@@ -630,3 +630,24 @@ TEST(RateLimiter, BucketRefillsAndStaysBounded) {
   RateLimiter off(0, 1);
   for (int i = 0; i < 100; ++i) EXPECT_TRUE(off.allow("u", t0));
 }
+
+// A client id URL makes us fetch a caller-chosen URL: per address, bounded before any fetch
+// (here the URLs are refused before fetching, so no network is needed).
+TEST_F(AuthServerTest, MetadataDocumentRequestsAreLimitedPerAddress) {
+  rebuild([](AuthConfig& c) {
+    c.cimd = true;
+    c.cimd_requests_per_ip_per_minute = 3;
+  });
+  auto kv = authz("http://app.example.com/client.json");
+  for (int i = 0; i < 3; ++i) {
+    auto r = authorize(kv);
+    EXPECT_EQ(r.status, 400u);
+    EXPECT_NE(body(r)["error_description"].as_string().find("https"), std::string::npos) << r.body;
+  }
+  auto over = authorize(kv);
+  EXPECT_EQ(over.status, 429u);
+  EXPECT_EQ(body(over)["error"], "too_many_requests");
+  // Registered clients are not counted.
+  auto client = register_client();
+  EXPECT_EQ(authorize(authz(client)).status, 200u);
+}
