@@ -18,6 +18,7 @@ let srv;
 let docs;
 let port;
 const hits = new Map();  // path -> requests the document server saw
+const stalled = [];
 
 const b64url = (b) => b.toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 const form = (o) => new URLSearchParams(o).toString();
@@ -32,6 +33,7 @@ function documents() {
     '/secret.json': [200, { ...good, client_id: url('/secret.json'), client_secret: 'in the open' }],
     '/big.json': [200, { ...good, client_id: url('/big.json'), client_name: 'x'.repeat(200), padding: 'y'.repeat(8000) }],
     '/redirect.json': [302, null],
+    '/slow.json': [0, null],  // never answers
   };
 }
 
@@ -46,6 +48,7 @@ before(async () => {
       const d = documents()[req.url];
       if (!d) { res.writeHead(404).end(); return; }
       if (d[0] === 302) { res.writeHead(302, { location: url('/good.json') }).end(); return; }
+      if (d[0] === 0) { stalled.push(res); return; }
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(d[1]));
     });
   await new Promise((r) => docs.listen(0, '127.0.0.1', r));
@@ -56,6 +59,7 @@ before(async () => {
 
 after(async () => {
   await srv?.stop();
+  for (const r of stalled) r.destroy();
   docs?.close();
 });
 
@@ -112,6 +116,7 @@ test('refused: loopback, private and wrapped addresses (never connected), non-ht
     [url('/big.json'), /exceeds 5120 bytes/],
     [url('/redirect.json'), /HTTP 302 \(redirects are not followed\)/],
     [url('/missing.json'), /HTTP 404/],
+    [url('/slow.json'), /did not answer within 5 s/],
   ];
   const before = hits.get('/good.json');
   for (const [clientId, expected] of cases) {
