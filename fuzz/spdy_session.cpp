@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -212,9 +213,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   wire->arrived.notify();
   io.poll();
   io.restart();
-  for (auto& l : locals)
-    if (!l->open_done || !l->read_done) std::abort();
-  if (session->alive()) std::abort();
+  for (std::size_t i = 0; i < locals.size(); ++i)
+    if (!locals[i]->open_done || !locals[i]->read_done) {
+      std::fprintf(stderr, "local connection %zu never finished: open %s, read %s, tunnel %s\n", i,
+                   locals[i]->open_done ? "done" : "pending", locals[i]->read_done ? "done" : "pending",
+                   locals[i]->tunnel ? "yes" : "no");
+      std::abort();
+    }
+  if (session->alive()) {
+    std::fprintf(stderr, "the session is still alive after its connection closed\n");
+    std::abort();
+  }
   locals.clear();
   session.reset();
   io.run();

@@ -92,6 +92,9 @@ summary() {
     echo "e2e tests: $E2E_PASS passed, $E2E_FAIL failed"
     [ -z "$ASAN_E2E_PASS" ] || echo "e2e tests under ASan: $ASAN_E2E_PASS passed, $ASAN_E2E_FAIL failed"
   fi
+  if [ -s "$WORK/fuzz.out" ] && grep -q '^fuzz FAILED' "$WORK/fuzz.out"; then
+    grep -E '^(fuzz FAILED|==[0-9]+==ERROR|SUMMARY:|.*runtime error:|reproducer:)' "$WORK/fuzz.out" | head -12
+  fi
   # The one closing line CI reads.
   echo "tests: $((UNIT_PASS + E2E_PASS + STREAMS_PASS)) passed, $((UNIT_FAIL + E2E_FAIL + STREAMS_FAIL)) failed"
 }
@@ -117,9 +120,9 @@ on_exit() {
   trap - EXIT INT TERM
   [ -z "$CURRENT" ] || RESULTS+=("$(printf '%-16s %-18s' "$CURRENT" interrupted)")
   teardown || true
-  rm -rf "$WORK"
   [ "$rc" = 0 ] && [ "$FAILED" = 1 ] && rc=1
   [ "$SUMMARY_DONE" = 1 ] || summary
+  rm -rf "$WORK"
   exit "$rc"
 }
 trap on_exit EXIT
@@ -243,7 +246,9 @@ counts_from_tap() { # a timed-out (cancelled) test counts as failed; no report a
 
 # --- sanitizers and fuzzing (cmake/Sanitizers.cmake, scripts/fuzz.sh) ----------------------
 do_fuzz() {
-  FUZZ_SECONDS=$FUZZ_CI_SECONDS FUZZ_BUILD_DIR=${BUILD_DIR}-fuzz scripts/fuzz.sh
+  # The output is kept so the summary can name a failed target and its first report: CI shows
+  # the summary, not this phase's log.
+  FUZZ_SECONDS=$FUZZ_CI_SECONDS FUZZ_BUILD_DIR=${BUILD_DIR}-fuzz scripts/fuzz.sh 2>&1 | tee "$WORK/fuzz.out"
 }
 
 # -O1 and light debug info: sanitizer builds are for finding bugs, and compile faster so.

@@ -47,6 +47,7 @@ int serve_http(boost::asio::io_context& io, mcp::Server& server, mk::App& app, c
   if (cfg.enable_oauth) {
     auth = mk::make_auth_server(io.get_executor(), cfg, cfg.http_endpoint);
     hooks.auth = auth.get();
+    if (cfg.oauth_storage_type == "valkey") hooks.session_store = &auth->store();
   }
   if (!cfg.metrics_addr.empty()) {
     auto [mh, mp] = http::split_host_port(cfg.metrics_addr);

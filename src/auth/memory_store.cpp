@@ -52,6 +52,12 @@ class MemoryStore final : public Store {
     map_.erase(it);
     co_return true;
   }
+  boost::asio::awaitable<bool> touch(std::string key, Ttl ttl) override {
+    auto it = live(key);
+    if (it == map_.end()) co_return false;
+    it->second.expires = deadline(ttl);
+    co_return true;
+  }
   boost::asio::awaitable<std::int64_t> incr(std::string key, Ttl window) override {
     auto it = live(key);
     if (it == map_.end()) {

@@ -31,6 +31,8 @@ class Store {
   virtual boost::asio::awaitable<std::optional<std::string>> take(std::string key) = 0;
   // True when the key existed.
   virtual boost::asio::awaitable<bool> erase(std::string key) = 0;
+  // Restarts the key's expiry at `ttl` without rewriting it; false when the key is absent.
+  virtual boost::asio::awaitable<bool> touch(std::string key, Ttl ttl) = 0;
   // Adds one and returns the new count; the first increment starts a window of `window`
   // after which the count disappears (fixed-window rate limits, per-address caps).
   virtual boost::asio::awaitable<std::int64_t> incr(std::string key, Ttl window) = 0;

@@ -157,6 +157,15 @@ class ValkeyStore final : public Store {
     co_return v.integer > 0;
   }
 
+  asio::awaitable<bool> touch(std::string key, Ttl ttl) override {
+    std::string cmd;
+    resp::encode(cmd, {"PEXPIRE", prefixed(key), std::to_string(std::max<std::int64_t>(1, ttl.count()))});
+    auto r = co_await run("PEXPIRE", std::move(cmd), 1, true);
+    auto& v = reply(r[0], "PEXPIRE");
+    if (v.type != Value::Type::integer) unexpected("PEXPIRE");
+    co_return v.integer > 0;
+  }
+
   asio::awaitable<std::int64_t> incr(std::string key, Ttl window) override {
     std::string cmd;
     std::string ms = std::to_string(std::max<std::int64_t>(0, window.count()));

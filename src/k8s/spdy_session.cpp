@@ -169,6 +169,11 @@ struct SpdySession::State {
     // After the server's FIN (or RST) the reader takes no more data: queued, it could only
     // stall the connection (a protocol error of the server's; found by fuzz/spdy_session).
     if (st->remote_done[1]) co_return;
+    // Nor before the server accepted the data stream (its SYN_REPLY).
+    if (!st->replied[1]) {
+      finish(st, "the server sent data before accepting the stream (SPDY protocol error)");
+      co_return;
+    }
     if (!payload.empty()) {
       st->queued += payload.size();
       st->queue.push_back(std::move(payload));
@@ -176,6 +181,13 @@ struct SpdySession::State {
     if (fin) st->remote_done[1] = true;
     st->signal.notify();
     if (st->queued <= opt.max_queued) co_return;
+    // Data may come before the error stream's reply (spdystream serves each stream on its own
+    // goroutine), but until both replies the stream has no reader: waiting for one would hold the
+    // whole connection, deaf to its end, until the open times out (found by fuzz/spdy_session).
+    if (!st->replied[0]) {
+      finish(st, fmt::format("the server sent more than {} bytes before accepting the stream", opt.max_queued));
+      co_return;
+    }
     // A peer that honours the 64 KiB stream window never gets here; spdystream does not, so
     // (like client-go) stop reading until this stream's reader catches up, for a bounded time.
     {
@@ -434,7 +446,9 @@ asio::awaitable<std::shared_ptr<PortTunnel>> SpdySession::open(int port, std::ch
       if (s->ended || st->remote_done[1] || st->closed) {
         // The server gave up (e.g. it could not dial the pod port): its reason follows on the error stream.
         co_await tunnel->collect_error();
-        auto why = tunnel->error().empty() ? std::string("the server closed the stream") : tunnel->error();
+        auto why = !tunnel->error().empty()    ? tunnel->error()
+                   : !st->close_reason.empty() ? st->close_reason
+                                               : std::string("the server closed the stream");
         fail(Errc::unavailable, fmt::format("{}: SPDY stream setup failed: {}", s->what, why));
       }
       if (dl.passed())

@@ -20,6 +20,11 @@ namespace json = boost::json;
 // Base for application state attached to a session.
 struct SessionData {
   virtual ~SessionData() = default;
+  // What of this state other replicas must see when sessions are shared (e.g. the selected
+  // context); resources that live in this process (port-forwards) are not part of it.
+  virtual json::object snapshot() const { return {}; }
+  // Applies another replica's snapshot; must treat it as untrusted input (it came from a store).
+  virtual void restore(const json::object&) {}
 };
 
 // RFC 5424 levels used by logging/setLevel; `off` until the client asks.

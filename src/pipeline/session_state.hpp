@@ -16,6 +16,17 @@ namespace mk::pipeline {
 struct SessionState : mcp::SessionData {
   std::string context;  // "" => the server's default context
 
+  boost::json::object snapshot() const override {
+    boost::json::object o;
+    if (!context.empty()) o["context"] = context;
+    return o;
+  }
+  // A context name that no longer exists fails at its next use like any unknown context.
+  void restore(const boost::json::object& o) override {
+    auto* c = o.if_contains("context");
+    context = c && c->is_string() && c->as_string().size() <= 253 ? std::string(c->as_string()) : std::string();
+  }
+
   // The session's instance of T, created on first use (e.g. its port-forward registry).
   template <class T, class... A>
   std::shared_ptr<T> resource(A&&... a) {

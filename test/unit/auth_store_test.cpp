@@ -131,6 +131,22 @@ TEST_P(StoreConformance, PutIfPresentNeverRecreates) {
   EXPECT_EQ(run(io_, s.get("grant")), std::nullopt);
 }
 
+// A session record kept alive by use: touch restarts the expiry, leaves the value, and never
+// creates a key that is gone.
+TEST_P(StoreConformance, TouchRestartsExpiryAndNeverRecreates) {
+  auto& s = *store_;
+  EXPECT_FALSE(run(io_, s.touch("session", Ttl(60'000))));
+  EXPECT_EQ(run(io_, s.get("session")), std::nullopt);
+  run(io_, s.put("session", "v", Ttl(1000)));
+  EXPECT_TRUE(run(io_, s.touch("session", Ttl(60'000))));
+  sleep(2000ms);
+  EXPECT_EQ(run(io_, s.get("session")), "v");
+  EXPECT_TRUE(run(io_, s.touch("session", Ttl(1000))));
+  sleep(2000ms);
+  EXPECT_EQ(run(io_, s.get("session")), std::nullopt);
+  EXPECT_FALSE(run(io_, s.touch("session", Ttl(60'000))));
+}
+
 TEST_P(StoreConformance, TakeReturnsOnceAndDeletes) {
   auto& s = *store_;
   run(io_, s.put("code", "v", Ttl(60'000)));

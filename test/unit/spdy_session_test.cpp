@@ -245,6 +245,44 @@ TEST(SpdySession, DataAfterFinIsDroppedAndStallsNothing) {
   EXPECT_EQ(second, "next");
 }
 
+// A flood on a stream the server has not accepted yet (only the data stream's SYN_REPLY) has no
+// reader: queued, it held the whole connection until the open timed out, deaf even to its close
+// (found by fuzz/spdy_session). It fails only that open. (A little early data is kept:
+// PortForwardSpdy's multiplexing test.)
+TEST(SpdySession, DataBeforeBothRepliesFailsTheOpenAndStallsNothing) {
+  Fixture fx;
+  mk::k8s::SpdySessionOptions o;
+  o.max_queued = 1024;
+  o.stall_timeout = 1h;  // a stall outlasts the test
+  fx.server->answer_syns = false;
+  auto session = fx.start(o);
+  std::string first_error, next;
+  fx.run([&]() -> asio::awaitable<void> {
+    // Streams 1 (error) and 3 (data): only 3 is accepted, then data floods it.
+    fx.server->reply(3);
+    fx.server->send(spdy::data_frame(3, std::string(4096, 'x')));
+    try {
+      co_await session->open(8080, 2s);
+    } catch (const mk::Error& e) {
+      first_error = e.what();
+    }
+    // The connection is still read: the next pair (5, 7) works.
+    fx.server->reply(5);
+    fx.server->reply(7);
+    auto tunnel = co_await session->open(8080, 2s);
+    fx.server->send(spdy::data_frame(7, "next", spdy::kFlagFin) + spdy::data_frame(5, "", spdy::kFlagFin));
+    for (;;) {
+      auto d = co_await tunnel->read();
+      if (!d) break;
+      next += *d;
+    }
+    session->close();
+  });
+  EXPECT_EQ(fx.failure, "");
+  EXPECT_NE(first_error.find("bytes before accepting the stream"), std::string::npos) << first_error;
+  EXPECT_EQ(next, "next");
+}
+
 TEST(SpdySession, StalledReaderIsResetAndReportedWhileOthersGoOn) {
   Fixture fx;
   mk::k8s::SpdySessionOptions o;

@@ -2,12 +2,15 @@
 // inside a co_await expression twice (docs/architecture.md).
 #include "transport/http/mcp_endpoint.hpp"
 
+#include "auth/crypto.hpp"
+#include "auth/store.hpp"
 #include "instrumentation/metrics.hpp"
 #include "mcp/jsonrpc.hpp"
 #include "transport/http/event_log.hpp"
 #include "transport/http/modern_headers.hpp"
 #include "transport/http/origin.hpp"
 #include "transport/http/session_policy.hpp"
+#include "util/error.hpp"
 #include "util/log.hpp"
 
 #include <fmt/core.h>
@@ -34,6 +37,9 @@ struct McpEndpoint::HttpSession {
   std::uint64_t next_stream = 1;
   int active_requests = 0;  // POSTs and GETs open
   bool used = false;        // a request beyond initialize
+  // Shared sessions: the record last written to or read from the store ("" => not yet).
+  std::string shared;
+  std::chrono::steady_clock::time_point shared_at;
 
   bool busy() const { return active_requests > 0 || !mcp->inflight.empty(); }
 };
@@ -78,6 +84,24 @@ mcp::TraceCarrier trace_headers(const Request& req) {
   return {h("traceparent"), h("tracestate")};
 }
 
+// The store key of a session: its id hashed, so the store's key space reveals no usable id.
+std::string shared_key(const std::string& id) { return "mcp-session:" + auth::sha256_b64url(id); }
+// A record beyond this drops the client's info and capabilities (only what a replica needs to
+// serve the session stays); client-chosen objects must not make every request's read big.
+constexpr std::size_t kMaxSharedRecord = 16 * 1024;
+
+// Another replica's record onto a local session (untrusted: it came from a store).
+void apply_record(mcp::Session& s, const json::object& r) {
+  if (auto* v = r.if_contains("pv"); v && v->is_string() && mcp::is_supported_legacy_version(v->as_string()))
+    s.protocol_version = std::string(v->as_string());
+  if (auto* v = r.if_contains("init"); v && v->is_bool()) s.initialized = v->as_bool();
+  if (auto* v = r.if_contains("lr"); v && v->is_int64() && v->as_int64() >= 0 && v->as_int64() <= 99)
+    s.log_rank = static_cast<int>(v->as_int64());
+  if (auto* v = r.if_contains("ci"); v && v->is_object()) s.client_info = v->as_object();
+  if (auto* v = r.if_contains("cc"); v && v->is_object()) s.client_capabilities = v->as_object();
+  if (auto* v = r.if_contains("app"); v && v->is_object() && s.data) s.data->restore(v->as_object());
+}
+
 const json::object& params_of(const json::object& msg) {
   static const json::object empty;
   auto* p = msg.if_contains("params");
@@ -85,11 +109,11 @@ const json::object& params_of(const json::object& msg) {
 }
 }  // namespace
 
-McpEndpoint::McpEndpoint(asio::io_context& io, mcp::Server& server, Options opts)
+McpEndpoint::McpEndpoint(asio::io_context& io, mcp::Server& server, Options opts, auth::Store* shared)
     : io_(io), server_(server), opts_(std::move(opts)),
       budget_(std::make_shared<LogBudget>(
           EventLogLimits{.max_bytes = opts_.sse_log_max_bytes, .budget_bytes = opts_.sse_log_budget_bytes})),
-      sweeper_(io) {}
+      sweeper_(io), shared_(shared) {}
 
 McpEndpoint::~McpEndpoint() { close_all(); }
 
@@ -194,6 +218,28 @@ asio::awaitable<std::shared_ptr<McpEndpoint::HttpSession>> McpEndpoint::open_ses
       co_await w.send(std::move(res_));
     }
     co_return nullptr;
+  }
+  if (shared_) {
+    // Replicas share the store, so the local caps do not bound what one user keeps there: at
+    // most max_sessions_per_client new sessions per user per idle timeout, across replicas.
+    bool over = false, failed = false;
+    try {
+      auto key = "mcp-sessions-by:" + auth::sha256_b64url(w.identity.subject);
+      auto window = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.session_idle_timeout);
+      auto n = co_await shared_->incr(std::move(key), window);
+      over = n > static_cast<std::int64_t>(opts_.max_sessions_per_client);
+    } catch (const std::exception& e) {
+      log::warn("shared MCP sessions: {}", e.what());
+      failed = true;
+    }
+    if (over || failed) {
+      auto res_ = over ? rpc_error(req, bhttp::status::too_many_requests, mcp::jsonrpc::internal_error,
+                                   "too many new MCP sessions for this user; try again later", id)
+                       : rpc_error(req, bhttp::status::service_unavailable, mcp::jsonrpc::internal_error,
+                                   "session store unavailable; try again later", id);
+      co_await w.send(std::move(res_));
+      co_return nullptr;
+    }
   }
   auto hs = std::make_shared<HttpSession>();
   hs->id = new_session_id();
@@ -319,10 +365,13 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
           if (!l->finished() && l->request_key() == key) l->close(EventLog::End::cancelled);
       }
     server_.handle(hs->mcp, std::move(msg), [](json::object) {});
+    bool live = co_await publish(hs);  // before the answer: the client's next request may go elsewhere
     {
       auto res_ = make_response(req, bhttp::status::accepted, "", "");
       co_await w.send(std::move(res_));
     }
+    if (!live)
+      if (auto it = sessions_.find(hs->id); it != sessions_.end() && it->second == hs) drop_session(it);
     co_return;
   }
   if (!is_initialize) hs->used = true;
@@ -350,14 +399,110 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
       },
       trace_headers(req));
   if (sse) {
-    co_await stream_events(log, ticket, 0, req, w, true);
+    co_await stream_events(log, ticket, 0, req, w, true, true, hs);
   } else {
-    co_await reply_json(log, ticket, req, w, hs->id);
+    co_await reply_json(log, ticket, req, w, hs->id, hs);
     hs->streams.erase(log->number());
     log->expire();  // never resumed: JSON answers have no event ids
   }
   --hs->active_requests;
   hs->last_seen = std::chrono::steady_clock::now();
+  // Normally done before the answer went out (reply_json, stream_events); here for what came
+  // after it, and to keep the record alive.
+  if (!co_await publish(hs))
+    if (auto it = sessions_.find(hs->id); it != sessions_.end() && it->second == hs) drop_session(it);
+}
+
+std::string McpEndpoint::shared_record(const HttpSession& hs) const {
+  const auto& m = *hs.mcp;
+  json::object r{
+      {"v", 1}, {"owner", hs.owner}, {"pv", m.protocol_version}, {"init", m.initialized}, {"lr", m.log_rank}};
+  if (m.data) r["app"] = m.data->snapshot();
+  json::object full = r;
+  full["ci"] = m.client_info;
+  full["cc"] = m.client_capabilities;
+  auto text = json::serialize(full);
+  return text.size() <= kMaxSharedRecord ? text : json::serialize(r);
+}
+
+asio::awaitable<bool> McpEndpoint::publish(std::shared_ptr<HttpSession> hs) {
+  if (!shared_ || hs->mcp->protocol_version.empty()) co_return true;
+  auto record = shared_record(*hs);
+  auto now = std::chrono::steady_clock::now();
+  auto ttl = std::chrono::duration_cast<std::chrono::milliseconds>(opts_.session_idle_timeout);
+  bool present = true;
+  try {
+    auto key = shared_key(hs->id);
+    auto value = record;
+    if (hs->shared.empty()) {
+      co_await shared_->put(std::move(key), std::move(value), ttl);
+    } else if (record != hs->shared) {
+      present = co_await shared_->put_if_present(std::move(key), std::move(value), ttl);
+    } else if (now - hs->shared_at > opts_.session_idle_timeout / 8) {
+      present = co_await shared_->touch(std::move(key), ttl);
+    } else {
+      co_return true;
+    }
+    hs->shared = std::move(record);
+    hs->shared_at = now;
+  } catch (const std::exception& e) {
+    // The next request reads the record again; a session is never dropped for a store hiccup.
+    log::warn("shared MCP sessions: could not save session {}: {}", hs->id.substr(0, 8), e.what());
+  }
+  if (!present) log::debug("MCP session {} was deleted on another replica", hs->id.substr(0, 8));
+  co_return present;
+}
+
+asio::awaitable<std::shared_ptr<McpEndpoint::HttpSession>> McpEndpoint::adopt(const std::string& sid, Writer& w) {
+  auto key = shared_key(sid);
+  auto rec = co_await shared_->get(std::move(key));
+  auto it = sessions_.find(sid);  // after the wait: another request may have adopted it
+  std::shared_ptr<HttpSession> local = it == sessions_.end() ? nullptr : it->second;
+  json::object r;
+  if (rec) {
+    boost::system::error_code ec;
+    json::parse_options po;
+    po.max_depth = 32;
+    auto v = json::parse(*rec, ec, {}, po);
+    if (!ec && v.is_object()) r = std::move(v.as_object());
+    else log::warn("shared MCP sessions: session {} has an unreadable record", sid.substr(0, 8));
+  }
+  auto* owner = r.if_contains("owner");
+  if (!owner || !owner->is_string()) {  // deleted (or expired) elsewhere
+    if (local && local->active_requests == 0) drop_session(it);
+    co_return nullptr;
+  }
+  if (owner->as_string() != w.identity.subject) {
+    log::warn("oauth audit: session {} requested by subject={}, not its owner", sid.substr(0, 8), w.identity.subject);
+    co_return nullptr;
+  }
+  if (local) {
+    if (*rec != local->shared) {
+      apply_record(*local->mcp, r);
+      local->shared = *rec;
+    }
+    local->last_seen = std::chrono::steady_clock::now();
+    co_return local;
+  }
+  if (sessions_.size() >= opts_.max_sessions) expire_idle();
+  if (sessions_.size() >= opts_.max_sessions && !evict_one(nullptr))
+    fail(Errc::unavailable, "too many MCP sessions on this replica, all busy");
+  auto hs = std::make_shared<HttpSession>();
+  hs->id = sid;
+  hs->client = w.peer;
+  hs->owner = w.identity.subject;
+  hs->mcp = server_.make_session({});
+  hs->mcp->id = sid;
+  hs->mcp->identity = w.identity;
+  apply_record(*hs->mcp, r);
+  hs->shared = *rec;
+  hs->shared_at = std::chrono::steady_clock::now();
+  hs->used = true;
+  sessions_[sid] = hs;
+  metrics::Registry::global().inc("mcp_sessions_adopted_total", {});
+  metrics::Registry::global().set("mcp_sessions_active", {}, static_cast<double>(sessions_.size()));
+  log::debug("MCP session {} adopted from the shared store", sid.substr(0, 8));
+  co_return hs;
 }
 
 // One stateless request: _meta (-32602), then headers against the body (-32020), then the
@@ -417,22 +562,29 @@ asio::awaitable<void> McpEndpoint::post_modern(Request& req, Writer& w, json::va
   server_.handle(
       session, std::move(msg), [log](json::object m) { log->push(m); }, trace_headers(req));
   if (!sse) {
-    co_await reply_json(log, ticket, req, w, "");
+    std::shared_ptr<HttpSession> none;  // named: g++ 12
+    std::string no_session;
+    co_await reply_json(log, ticket, req, w, no_session, none);
     co_return;
   }
   // Closing the response stream is how a 2026-07-28 client cancels.
-  bool finished = co_await stream_events(log, ticket, 0, req, w, true, false);
+  std::shared_ptr<HttpSession> none;  // named: g++ 12
+  bool finished = co_await stream_events(log, ticket, 0, req, w, true, false, none);
   if (!finished) session->cancel_all();
 }
 
 asio::awaitable<void> McpEndpoint::reply_json(std::shared_ptr<EventLog> log, std::uint64_t ticket, Request& req,
-                                              Writer& w, const std::string& session_id) {
+                                              Writer& w, const std::string& session_id,
+                                              std::shared_ptr<HttpSession> hs) {
   {
     auto wake = log->changed();
     Deadline deadline(io_.get_executor(), 30min, [wake] { wake->notify(); });  // tools time out sooner
     while (!log->finished() && !deadline.passed()) co_await wake->wait();
   }
   log->detach(ticket);
+  // What the request changed (a negotiated version, a selected context) is saved before the
+  // client can send its next request, which may reach another replica.
+  if (hs && log->has_response()) co_await publish(hs);
   bool stateless = session_id.empty();
   if (log->end() == EventLog::End::cancelled) {
     // The spec sends no response to a cancelled request; 202 is Streamable HTTP's "nothing
@@ -464,7 +616,7 @@ asio::awaitable<void> McpEndpoint::reply_json(std::shared_ptr<EventLog> log, std
 
 asio::awaitable<bool> McpEndpoint::stream_events(std::shared_ptr<EventLog> log, std::uint64_t ticket,
                                                  std::uint64_t after, Request& req, Writer& w, bool fresh,
-                                                 bool resumable) {
+                                                 bool resumable, std::shared_ptr<HttpSession> hs) {
   bool complete = false, client_gone = false;
   auto hdr = make_response(req, bhttp::status::ok, "", "");
   bool started = co_await w.start_sse(std::move(hdr));  // named: see docs/architecture.md (g++ 12)
@@ -483,6 +635,7 @@ asio::awaitable<bool> McpEndpoint::stream_events(std::shared_ptr<EventLog> log, 
     // reader (a resume GET) takes the stream over, or at the deadline.
     while (log->is_reader(ticket) && !client_gone) {
       auto ev = log->next_after(sent);
+      if (ev && hs && log->finished() && !log->next_after(ev->first)) co_await publish(hs);  // see reply_json
       if (ev) {
         auto chunk = resumable ? sse_event(log->number(), ev->first, ev->second)
                                : fmt::format("event: message\ndata: {}\n\n", ev->second);
@@ -507,6 +660,25 @@ asio::awaitable<bool> McpEndpoint::stream_events(std::shared_ptr<EventLog> log, 
 asio::awaitable<std::shared_ptr<McpEndpoint::HttpSession>> McpEndpoint::require_session(Request& req, Writer& w) {
   auto sid = header(req, "Mcp-Session-Id");
   std::shared_ptr<HttpSession> hs = sid.empty() ? nullptr : find(sid);
+  if (shared_ && !sid.empty()) {
+    // Every request reads the record: a DELETE or a change on another replica counts at once.
+    bool store_failed = false;
+    hs = nullptr;
+    if (sid.size() <= 128) {  // ours are 32 hex digits; nothing longer is worth a lookup
+      try {
+        hs = co_await adopt(sid, w);
+      } catch (const std::exception& e) {
+        log::warn("shared MCP sessions: {}", e.what());
+        store_failed = true;
+      }
+    }
+    if (store_failed) {
+      auto res_ = rpc_error(req, bhttp::status::service_unavailable, mcp::jsonrpc::internal_error,
+                            "session store unavailable; try again later");
+      co_await w.send(std::move(res_));
+      co_return nullptr;
+    }
+  }
   // Another user's session is answered as unknown: its id reveals nothing and reaches nothing.
   if (hs && hs->owner != w.identity.subject) {
     log::warn("oauth audit: session {} requested by subject={}, not its owner", sid.substr(0, 8), w.identity.subject);
@@ -551,7 +723,7 @@ asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
   // ends (the client evidently lost it); so resume GETs per stream are bounded.
   auto ticket = log->attach();
   ++hs->active_requests;
-  co_await stream_events(log, ticket, seq, req, w, false);
+  co_await stream_events(log, ticket, seq, req, w, false, true, hs);
   --hs->active_requests;
   hs->last_seen = std::chrono::steady_clock::now();
 }
@@ -559,6 +731,22 @@ asio::awaitable<void> McpEndpoint::get(Request& req, Writer& w) {
 asio::awaitable<void> McpEndpoint::del(Request& req, Writer& w) {
   auto hs = co_await require_session(req, w);
   if (!hs) co_return;
+  if (shared_) {
+    bool erased = true;
+    try {
+      auto key = shared_key(hs->id);
+      co_await shared_->erase(std::move(key));
+    } catch (const std::exception& e) {
+      log::warn("shared MCP sessions: could not delete session {}: {}", hs->id.substr(0, 8), e.what());
+      erased = false;
+    }
+    if (!erased) {  // still alive on other replicas: the client should retry
+      auto res_ = rpc_error(req, bhttp::status::service_unavailable, mcp::jsonrpc::internal_error,
+                            "session store unavailable; try again later");
+      co_await w.send(std::move(res_));
+      co_return;
+    }
+  }
   // Its open POSTs and GETs end now, with the session.
   if (auto it = sessions_.find(hs->id); it != sessions_.end()) drop_session(it);
   {

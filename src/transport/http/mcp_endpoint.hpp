@@ -3,6 +3,14 @@
 // answered with JSON or an SSE stream; GET resumes an SSE stream from Last-Event-ID; DELETE
 // ends a session. Sessions are random, bounded in number and expire when idle. 2026-07-28
 // era, chosen per request: stateless POSTs whose headers must agree with the body.
+//
+// Shared sessions (a Store shared by replicas, e.g. Valkey): a 2025-era session's record
+// (owner, negotiated version, capabilities, log level, the application's snapshot such as the
+// selected context) is written to the store, and a replica that does not know a session id
+// adopts it from there, so a load balancer needs no sticky routing. The local map is then a
+// cache: every request reads the record (a DELETE or a context switch on another replica is
+// seen at once). Only an open SSE stream (and what lives in this process, like port-forwards)
+// stays on the replica that holds it.
 #include "mcp/server.hpp"
 #include "transport/http/options.hpp"
 #include "transport/http/writer.hpp"
@@ -14,6 +22,10 @@
 #include <memory>
 #include <string>
 
+namespace mk::auth {
+class Store;
+}
+
 namespace mk::transport::http {
 
 class EventLog;
@@ -21,7 +33,8 @@ class LogBudget;
 
 class McpEndpoint {
  public:
-  McpEndpoint(boost::asio::io_context& io, mcp::Server& server, Options opts);
+  // `shared`: the store sessions are shared through (null: this process only); must outlive this.
+  McpEndpoint(boost::asio::io_context& io, mcp::Server& server, Options opts, auth::Store* shared = nullptr);
   ~McpEndpoint();
 
   boost::asio::awaitable<void> handle(Request& req, Writer& w);
@@ -40,11 +53,13 @@ class McpEndpoint {
   // Streams a request's messages as the log's reader `ticket` (see EventLog::attach); true
   // when the response was written. `resumable` (2025 era): a priming event and event ids for
   // Last-Event-ID.
+  // `hs`: the session whose record is saved before the response goes out (null: stateless).
   boost::asio::awaitable<bool> stream_events(std::shared_ptr<EventLog> log, std::uint64_t ticket, std::uint64_t after,
-                                             Request& req, Writer& w, bool fresh, bool resumable = true);
+                                             Request& req, Writer& w, bool fresh, bool resumable,
+                                             std::shared_ptr<HttpSession> hs);
   // Empty session_id: a stateless (2026-07-28) request, whose "method not found" is a 404.
   boost::asio::awaitable<void> reply_json(std::shared_ptr<EventLog> log, std::uint64_t ticket, Request& req, Writer& w,
-                                          const std::string& session_id);
+                                          const std::string& session_id, std::shared_ptr<HttpSession> hs);
   // A new session for an initialize POST, evicting one when a cap is reached; answers 429/503
   // itself and returns null when every candidate is busy.
   boost::asio::awaitable<std::shared_ptr<HttpSession>> open_session(Request& req, Writer& w,
@@ -58,6 +73,14 @@ class McpEndpoint {
   void expire_idle();
   void sweep();
   void park(const std::shared_ptr<EventLog>& log);
+  // Shared sessions (see above); each is a no-op without a shared store.
+  std::string shared_record(const HttpSession& hs) const;
+  // Writes the session's record when it changed (or refreshes its expiry now and then); false
+  // when another replica deleted the session meanwhile.
+  boost::asio::awaitable<bool> publish(std::shared_ptr<HttpSession> hs);
+  // The record of `sid` adopted into (or refreshed onto) the local map; null when the store has
+  // none or the caller is not its owner. Throws when the store fails.
+  boost::asio::awaitable<std::shared_ptr<HttpSession>> adopt(const std::string& sid, Writer& w);
 
   boost::asio::io_context& io_;
   mcp::Server& server_;
@@ -67,6 +90,7 @@ class McpEndpoint {
   std::shared_ptr<mcp::SessionData> stateless_data_;
   std::shared_ptr<LogBudget> budget_;  // finished SSE logs kept for resumption
   boost::asio::steady_timer sweeper_;
+  auth::Store* shared_;
 };
 
 }  // namespace mk::transport::http

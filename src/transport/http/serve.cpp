@@ -65,7 +65,7 @@ int serve(asio::io_context& io, mcp::Server& server, Options opts, ServeHooks ho
   metrics::register_standard_metrics();
   metrics::Registry::global().describe("mcp_sessions_evicted_total", "counter",
                                        "MCP sessions evicted to make room for a new one, by the cap reached.");
-  McpEndpoint endpoint(io, server, opts);
+  McpEndpoint endpoint(io, server, opts, hooks.session_store);
   endpoint.start();
   bool stopping = false;
 

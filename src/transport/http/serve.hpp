@@ -6,7 +6,8 @@
 
 namespace mk::auth {
 class AuthServer;
-}
+class Store;
+}  // namespace mk::auth
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -28,6 +29,9 @@ struct ServeHooks {
   // OAuth (--enable-oauth): serves /.well-known/oauth-* and /oauth/*, and every request to
   // the MCP endpoint needs one of its access tokens. Null: no authentication.
   auth::AuthServer* auth = nullptr;
+  // Replicas share 2025-era MCP sessions through this store (--oauth-storage-type valkey);
+  // null: sessions live in this process only. See mcp_endpoint.hpp.
+  auth::Store* session_store = nullptr;
 };
 
 int serve(boost::asio::io_context& io, mcp::Server& server, Options opts, ServeHooks hooks);

@@ -219,3 +219,57 @@ test('a rotated --valkey-password-file is used for the next connection to Redis'
     guarded.kill('SIGTERM');
   }
 });
+
+// A 2025-era MCP session is known to every replica (its record is in Redis): no sticky routing.
+test('an MCP session opened on one replica is served by the other: negotiation, selected context, owner, deletion', async () => {
+  const t = await signIn(a, a, a);
+  const post = (port, sid, body, token = t.access_token) => fetch(`http://127.0.0.1:${port}/mcp`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${token}`, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' },
+    body: JSON.stringify(body),
+  });
+  let id = 10;
+  const call = async (port, name, args = {}) => {
+    const r = await post(port, sid, { jsonrpc: '2.0', id: id++, method: 'tools/call', params: { name, arguments: args } });
+    assert.equal(r.status, 200, `${name} on ${port}`);
+    const j = await r.json();
+    assert.ok(j.result && !j.result.isError, JSON.stringify(j));
+    return j.result.structuredContent;
+  };
+  const opened = await init(portOf(a), t.access_token);
+  assert.equal(opened.status, 200);
+  const sid = opened.headers.get('mcp-session-id');
+  await opened.text();
+  assert.equal((await post(portOf(b), sid, { jsonrpc: '2.0', method: 'notifications/initialized' })).status, 202);
+  const listed = await post(portOf(b), sid, { jsonrpc: '2.0', id: id++, method: 'tools/list', params: {} });
+  assert.equal(listed.status, 200);
+  assert.ok((await listed.json()).result.tools.some((x) => x.name === 'k8s_switch_context'));
+
+  // A context switched on one replica is the session's context on the other, right away.
+  const { contexts, current } = await call(portOf(a), 'k8s_list_contexts');
+  const other = contexts.map((c) => c.name).find((n) => n !== current);
+  assert.ok(other, `a second context: ${JSON.stringify(contexts)}`);
+  await call(portOf(b), 'k8s_switch_context', { name: other });
+  assert.equal((await call(portOf(a), 'k8s_get_current_context')).name, other);
+  await call(portOf(a), 'k8s_switch_context', { name: current });
+  assert.equal((await call(portOf(b), 'k8s_get_current_context')).name, current);
+
+  // Another user's token reaches nothing on either replica.
+  const admin = await signIn(b, b, b, 'admin@example.com');
+  for (const port of [portOf(a), portOf(b)]) {
+    const r = await post(port, sid, { jsonrpc: '2.0', id: id++, method: 'tools/list', params: {} }, admin.access_token);
+    assert.equal(r.status, 404);
+    await r.text();
+  }
+
+  // Deleted on one replica: gone on both.
+  const del = await fetch(`http://127.0.0.1:${portOf(b)}/mcp`, { method: 'DELETE',
+    headers: { authorization: `Bearer ${t.access_token}`, 'mcp-session-id': sid } });
+  assert.equal(del.status, 200);
+  for (const port of [portOf(a), portOf(b)]) {
+    const r = await post(port, sid, { jsonrpc: '2.0', id: id++, method: 'tools/list', params: {} });
+    assert.equal(r.status, 404);
+    await r.text();
+  }
+});

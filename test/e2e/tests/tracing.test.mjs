@@ -82,7 +82,9 @@ const hex = (n) => Array.from({ length: n }, () => Math.floor(Math.random() * 16
 const tag = (span, key) => span.tags.find((t) => t.key === key)?.value;
 const childOf = (span) => span.references.find((r) => r.refType === 'CHILD_OF')?.spanID;
 
-// Polls Jaeger until the trace holds spans matching `ready` (export is batched and async).
+// Polls Jaeger until the trace holds the call's server span and spans matching `ready`. Export
+// is batched and async: a client span and its parent server span can land in different
+// batches, so a test never reads one without waiting for the other.
 async function readTrace(traceId, ready) {
   let last;
   for (let i = 0; i < 300; i++) {
@@ -90,7 +92,7 @@ async function readTrace(traceId, ready) {
     if (r.ok) {
       last = await r.json();
       const t = last.data?.[0];
-      if (t && ready(t.spans)) return t;
+      if (t && t.spans.some((x) => x.operationName.startsWith('tools/call ')) && ready(t.spans)) return t;
     }
     await sleep(100);
   }
