@@ -66,14 +66,19 @@ struct Config {
   bool allow_insecure_auth_without_state = false;
   std::size_t max_clients_per_ip = 10;
   std::vector<std::string> trusted_public_registration_schemes;
-  bool enable_cimd = false;          // Client ID Metadata Documents: not implemented yet, refused when asked for
-  std::string oauth_encryption_key;  // "" => a random key per process (tokens do not survive a restart)
+  bool enable_cimd = false;                   // Client ID Metadata Documents (https client_id URLs)
+  std::string oauth_encryption_key;           // "" => a random key per process (tokens do not survive a restart)
   std::string oauth_storage_type = "memory";  // memory | valkey
   std::string valkey_url, valkey_password, valkey_key_prefix = "mcp:";
   bool valkey_tls = false;
   int valkey_db = 0;
   bool downstream_oauth = false;
   std::vector<std::string> oauth_trusted_audiences;
+  double oauth_user_rate_limit = 100, oauth_user_rate_burst = 200;  // MCP requests per user (per second, burst)
+  int oauth_token_rate_limit = 60;                                  // token requests per user per minute
+  // The *-file forms of the secrets above (read at start into them, and re-read on change).
+  std::string dex_client_secret_file, google_client_secret_file, registration_token_file, oauth_encryption_key_file,
+      valkey_password_file;
   // federation: workload clusters through Cluster API (--enable-capi; docs in README)
   bool enable_capi = false;
   std::string wc_auth_mode = "impersonation";  // impersonation | sso-passthrough

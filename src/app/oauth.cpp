@@ -16,6 +16,12 @@
 namespace mk {
 
 namespace {
+// A secret flag's value, or its file (re-read when it changes) when one was given.
+auth::Secret secret(const std::string& value, const std::string& file) {
+  if (file.empty()) return auth::Secret(value);
+  return auth::Secret::from_file(file);
+}
+
 bool loopback_host(std::string_view h) { return h == "127.0.0.1" || h == "localhost" || h == "::1" || h == "[::1]"; }
 
 std::string checked_base_url(std::string url) {
@@ -35,7 +41,7 @@ std::unique_ptr<auth::AuthServer> make_auth_server(boost::asio::any_io_executor 
   auth::AuthConfig ac;
   ac.base_url = checked_base_url(c.oauth_base_url);
   ac.endpoint = endpoint;
-  ac.registration_token = c.registration_token;
+  ac.registration_token = secret(c.registration_token, c.registration_token_file);
   ac.allow_public_registration = c.allow_public_registration;
   ac.trusted_schemes = c.trusted_public_registration_schemes;
   ac.allow_insecure_without_state = c.allow_insecure_auth_without_state;
@@ -50,10 +56,21 @@ std::unique_ptr<auth::AuthServer> make_auth_server(boost::asio::any_io_executor 
     log::warn("MCPK_TEST_UPSTREAM_REFRESH_MARGIN_SECONDS: upstream tokens are renewed {} s before expiry (tests only)",
               ac.upstream_refresh_margin.count());
   }
-  if (ac.registration_token.empty() && !ac.allow_public_registration && ac.trusted_schemes.empty())
+  ac.cimd = c.enable_cimd;
+  ac.trusted_audiences = c.oauth_trusted_audiences;
+  ac.user_requests_per_second = c.oauth_user_rate_limit;
+  ac.user_request_burst = c.oauth_user_rate_burst;
+  ac.token_requests_per_user_per_minute = c.oauth_token_rate_limit;
+  // Test-only: CIMD documents from one loopback host, over TLS with a test CA (e2e).
+  if (const char* h = std::getenv("MCPK_TEST_CIMD_LOOPBACK_HOST"); h && *h && ac.cimd) {
+    ac.cimd_test_loopback_host = h;
+    if (const char* ca = std::getenv("MCPK_TEST_CIMD_CA_FILE"); ca && *ca) ac.cimd_test_ca_file = ca;
+    log::warn("MCPK_TEST_CIMD_LOOPBACK_HOST: client metadata documents may come from {} on loopback (tests only)", h);
+  }
+  if (ac.registration_token.empty() && !ac.allow_public_registration && ac.trusted_schemes.empty() && !ac.cimd)
     fail(Errc::invalid_argument,
-         "--enable-oauth: no client could register; give --registration-token, --allow-public-registration or "
-         "--trusted-public-registration-schemes");
+         "--enable-oauth: no client could register; give --registration-token, --allow-public-registration, "
+         "--trusted-public-registration-schemes or --enable-cimd");
   if (ac.allow_public_registration) log::warn("OAuth: public client registration is allowed");
   if (ac.allow_insecure_without_state)
     log::warn("OAuth: authorization requests without state are accepted (no CSRF protection)");
@@ -63,7 +80,7 @@ std::unique_ptr<auth::AuthServer> make_auth_server(boost::asio::any_io_executor 
   if (pc.kind == "dex") {
     pc.issuer = c.dex_issuer_url;
     pc.client_id = c.dex_client_id;
-    pc.client_secret = c.dex_client_secret;
+    pc.client_secret = secret(c.dex_client_secret, c.dex_client_secret_file);
     pc.connector_id = c.dex_connector_id;
     pc.k8s_audience = c.dex_k8s_authenticator_client_id;
     pc.ca_file = c.dex_ca_file;
@@ -79,7 +96,7 @@ std::unique_ptr<auth::AuthServer> make_auth_server(boost::asio::any_io_executor 
       log::warn("MCPK_TEST_GOOGLE_ISSUER: the google provider uses {} (tests only)", pc.issuer);
     }
     pc.client_id = c.google_client_id;
-    pc.client_secret = c.google_client_secret;
+    pc.client_secret = secret(c.google_client_secret, c.google_client_secret_file);
     if (pc.client_id.empty() || pc.client_secret.empty())
       fail(Errc::invalid_argument, "--oauth-provider google needs --google-client-id and --google-client-secret");
     if (c.downstream_oauth) fail(Errc::invalid_argument, "--downstream-oauth needs --oauth-provider dex");
@@ -89,6 +106,12 @@ std::unique_ptr<auth::AuthServer> make_auth_server(boost::asio::any_io_executor 
   if (auto iu = boost::urls::parse_absolute_uri(pc.issuer);
       !iu || (iu->scheme() != "https" && !(iu->scheme() == "http" && loopback_host(iu->host_address()))))
     fail(Errc::invalid_argument, "--dex-issuer-url must be an https URL (http only on a loopback address)");
+  if (!ac.trusted_audiences.empty()) {
+    std::string list;
+    for (auto& a : ac.trusted_audiences) list += (list.empty() ? "" : ",") + a;
+    log::warn("OAuth: SSO token forwarding on: ID tokens from {} for {} are accepted at the MCP endpoint", pc.issuer,
+              list);
+  }
   if (c.downstream_oauth && pc.k8s_audience.empty())
     log::warn(
         "--downstream-oauth without --dex-k8s-authenticator-client-id: the API server must trust ID tokens "
@@ -100,7 +123,7 @@ std::unique_ptr<auth::AuthServer> make_auth_server(boost::asio::any_io_executor 
     if (c.valkey_url.empty()) fail(Errc::invalid_argument, "--oauth-storage-type valkey needs --valkey-url");
     auth::ValkeyOptions vo;
     vo.url = c.valkey_url;
-    vo.password = c.valkey_password;
+    vo.password = secret(c.valkey_password, c.valkey_password_file);
     vo.tls = c.valkey_tls;
     vo.key_prefix = c.valkey_key_prefix;
     vo.db = c.valkey_db;
@@ -119,7 +142,7 @@ std::unique_ptr<auth::AuthServer> make_auth_server(boost::asio::any_io_executor 
     log::warn("OAuth: no --oauth-encryption-key; a random key is used, so stored tokens do not survive a restart");
     sealer.emplace(auth::sha256(auth::random_token(32)));
   } else {
-    sealer.emplace(auth::Sealer::from_text(c.oauth_encryption_key));
+    sealer.emplace(auth::Sealer::from_secret(secret(c.oauth_encryption_key, c.oauth_encryption_key_file)));
   }
   auto provider = auth::make_oidc_provider(ex, pc, ac.callback());
   log::info("OAuth on: issuer {}, provider {} ({}), resource {}", ac.base_url, pc.kind, pc.issuer, ac.resource());

@@ -1,6 +1,7 @@
 // /oauth/authorize (our client -> us -> the provider) and /oauth/callback (the provider -> us
 // -> our client). Errors before the client and its redirect URI are known are answered here
 // (never redirect to an unverified URI); after that they go back to the client's redirect URI.
+#include "auth/consent.hpp"
 #include "auth/oauth_error.hpp"
 #include "auth/server.hpp"
 #include "instrumentation/metrics.hpp"
@@ -35,6 +36,12 @@ asio::awaitable<HttpReply> AuthServer::authorize(const HttpRequest& req) {
   auto q = parse_form(req.method == "POST" ? req.body : req.query);
   auto client_id = get(q, "client_id");
   if (client_id.empty()) bad_request("client_id is required");
+  if (cfg_.cimd && looks_like_url(client_id)) {
+    auto cimd_key = "cimd-ip:" + req.peer;
+    auto n = co_await store_->incr(std::move(cimd_key), std::chrono::minutes(1));
+    if (n > cfg_.cimd_requests_per_ip_per_minute)
+      oauth_fail(429, "too_many_requests", "too many client metadata document requests from this address; try later");
+  }
   auto client = co_await find_client(client_id);
   if (!client) oauth_fail(400, "invalid_client", "unknown client_id");
   auto redirect_uri = get(q, "redirect_uri");
@@ -73,11 +80,83 @@ asio::awaitable<HttpReply> AuthServer::authorize(const HttpRequest& req) {
   if (started > static_cast<std::int64_t>(cfg_.max_authorizations_per_ip))
     co_return to_client("temporarily_unavailable", "too many sign-ins started from this address; try again later");
 
-  FlowRecord f{client_id, redirect_uri, state, challenge, cfg_.resource(), scope, random_token(16), random_token(32)};
+  FlowRecord f{client_id, redirect_uri, state, challenge, cfg_.resource(), scope, "", ""};
+  // This browser approved this very client before (a cookie only we can have made): on to the
+  // provider. Otherwise the user is asked first; nothing goes upstream before the answer.
+  auto cookies = parse_cookies(req.cookie);
+  if (auto it = cookies.find(consent_cookie_name(cfg_, client_id));
+      it != cookies.end() && consent_cookie_valid(consent_key(), client_id, it->second, unix_now())) {
+    auto r = co_await start_upstream(std::move(f));
+    co_return r;
+  }
+  // The browser-binding cookie: kept when the browser already has a well-formed one (several
+  // consent pages open in tabs), else a new one.
+  std::string browser;
+  if (auto it = cookies.find(browser_cookie_name(cfg_)); it != cookies.end() && it->second.size() == 43)
+    browser = it->second;
+  else browser = random_token(32);
+  auto csrf = random_token(32);
+  ConsentRecord pending{f, sha256_b64url(browser)};
+  auto pending_key = "consent:" + sha256_b64url(csrf);
+  auto pending_doc = json::serialize(to_json(pending));
+  co_await store_->put(std::move(pending_key), std::move(pending_doc), std::chrono::duration_cast<Ttl>(cfg_.flow_ttl));
+  auto page = consent_page(cfg_, *client, f, csrf);
+  page.headers.emplace_back("Set-Cookie", set_cookie(cfg_, browser_cookie_name(cfg_), browser, cfg_.flow_ttl.count()));
+  co_return page;
+}
+
+// The answer of our consent page (POST): one-time CSRF token bound to the pending request and
+// to the browser it was shown in.
+asio::awaitable<HttpReply> AuthServer::consent(const HttpRequest& req) {
+  if (req.content_type.find("application/x-www-form-urlencoded") == std::string::npos)
+    bad_request("Content-Type must be application/x-www-form-urlencoded");
+  auto form = parse_form(req.body);
+  auto csrf = get(form, "csrf_token");
+  auto decision = get(form, "decision");
+  if (csrf.empty() || csrf.size() > 128) bad_request("csrf_token is required");
+  if (decision != "approve" && decision != "deny") bad_request("decision must be approve or deny");
+  // Taken, not read: a token answers once, on whichever replica.
+  auto pending_key = "consent:" + sha256_b64url(csrf);
+  auto v = co_await store_->take(std::move(pending_key));
+  if (!v) oauth_fail(400, "invalid_request", "unknown, expired or already answered consent request; start again");
+  auto pending = from_json<ConsentRecord>(*v);
+  auto cookies = parse_cookies(req.cookie);
+  auto b = cookies.find(browser_cookie_name(cfg_));
+  if (b == cookies.end() || !constant_time_equal(sha256_b64url(b->second), pending.browser)) {
+    log::warn("oauth audit: consent answer from another browser refused client={}", pending.flow.client_id);
+    oauth_fail(403, "access_denied", "the consent answer did not come from the browser that was asked");
+  }
+  auto& f = pending.flow;
+  if (decision == "deny") {
+    log::info("oauth audit: consent denied client={}", f.client_id);
+    count_rejection("consent", "access_denied");
+    auto r = redirect_reply(
+        back_to_client(f.redirect_uri, {{"error", "access_denied"}, {"error_description", "the user denied access"}},
+                       f.state, cfg_.base_url));
+    r.status = 303;  // after a POST: the client's redirect URI is fetched with GET
+    co_return r;
+  }
+  log::info("oauth audit: consent given client={}", f.client_id);
+  auto expires = unix_now() + cfg_.consent_ttl.count();
+  auto cookie = set_cookie(cfg_, consent_cookie_name(cfg_, f.client_id),
+                           consent_cookie_value(consent_key(), f.client_id, expires), cfg_.consent_ttl.count());
+  auto r = co_await start_upstream(std::move(f));
+  r.status = 303;
+  r.headers.emplace_back("Set-Cookie", std::move(cookie));
+  co_return r;
+}
+
+// The flow state (our nonce and PKCE verifier towards the provider) is made only now, after
+// consent, and the browser goes to the provider.
+asio::awaitable<HttpReply> AuthServer::start_upstream(FlowRecord f) {
+  f.nonce = random_token(16);
+  f.upstream_verifier = random_token(32);
   auto upstream_state = random_token(24);
-  auto url = co_await provider_->authorize_url(upstream_state, f.nonce, sha256_b64url(f.upstream_verifier));
-  co_await store_->put("flow:" + sha256_b64url(upstream_state), json::serialize(to_json(f)),
-                       std::chrono::duration_cast<Ttl>(cfg_.flow_ttl));
+  auto upstream_challenge = sha256_b64url(f.upstream_verifier);
+  auto url = co_await provider_->authorize_url(upstream_state, f.nonce, std::move(upstream_challenge));
+  auto flow_key = "flow:" + sha256_b64url(upstream_state);
+  auto flow_doc = json::serialize(to_json(f));
+  co_await store_->put(std::move(flow_key), std::move(flow_doc), std::chrono::duration_cast<Ttl>(cfg_.flow_ttl));
   co_return redirect_reply(url);
 }
 

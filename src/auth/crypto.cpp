@@ -2,9 +2,11 @@
 
 #include "auth/openssl_ptr.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <climits>
@@ -112,6 +114,16 @@ std::string sha256(std::string_view data) {
 
 std::string sha256_b64url(std::string_view data) { return base64url_encode(sha256(data)); }
 
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  std::string out(32, '\0');
+  unsigned len = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), bytes_of(data.data()), data.size(),
+            reinterpret_cast<unsigned char*>(out.data()), &len) ||
+      len != out.size())
+    fail(Errc::internal, "HMAC-SHA256 failed");
+  return out;
+}
+
 std::string random_token(std::size_t bytes) {
   std::string raw(bytes, '\0');
   if (bytes > INT_MAX || RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
@@ -164,7 +176,33 @@ Sealer Sealer::from_text(std::string_view text) {
        "(for example the output of `openssl rand -base64 32`)");
 }
 
+Sealer Sealer::from_secret(Secret text) {
+  auto now = text.get();
+  auto s = from_text(now);
+  s.source_ = std::move(text);
+  s.source_text_ = std::move(now);
+  return s;
+}
+
+void Sealer::refresh() const {
+  if (!source_.from_file()) return;
+  auto text = source_.get();
+  if (text == source_text_) return;
+  source_text_ = text;
+  try {
+    auto next = from_text(text);
+    if (next.key_ == key_) return;
+    previous_.insert(previous_.begin(), key_);
+    if (previous_.size() > 2) previous_.resize(2);
+    key_ = next.key_;
+    log::info("OAuth encryption key changed: new tokens are sealed with it, older ones still open");
+  } catch (const Error&) {
+    log::warn("OAuth encryption key file changed but holds no valid key; the previous key stays in use");
+  }
+}
+
 std::string Sealer::seal(std::string_view plaintext, std::string_view aad) const {
+  refresh();
   if (plaintext.size() > kMaxSealBytes || aad.size() > kMaxSealBytes) fail(Errc::too_large, "too much data to seal");
   std::string out(kNonceBytes + plaintext.size() + kTagBytes, '\0');
   auto* nonce = reinterpret_cast<unsigned char*>(out.data());
@@ -185,6 +223,15 @@ std::string Sealer::seal(std::string_view plaintext, std::string_view aad) const
 }
 
 std::optional<std::string> Sealer::open(std::string_view sealed, std::string_view aad) const {
+  refresh();
+  if (auto v = open_with(key_, sealed, aad)) return v;
+  for (auto& k : previous_)
+    if (auto v = open_with(k, sealed, aad)) return v;
+  return std::nullopt;
+}
+
+std::optional<std::string> Sealer::open_with(const std::string& key, std::string_view sealed,
+                                             std::string_view aad) const {
   if (sealed.size() > kMaxSealBytes || aad.size() > kMaxSealBytes) return std::nullopt;
   auto raw = base64url_decode(sealed);
   if (!raw || raw->size() < kNonceBytes + kTagBytes) return std::nullopt;
@@ -196,7 +243,7 @@ std::optional<std::string> Sealer::open(std::string_view sealed, std::string_vie
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   int len = 0, fin = 0;
   // Nothing decrypted is returned unless the tag (over aad and ciphertext) checks out.
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes_of(key_.data()), nonce) != 1 ||
+  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes_of(key.data()), nonce) != 1 ||
       (!aad.empty() &&
        EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes_of(aad.data()), static_cast<int>(aad.size())) != 1) ||
       EVP_DecryptUpdate(ctx.get(), plain, &len, body, static_cast<int>(body_len)) != 1 ||

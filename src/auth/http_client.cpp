@@ -24,7 +24,7 @@ HttpClient::HttpClient(asio::any_io_executor ex, HttpClientOptions opts)
       ssl_(std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client)) {
   ssl_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-  ssl_->set_default_verify_paths();
+  if (opts_.use_system_cas) ssl_->set_default_verify_paths();
   if (!opts_.ca_file.empty()) {
     boost::system::error_code ec;
     ssl_->load_verify_file(opts_.ca_file, ec);
@@ -104,7 +104,14 @@ asio::awaitable<HttpAnswer> HttpClient::send(bool post, std::string url, Headers
     plain.expires_after(opts_.timeout);
     auto eps = co_await resolver->async_resolve(host, port, asio::use_awaitable);
     resolve_deadline.cancel();
-    co_await plain.async_connect(eps, asio::use_awaitable);
+    std::vector<tcp::endpoint> allowed;
+    for (auto& e : eps)
+      if (!opts_.allow_address || opts_.allow_address(host, e.endpoint().address())) allowed.push_back(e.endpoint());
+    if (allowed.empty())
+      fail(Errc::forbidden, fmt::format("{} resolves to no address this server may connect to (loopback, private, "
+                                        "link-local, multicast and unspecified addresses are refused)",
+                                        host));
+    co_await plain.async_connect(allowed, asio::use_awaitable);
     if (!tls) {
       auto a = co_await exchange(plain, req, opts_.max_response_bytes);
       co_return a;

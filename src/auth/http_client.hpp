@@ -4,8 +4,10 @@
 // a deadline on the whole exchange and a cap on the answer, system CAs plus --dex-ca-file.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -22,6 +24,11 @@ struct HttpClientOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(10)};  // connect + request + answer
   // Discovery documents, JWKS and token answers are a few KiB; 1 MiB is far beyond any of them.
   std::size_t max_response_bytes = 1u << 20;
+  // SSRF protection (CIMD fetches): when set, every address the host resolves to is checked
+  // and the connection goes only to addresses that passed (so a second resolution cannot
+  // swap in another); none passing is Errc::forbidden. Arguments: the URL's host, an address.
+  std::function<bool(const std::string&, const boost::asio::ip::address&)> allow_address;
+  bool use_system_cas = true;  // false: only ca_file is trusted
 };
 
 struct HttpAnswer {

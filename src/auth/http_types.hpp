@@ -16,7 +16,8 @@ struct HttpRequest {
   std::string authorization;
   std::string content_type;
   std::string body;
-  std::string peer;  // remote IP address
+  std::string peer;    // remote IP address
+  std::string cookie;  // the Cookie header (consent page)
 };
 
 struct HttpReply {

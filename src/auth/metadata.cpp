@@ -15,8 +15,17 @@ namespace json = boost::json;
 AuthServer::AuthServer(asio::any_io_executor ex, AuthConfig cfg, std::unique_ptr<Store> store, Sealer sealer,
                        std::shared_ptr<Provider> provider)
     : ex_(std::move(ex)), cfg_(std::move(cfg)), store_(std::move(store)), sealer_(std::move(sealer)),
-      provider_(std::move(provider)), tokens_(*store_, sealer_, cfg_) {
+      provider_(std::move(provider)), tokens_(*store_, sealer_, cfg_),
+      user_limit_(cfg_.user_requests_per_second, cfg_.user_request_burst) {
   describe_oauth_metrics();
+  if (cfg_.cimd) {
+    CimdOptions o;
+    o.max_redirect_uris = cfg_.max_redirect_uris;
+    o.max_uri_bytes = cfg_.max_uri_bytes;
+    o.test_loopback_host = cfg_.cimd_test_loopback_host;
+    o.test_ca_file = cfg_.cimd_test_ca_file;
+    cimd_ = std::make_unique<CimdResolver>(ex_, std::move(o));
+  }
 }
 
 void describe_oauth_metrics() {
@@ -30,6 +39,8 @@ void describe_oauth_metrics() {
   r.describe("oauth_code_reuse_detected_total", "counter", "Authorization codes presented again (grant revoked).");
   r.describe("oauth_pkce_validation_failed_total", "counter", "Token requests whose code_verifier did not match.");
   r.describe("oauth_rejections_total", "counter", "OAuth requests refused, by endpoint and reason.");
+  r.describe("oauth_forwarded_id_tokens_total", "counter",
+             "Provider ID tokens presented at the MCP endpoint (--oauth-trusted-audiences), by result.");
 }
 
 void count_rejection(std::string_view endpoint, std::string_view reason) {
@@ -72,7 +83,7 @@ HttpReply AuthServer::authorization_server_metadata() const {
       {"revocation_endpoint_auth_methods_supported", json::array{"none", "client_secret_basic", "client_secret_post"}},
       {"introspection_endpoint_auth_methods_supported", json::array{"client_secret_basic", "client_secret_post"}},
       {"authorization_response_iss_parameter_supported", true},
-      {"client_id_metadata_document_supported", false}};
+      {"client_id_metadata_document_supported", cfg_.cimd}};
   auto r = json_reply(200, o);
   r.headers = {{"Cache-Control", "max-age=300"}};
   return r;
@@ -83,7 +94,7 @@ asio::awaitable<HttpReply> AuthServer::handle(HttpRequest req) {
   // A metric label: one of the known endpoints, never the caller's path (every unknown path
   // would otherwise add a series to the unauthenticated /metrics).
   std::string endpoint = "other";
-  for (std::string_view known : {"register", "authorize", "callback", "token", "revoke", "introspect"})
+  for (std::string_view known : {"register", "authorize", "consent", "callback", "token", "revoke", "introspect"})
     if (p == "/oauth/" + std::string(known)) endpoint = known;
   if (p.starts_with("/.well-known/")) endpoint = "metadata";
   try {
@@ -108,6 +119,11 @@ asio::awaitable<HttpReply> AuthServer::handle(HttpRequest req) {
     if (p == "/oauth/authorize") {
       if (req.method != "GET" && req.method != "POST") want("GET");
       auto r = co_await authorize(req);
+      co_return r;
+    }
+    if (p == "/oauth/consent") {
+      want("POST");
+      auto r = co_await consent(req);
       co_return r;
     }
     if (p == "/oauth/callback") {

@@ -20,6 +20,11 @@ std::vector<std::string> ProviderConfig::scopes() const {
   return s;
 }
 
+asio::awaitable<UpstreamTokens> Provider::verify_id_token(std::string, std::vector<std::string>) {
+  fail(Errc::unauthorized, "this provider does not accept forwarded ID tokens");
+  co_return UpstreamTokens{};
+}
+
 namespace {
 constexpr std::size_t kMaxGroups = 256;  // beyond this a token is not a sane identity
 constexpr std::chrono::seconds kJwksRefetchMin{10};
@@ -27,6 +32,16 @@ constexpr std::chrono::seconds kJwksRefetchMin{10};
 std::string field(const json::object& o, std::string_view k) {
   auto* v = o.if_contains(k);
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+UserInfo user_of(const json::object& claims) {
+  UserInfo u;
+  u.subject = field(claims, "sub");
+  u.email = field(claims, "email");
+  if (auto* g = claims.if_contains("groups"); g && g->is_array())
+    for (auto& e : g->as_array())
+      if (e.is_string() && u.groups.size() < kMaxGroups) u.groups.emplace_back(e.as_string());
+  return u;
 }
 
 json::object parse_object(const HttpAnswer& a, std::string_view what) {
@@ -81,6 +96,20 @@ class OidcProvider : public Provider {
     co_return t;
   }
 
+  asio::awaitable<UpstreamTokens> verify_id_token(std::string token, std::vector<std::string> audiences) override {
+    co_await discover();
+    auto kid = jwt_kid(token);
+    auto keys = co_await keys_for(kid);
+    JwtCheck check{.issuer = cfg_.issuer, .audiences = std::move(audiences)};
+    auto claims = verify_jwt(token, *keys, check, std::chrono::system_clock::now());
+    UpstreamTokens t;
+    t.user = user_of(claims);
+    if (auto* e = claims.if_contains("exp"); e && e->is_int64()) t.id_expires = e->as_int64();
+    if (t.user.subject.empty()) fail(Errc::unauthorized, "ID token has no subject");
+    t.id_token = std::move(token);
+    co_return t;
+  }
+
   asio::awaitable<std::string> check() override {
     try {
       co_await discover();
@@ -111,7 +140,7 @@ class OidcProvider : public Provider {
   asio::awaitable<json::object> token_request(std::string body) {
     co_await discover();
     // client_secret_basic: both parts form-encoded first (RFC 6749 §2.3.1).
-    auto basic = base64_encode_std(url_encode(cfg_.client_id) + ":" + url_encode(cfg_.client_secret));
+    auto basic = base64_encode_std(url_encode(cfg_.client_id) + ":" + url_encode(cfg_.client_secret.get()));
     Headers h{{"Authorization", "Basic " + basic}};
     auto a = co_await http_->post(token_endpoint_, std::move(h), std::move(body), "application/x-www-form-urlencoded");
     if (a.status >= 500) fail(Errc::unavailable, fmt::format("identity provider token endpoint: HTTP {}", a.status));
@@ -148,11 +177,7 @@ class OidcProvider : public Provider {
     auto claims = verify_jwt(t.id_token, *keys, check, std::chrono::system_clock::now());
     if (auto* azp = claims.if_contains("azp"); azp && azp->is_string() && azp->as_string() != cfg_.client_id)
       fail(Errc::unauthorized, "ID token was issued to another client (azp)");
-    t.user.subject = field(claims, "sub");
-    t.user.email = field(claims, "email");
-    if (auto* g = claims.if_contains("groups"); g && g->is_array())
-      for (auto& e : g->as_array())
-        if (e.is_string() && t.user.groups.size() < kMaxGroups) t.user.groups.emplace_back(e.as_string());
+    t.user = user_of(claims);
     if (auto* e = claims.if_contains("exp"); e && e->is_int64()) t.id_expires = e->as_int64();
     if (t.user.subject.empty()) fail(Errc::unauthorized, "ID token has no subject");
     co_return t;

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace mk::auth {
 
@@ -36,6 +37,10 @@ class Provider {
   virtual boost::asio::awaitable<UpstreamTokens> exchange(std::string code, std::string verifier,
                                                           std::string nonce) = 0;
   virtual boost::asio::awaitable<UpstreamTokens> refresh(std::string refresh_token) = 0;
+  // SSO token forwarding (--oauth-trusted-audiences): an ID token this provider issued to one
+  // of `audiences`, verified (JWKS signature, iss, aud, exp). id_token is the token itself.
+  // Errc::unauthorized when it does not verify.
+  virtual boost::asio::awaitable<UpstreamTokens> verify_id_token(std::string token, std::vector<std::string> audiences);
   // For /readyz: "" when the discovery document could be read.
   virtual boost::asio::awaitable<std::string> check() = 0;
 };

@@ -71,6 +71,11 @@ json::object to_json(const FlowRecord& f) {
           {"resource", f.resource},   {"scope", f.scope},
           {"nonce", f.nonce},         {"upstream_verifier", f.upstream_verifier}};
 }
+json::object to_json(const ConsentRecord& c) {
+  auto o = to_json(c.flow);
+  o["browser"] = c.browser;
+  return o;
+}
 json::object to_json(const CodeRecord& c) {
   return {{"client_id", c.client_id},
           {"redirect_uri", c.redirect_uri},
@@ -100,6 +105,11 @@ FlowRecord from_json<FlowRecord>(const std::string& t) {
   auto o = parse(t);
   return {str(o, "client_id"), str(o, "redirect_uri"), str(o, "state"), str(o, "code_challenge"),
           str(o, "resource"),  str(o, "scope"),        str(o, "nonce"), str(o, "upstream_verifier")};
+}
+template <>
+ConsentRecord from_json<ConsentRecord>(const std::string& t) {
+  auto o = parse(t);
+  return {from_json<FlowRecord>(t), str(o, "browser")};
 }
 template <>
 CodeRecord from_json<CodeRecord>(const std::string& t) {

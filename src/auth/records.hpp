@@ -2,6 +2,7 @@
 // What the authorization server keeps in the Store, as JSON values. Keys (kept here so the
 // layout is in one place): secrets are part of a key only as sha256_b64url, never in clear.
 //   client:<client_id>            ClientRecord            (registration)
+//   consent:<hash(csrf token)>    ConsentRecord           (consent page -> its answer, flow_ttl, taken once)
 //   flow:<hash(upstream state)>   FlowRecord              (authorize -> callback, flow_ttl)
 //   code:<hash(code)>             CodeRecord              (callback -> token, code_ttl)
 //   code-used:<hash(code)>        family id               (reuse of a code revokes its family)
@@ -10,6 +11,9 @@
 //   rt:<hash(refresh token)>      RefreshRecord           (refresh_ttl)
 //   rt-used:<hash(refresh token)> family id               (replay of a rotated token revokes the family)
 //   reg-ip:<address>              counter                 (registrations per address per window)
+//   authz-ip:<address>            counter                 (sign-ins started per address per flow_ttl)
+//   cimd-ip:<address>             counter                 (authorizations naming a CIMD URL, per minute)
+//   tok-ip:<address>, tok-user:<hash(subject)>  counters  (token requests per minute)
 #include <boost/json/object.hpp>
 
 #include <cstdint>
@@ -45,6 +49,13 @@ struct FlowRecord {
   std::string nonce, upstream_verifier;  // ours, towards the provider
 };
 
+// An authorization request waiting for the user's answer on our consent page; `browser` is the
+// hash of the browser-binding cookie set with the page (the answer must come from that browser).
+struct ConsentRecord {
+  FlowRecord flow;
+  std::string browser;
+};
+
 struct CodeRecord {
   std::string client_id, redirect_uri, code_challenge, resource, scope;
   UserInfo user;
@@ -69,6 +80,7 @@ struct RefreshRecord {
 
 boost::json::object to_json(const ClientRecord&);
 boost::json::object to_json(const FlowRecord&);
+boost::json::object to_json(const ConsentRecord&);
 boost::json::object to_json(const CodeRecord&);
 boost::json::object to_json(const Grant&);
 boost::json::object to_json(const AccessRecord&);
@@ -81,6 +93,8 @@ template <>
 ClientRecord from_json<ClientRecord>(const std::string&);
 template <>
 FlowRecord from_json<FlowRecord>(const std::string&);
+template <>
+ConsentRecord from_json<ConsentRecord>(const std::string&);
 template <>
 CodeRecord from_json<CodeRecord>(const std::string&);
 template <>

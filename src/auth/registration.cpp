@@ -73,7 +73,7 @@ asio::awaitable<HttpReply> AuthServer::register_client(const HttpRequest& req) {
 
   // Who may register: the registration token, anyone when public registration is allowed, or
   // a native app whose redirect URIs all use a trusted custom scheme.
-  bool allowed = bearer_matches(req.authorization, cfg_.registration_token) || cfg_.allow_public_registration ||
+  bool allowed = bearer_matches(req.authorization, cfg_.registration_token.get()) || cfg_.allow_public_registration ||
                  (!cfg_.trusted_schemes.empty() && all_trusted_scheme);
   if (!allowed) {
     auto why = req.authorization.empty() ? "registration requires a registration access token (Bearer)"
@@ -126,6 +126,11 @@ asio::awaitable<HttpReply> AuthServer::register_client(const HttpRequest& req) {
 }
 
 asio::awaitable<std::optional<ClientRecord>> AuthServer::find_client(const std::string& client_id) {
+  // A URL names a metadata document (never a registered client: ours are random tokens).
+  if (cimd_ && looks_like_url(client_id)) {
+    auto c = co_await cimd_->resolve(client_id);
+    co_return c;
+  }
   if (client_id.empty() || client_id.size() > 128) co_return std::nullopt;
   auto v = co_await store_->get("client:" + client_id);
   if (!v) co_return std::nullopt;

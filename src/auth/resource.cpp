@@ -37,21 +37,55 @@ asio::awaitable<AuthServer::Result> AuthServer::authenticate(std::string authori
   if (authorization.empty() || scheme != "bearer ")
     co_return refuse("missing", "", "a Bearer access token is required");
   auto token = authorization.substr(7);
-  auto a = co_await tokens_.check_access(token);
-  if (!a) co_return refuse("invalid", "invalid_token", "the access token is invalid, expired or revoked");
-  // Audience (RFC 8707): a token minted for another resource is not ours to accept.
-  if (a->grant.resource != cfg_.resource())
-    co_return refuse("audience", "invalid_token", "the access token is not for this resource");
-  auto g = std::move(a->grant);
-  if (cfg_.downstream) {
-    auto fresh = co_await fresh_upstream(std::move(g));
-    if (!fresh)
-      co_return refuse("upstream", "invalid_token", "the sign-in at the identity provider has ended; sign in again");
-    g = std::move(*fresh);
+  std::optional<Identity> who;
+  // SSO token forwarding: a JWT (ours are opaque, without dots) from the provider for a trusted
+  // audience. Only when configured; otherwise a JWT is just an unknown token.
+  if (!cfg_.trusted_audiences.empty() && std::count(token.begin(), token.end(), '.') == 2) {
+    auto& reg = metrics::Registry::global();
+    UpstreamTokens up;
+    std::string failure;
+    try {
+      up = co_await provider_->verify_id_token(token, cfg_.trusted_audiences);
+    } catch (const Error& e) {
+      failure = e.code() == Errc::unauthorized ? e.what() : "the identity provider's keys are unavailable";
+    }
+    if (!failure.empty()) {
+      reg.inc("oauth_forwarded_id_tokens_total", {{"result", "refused"}});
+      co_return refuse("forwarded", "invalid_token", "the ID token was not accepted: " + failure);
+    }
+    reg.inc("oauth_forwarded_id_tokens_total", {{"result", "accepted"}});
+    who = Identity{up.user.subject, up.user.email, up.user.groups, {}};
+    // Downstream OAuth: the forwarded ID token itself goes to the API server (its audience is
+    // one the API server trusts, or the call is refused there).
+    if (cfg_.downstream) who->upstream_token = std::move(token);
+  } else {
+    auto a = co_await tokens_.check_access(token);
+    if (!a) co_return refuse("invalid", "invalid_token", "the access token is invalid, expired or revoked");
+    // Audience (RFC 8707): a token minted for another resource is not ours to accept.
+    if (a->grant.resource != cfg_.resource())
+      co_return refuse("audience", "invalid_token", "the access token is not for this resource");
+    auto g = std::move(a->grant);
+    if (cfg_.downstream) {
+      auto fresh = co_await fresh_upstream(std::move(g));
+      if (!fresh)
+        co_return refuse("upstream", "invalid_token", "the sign-in at the identity provider has ended; sign in again");
+      g = std::move(*fresh);
+    }
+    who = Identity{g.user.subject, g.user.email, g.user.groups, {}};
+    if (cfg_.downstream) who->upstream_token = tokens_.open_id_token(g);
+  }
+  // Per user, not per token: many sign-ins of one user share the budget.
+  if (!user_limit_.allow(who->subject, std::chrono::steady_clock::now())) {
+    count_rejection("mcp", "rate_limited");
+    Result r;
+    json::object body{{"error", "too_many_requests"},
+                      {"error_description", "too many requests for this user; slow down"}};
+    r.challenge = json_reply(429, body);
+    r.challenge.headers.emplace_back("Retry-After", std::to_string(user_limit_.retry_after()));
+    co_return r;
   }
   Result r;
-  r.identity = Identity{g.user.subject, g.user.email, g.user.groups, {}};
-  if (cfg_.downstream) r.identity->upstream_token = tokens_.open_id_token(g);
+  r.identity = std::move(who);
   co_return r;
 }
 

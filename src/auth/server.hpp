@@ -4,15 +4,17 @@
 //   /.well-known/oauth-protected-resource[<endpoint>]  RFC 9728      metadata.cpp
 //   /.well-known/oauth-authorization-server            RFC 8414      metadata.cpp
 //   /oauth/register                                    RFC 7591      registration.cpp
-//   /oauth/authorize, /oauth/callback                  code + PKCE   authorize.cpp
+//   /oauth/authorize, /oauth/consent, /oauth/callback  code + PKCE, our consent page   authorize.cpp, consent.cpp
 //   /oauth/token, /oauth/revoke, /oauth/introspect     6749/7009/7662 token_endpoint.cpp
 //   authenticate(): the MCP endpoint's bearer check     RFC 6750      resource.cpp
 // Requests are validated completely before anything is stored; errors are OAuthError
 // (oauth_error.hpp). Audit lines name the subject and client id, never a token.
+#include "auth/cimd.hpp"
 #include "auth/config.hpp"
 #include "auth/crypto.hpp"
 #include "auth/http_types.hpp"
 #include "auth/provider.hpp"
+#include "auth/rate_limit.hpp"
 #include "auth/store.hpp"
 #include "auth/tokens.hpp"
 #include "util/identity.hpp"
@@ -39,7 +41,8 @@ class AuthServer {
   boost::asio::awaitable<HttpReply> handle(HttpRequest req);
 
   // The MCP endpoint's check of `Authorization`. On success the caller's identity (with the
-  // upstream ID token when downstream OAuth is on); otherwise `challenge` is the 401 to send.
+  // upstream ID token when downstream OAuth is on); otherwise `challenge` is the answer to
+  // send (401, or 429 when the user is over their request rate).
   struct Result {
     std::optional<Identity> identity;
     HttpReply challenge;
@@ -58,6 +61,8 @@ class AuthServer {
   HttpReply authorization_server_metadata() const;
   boost::asio::awaitable<HttpReply> register_client(const HttpRequest& req);
   boost::asio::awaitable<HttpReply> authorize(const HttpRequest& req);
+  boost::asio::awaitable<HttpReply> consent(const HttpRequest& req);
+  boost::asio::awaitable<HttpReply> start_upstream(FlowRecord f);
   boost::asio::awaitable<HttpReply> callback(const HttpRequest& req);
   boost::asio::awaitable<HttpReply> token(const HttpRequest& req);
   boost::asio::awaitable<HttpReply> revoke(const HttpRequest& req);
@@ -78,7 +83,11 @@ class AuthServer {
   Sealer sealer_;
   std::shared_ptr<Provider> provider_;
   Tokens tokens_;
-  std::set<std::string> refreshing_;  // families whose upstream refresh is in flight here
+  // MACs consent cookies: derived from the sealing key (so it follows a key rotation).
+  std::string consent_key() const { return sealer_.derive("mcp-kubernetes consent cookie v1"); }
+  std::unique_ptr<CimdResolver> cimd_;  // null unless --enable-cimd
+  RateLimiter user_limit_;              // MCP requests per subject
+  std::set<std::string> refreshing_;    // families whose upstream refresh is in flight here
 };
 
 // Registers the oauth_* metric descriptions.

@@ -72,14 +72,48 @@ asio::awaitable<ClientRecord> AuthServer::authenticate_client(const HttpRequest&
   co_return *c;
 }
 
+namespace {
+HttpReply too_many(std::string description) {
+  count_rejection("token", "rate_limited");
+  auto r = error_reply(OAuthError(429, "too_many_requests", std::move(description)));
+  r.headers.emplace_back("Retry-After", "60");
+  return r;
+}
+}  // namespace
+
 asio::awaitable<HttpReply> AuthServer::token(const HttpRequest& req) {
   require_form(req);
+  // Per address first (a stranger guessing codes or tokens), then per user below.
+  auto ip_key = "tok-ip:" + req.peer;
+  auto from_ip = co_await store_->incr(std::move(ip_key), std::chrono::minutes(1));
+  if (from_ip > cfg_.token_requests_per_ip_per_minute)
+    co_return too_many("too many token requests from this address; try again in a minute");
   auto form = parse_form(req.body);
   auto grant_type = get(form, "grant_type");
   if (grant_type.empty()) bad_request("grant_type is required");
   if (grant_type != "authorization_code" && grant_type != "refresh_token")
     oauth_fail(400, "unsupported_grant_type", "grant_type must be authorization_code or refresh_token");
   auto client = co_await authenticate_client(req, form, false);
+  // The user behind the code or refresh token, looked up without consuming it: a request over
+  // the limit leaves the client's code or refresh token usable a minute later.
+  std::string subject;
+  if (grant_type == "authorization_code") {
+    if (auto code = get(form, "code"); !code.empty() && code.size() <= 512) {
+      auto code_key = "code:" + sha256_b64url(code);
+      if (auto v = co_await store_->get(std::move(code_key))) subject = from_json<CodeRecord>(*v).user.subject;
+    }
+  } else {
+    auto presented = get(form, "refresh_token");
+    if (auto g = co_await tokens_.check_refresh(std::move(presented))) subject = g->user.subject;
+  }
+  if (!subject.empty()) {
+    auto user_key = "tok-user:" + sha256_b64url(subject);
+    auto n = co_await store_->incr(std::move(user_key), std::chrono::minutes(1));
+    if (n > cfg_.token_requests_per_user_per_minute) {
+      log::warn("oauth audit: token requests over the per-user limit subject={} client={}", subject, client.client_id);
+      co_return too_many("too many token requests for this user; try again in a minute");
+    }
+  }
   Issued t;
   if (grant_type == "authorization_code") {
     t = co_await tokens_.redeem_code(get(form, "code"), client.client_id, get(form, "redirect_uri"),

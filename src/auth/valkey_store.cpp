@@ -337,9 +337,11 @@ class ValkeyStore final : public Store {
     }
     std::string hello;
     std::size_t n = 0;
-    if (!ep_.password.empty()) {
-      if (ep_.username.empty()) resp::encode(hello, {"AUTH", ep_.password});
-      else resp::encode(hello, {"AUTH", ep_.username, ep_.password});
+    // A password file may have been rotated since the last connection.
+    std::string password = opt_.password.from_file() ? opt_.password.get() : ep_.password;
+    if (!password.empty()) {
+      if (ep_.username.empty()) resp::encode(hello, {"AUTH", password});
+      else resp::encode(hello, {"AUTH", ep_.username, password});
       ++n;
     }
     std::string db = std::to_string(ep_.db);
@@ -527,7 +529,7 @@ ValkeyEndpoint parse_valkey_url(std::string_view url) {
 std::unique_ptr<Store> make_valkey_store(asio::any_io_executor ex, ValkeyOptions options) {
   auto ep = parse_valkey_url(options.url);
   if (!options.username.empty()) ep.username = options.username;
-  if (!options.password.empty()) ep.password = options.password;
+  if (!options.password.empty()) ep.password = options.password.get();
   if (options.tls) ep.tls = true;
   if (options.db < 0) fail(Errc::invalid_argument, "Valkey database number must not be negative");
   if (options.db != 0) ep.db = options.db;

@@ -17,6 +17,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include "auth/secret.hpp"
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,7 +29,7 @@ struct ValkeyOptions {
   // redis://[user[:password]@]host[:port][/db], rediss://... (TLS), or host[:port]; port 6379.
   std::string url = "127.0.0.1:6379";
   std::string username;  // ACL user; empty: the URL's, else the server's default user
-  std::string password;  // empty: the URL's, else no AUTH
+  Secret password;       // empty: the URL's, else no AUTH; a file is read again for each new connection
   bool tls = false;      // also implied by rediss://
   std::string ca_file;   // PEM CA bundle for TLS; empty: the system's
   bool insecure_skip_verify = false;

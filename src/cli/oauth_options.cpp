@@ -43,7 +43,9 @@ void add_oauth_flags(CLI::App& app, Config& c, SecretFiles& f) {
   app.add_option("--trusted-public-registration-schemes", c.trusted_public_registration_schemes,
                  "Comma-separated custom redirect URI schemes (e.g. cursor,vscode) that may register without the token")
       ->delimiter(',');
-  app.add_flag("--enable-cimd", c.enable_cimd, "Client ID Metadata Documents (not implemented in this build)")
+  app.add_flag("--enable-cimd", c.enable_cimd,
+               "Client ID Metadata Documents: an https client_id URL is fetched (public addresses only) as the "
+               "client's registration")
       ->envname("ENABLE_CIMD");
   app.add_option("--oauth-encryption-key", c.oauth_encryption_key,
                  "AES-256 key (64 hex digits or base64 of 32 bytes) sealing stored upstream tokens")
@@ -67,9 +69,21 @@ void add_oauth_flags(CLI::App& app, Config& c, SecretFiles& f) {
   app.add_flag("--downstream-oauth", c.downstream_oauth,
                "Call the API server as the signed-in user (their Dex ID token), never with the server's credentials");
   app.add_option("--oauth-trusted-audiences", c.oauth_trusted_audiences,
-                 "Comma-separated audiences of upstream ID tokens accepted directly (not implemented in this build)")
+                 "Comma-separated client ids of the same identity provider whose ID tokens are accepted at the MCP "
+                 "endpoint as they are (SSO token forwarding; with --downstream-oauth sent on to the API server)")
       ->envname("OAUTH_TRUSTED_AUDIENCES")
       ->delimiter(',');
+  app.add_option("--oauth-user-rate-limit", c.oauth_user_rate_limit,
+                 "MCP requests per second per signed-in user in this process (0: no limit); beyond it 429")
+      ->default_val(100)
+      ->check(CLI::Range(0.0, 1e6));
+  app.add_option("--oauth-user-rate-burst", c.oauth_user_rate_burst, "Burst of --oauth-user-rate-limit")
+      ->default_val(200)
+      ->check(CLI::Range(1.0, 1e6));
+  app.add_option("--oauth-token-rate-limit", c.oauth_token_rate_limit,
+                 "Token endpoint requests per user per minute (all replicas); beyond it 429")
+      ->default_val(60)
+      ->check(CLI::Range(1, 1000000));
 }
 
 namespace {
@@ -90,6 +104,11 @@ bool read_secret(const std::string& path, std::string& into, std::string& err) {
 }  // namespace
 
 std::string finish_oauth_flags(Config& c, const SecretFiles& f) {
+  c.dex_client_secret_file = f.dex_client_secret;
+  c.google_client_secret_file = f.google_client_secret;
+  c.registration_token_file = f.registration_token;
+  c.oauth_encryption_key_file = f.oauth_encryption_key;
+  c.valkey_password_file = f.valkey_password;
   std::string err;
   if (!read_secret(f.dex_client_secret, c.dex_client_secret, err) ||
       !read_secret(f.google_client_secret, c.google_client_secret, err) ||
@@ -102,9 +121,8 @@ std::string finish_oauth_flags(Config& c, const SecretFiles& f) {
     return "";
   }
   if (c.transport != "streamable-http") return "--enable-oauth needs --transport streamable-http";
-  if (c.enable_cimd) return "--enable-cimd: Client ID Metadata Documents are not implemented in this build";
-  if (!c.oauth_trusted_audiences.empty())
-    return "--oauth-trusted-audiences: SSO token forwarding is not implemented in this build";
+  for (auto& a : c.oauth_trusted_audiences)
+    if (a.empty() || a.size() > 256) return "--oauth-trusted-audiences: client ids of 1 to 256 characters";
   for (auto& s : c.trusted_public_registration_schemes) {
     bool ok = !s.empty() && s.size() <= 64 && std::isalpha(static_cast<unsigned char>(s[0]));
     for (char ch : s) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '+' || ch == '-' || ch == '.');

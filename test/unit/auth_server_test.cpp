@@ -1,5 +1,6 @@
 // The authorization server's request validation and the whole code flow, with a fake
 // upstream provider and the memory store.
+#include "auth/consent.hpp"
 #include "auth/crypto.hpp"
 #include "auth/http_types.hpp"
 #include "auth/memory_store.hpp"
@@ -25,6 +26,7 @@ const std::string kVerifier = "client-verifier-0123456789-0123456789-0123456789"
 class FakeProvider : public Provider {
  public:
   boost::asio::awaitable<std::string> authorize_url(std::string state, std::string nonce, std::string) override {
+    ++authorize_urls;
     co_return "https://idp.test/auth?" + form_encode({{"state", state}, {"nonce", nonce}});
   }
   boost::asio::awaitable<UpstreamTokens> exchange(std::string code, std::string, std::string) override {
@@ -38,9 +40,17 @@ class FakeProvider : public Provider {
     co_return UpstreamTokens{
         "id-token-2", "up-refresh-1", 4102444800, {"sub-v", "viewer@example.com", {"mcp-viewers"}}};
   }
+  boost::asio::awaitable<UpstreamTokens> verify_id_token(std::string token, std::vector<std::string> auds) override {
+    ++verified;
+    if (token != "head.claims.sig" || auds != std::vector<std::string>{"muster"})
+      mk::fail(mk::Errc::unauthorized, "ID token signature invalid");
+    co_return UpstreamTokens{token, "", 4102444800, {"sub-sso", "sso@example.com", {"mcp-admins"}}};
+  }
   boost::asio::awaitable<std::string> check() override { co_return ""; }
+  int verified = 0;
   std::int64_t expires = 4102444800;  // 2100
   int refreshes = 0;
+  int authorize_urls = 0;  // browsers sent upstream
   std::function<boost::asio::awaitable<void>()> during_refresh;
 };
 
@@ -58,11 +68,16 @@ std::string header(const HttpReply& r, const std::string& name) {
 class AuthServerTest : public ::testing::Test {
  protected:
   AuthServerTest() {
+    rebuild([](AuthConfig&) {});
+  }
+  // A new server (and store) with the test's settings changed by `change`.
+  void rebuild(const std::function<void(AuthConfig&)>& change) {
     AuthConfig cfg;
     cfg.base_url = "http://127.0.0.1:9000";
     cfg.registration_token = "reg-secret";
     cfg.downstream = true;
     cfg.max_clients_per_ip = 3;
+    change(cfg);
     provider = std::make_shared<FakeProvider>();
     server = std::make_unique<AuthServer>(io.get_executor(), cfg, make_memory_store(), Sealer(std::string(32, 's')),
                                           provider);
@@ -93,13 +108,61 @@ class AuthServerTest : public ::testing::Test {
             {"code_challenge_method", "S256"},
             {"resource", "http://127.0.0.1:9000/mcp"}};
   }
+  // The browser's cookies: what Set-Cookie gave it, sent back on every request.
+  std::string cookie_header() const {
+    std::string h;
+    for (auto& [k, v] : jar) h += (h.empty() ? "" : "; ") + k + "=" + v;
+    return h;
+  }
+  void keep_cookies(const HttpReply& r) {
+    for (auto& [k, v] : r.headers)
+      if (k == "Set-Cookie") {
+        auto eq = v.find('='), semi = v.find(';');
+        jar[v.substr(0, eq)] = v.substr(eq + 1, semi - eq - 1);
+      }
+  }
   HttpReply authorize(std::vector<std::pair<std::string, std::string>> kv) {
-    return call({"GET", "/oauth/authorize", form_encode(kv), "", "", "", ""});
+    HttpRequest r{"GET", "/oauth/authorize", form_encode(kv), "", "", "", ""};
+    r.cookie = cookie_header();
+    auto a = call(std::move(r));
+    keep_cookies(a);
+    return a;
+  }
+  static std::string csrf_of(const HttpReply& page) {
+    const std::string marker = "name=\"csrf_token\" value=\"";
+    auto at = page.body.find(marker);
+    if (at == std::string::npos) return "";
+    at += marker.size();
+    return page.body.substr(at, page.body.find('"', at) - at);
+  }
+  HttpReply answer(const std::string& csrf, const std::string& decision, const std::string& cookie) {
+    HttpRequest r{"POST",
+                  "/oauth/consent",
+                  "",
+                  "",
+                  "application/x-www-form-urlencoded",
+                  form_encode({{"csrf_token", csrf}, {"decision", decision}}),
+                  ""};
+    r.cookie = cookie;
+    auto a = call(std::move(r));
+    keep_cookies(a);
+    return a;
+  }
+  // authorize, through our consent page when this browser has not approved the client yet:
+  // the redirect to the provider.
+  HttpReply to_provider(const std::string& client) {
+    auto a = authorize(authz(client));
+    if (a.status == 200) {
+      EXPECT_NE(csrf_of(a), "") << a.body;
+      a = answer(csrf_of(a), "approve", cookie_header());
+      EXPECT_EQ(a.status, 303u) << a.body;
+    }
+    return a;
   }
   // authorize -> provider -> callback: our code for the client.
   std::string sign_in(const std::string& client) {
-    auto a = authorize(authz(client));
-    EXPECT_EQ(a.status, 302u) << a.body;
+    auto a = to_provider(client);
+    EXPECT_TRUE(header(a, "Location").starts_with("https://idp.test/")) << a.body;
     auto up_state = param(header(a, "Location"), "state");
     auto cb = call({"GET", "/oauth/callback", form_encode({{"state", up_state}, {"code", "good"}}), "", "", "", ""});
     EXPECT_EQ(cb.status, 302u) << cb.body;
@@ -123,6 +186,7 @@ class AuthServerTest : public ::testing::Test {
   std::shared_ptr<FakeProvider> provider;
   std::unique_ptr<AuthServer> server;
   std::string secret;
+  std::map<std::string, std::string> jar;
 };
 
 TEST(Form, DuplicateParameterIsInvalidRequest) {
@@ -200,7 +264,7 @@ TEST_F(AuthServerTest, AuthorizeValidation) {
 TEST_F(AuthServerTest, CallbackWithUnknownStateOrRefusedCode) {
   EXPECT_EQ(call({"GET", "/oauth/callback", "state=nope&code=good", "", "", "", ""}).status, 400u);
   auto client = register_client();
-  auto a = authorize(authz(client));
+  auto a = to_provider(client);
   auto st = param(header(a, "Location"), "state");
   auto cb = call({"GET", "/oauth/callback", form_encode({{"state", st}, {"code", "bad"}}), "", "", "", ""});
   EXPECT_EQ(param(header(cb, "Location"), "error"), "access_denied");
@@ -318,10 +382,272 @@ TEST_F(AuthServerTest, SignInsStartedAreLimitedPerAddress) {
   int refused = 0;
   for (int i = 0; i < 121; ++i) {
     auto a = authorize(authz(client));
-    ASSERT_EQ(a.status, 302u);
+    ASSERT_TRUE(a.status == 200u || a.status == 302u) << a.status;
     if (param(header(a, "Location"), "error") == "temporarily_unavailable") ++refused;
   }
   EXPECT_EQ(refused, 1);
   auto other = call({"GET", "/oauth/authorize", form_encode(authz(client)), "", "", "", "10.0.0.9"});
-  EXPECT_EQ(param(header(other, "Location"), "error"), "");
+  EXPECT_EQ(other.status, 200u);  // the consent page
+}
+
+// --- our consent page (confused deputy) ---
+
+TEST_F(AuthServerTest, WithoutConsentCookieTheConsentPageIsShownAndNothingGoesUpstream) {
+  json::object doc{{"redirect_uris", json::array{"http://127.0.0.1:7777/cb"}},
+                   {"token_endpoint_auth_method", "none"},
+                   {"client_name", "<script>alert('x')</script> & Co"}};
+  auto reg = call({"POST", "/oauth/register", "", "Bearer reg-secret", "application/json", json::serialize(doc), ""});
+  auto client = std::string(body(reg)["client_id"].as_string());
+  auto kv = authz(client);
+  kv.emplace_back("scope", "mcp:tools <b>");
+  auto page = authorize(kv);
+  ASSERT_EQ(page.status, 200u);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(header(page, "X-Frame-Options"), "DENY");
+  EXPECT_NE(header(page, "Content-Security-Policy").find("frame-ancestors 'none'"), std::string::npos);
+  EXPECT_EQ(header(page, "Cache-Control"), "no-store");
+  EXPECT_NE(page.body.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Co"), std::string::npos);
+  EXPECT_EQ(page.body.find("<script>"), std::string::npos);
+  EXPECT_NE(page.body.find("mcp:tools &lt;b&gt;"), std::string::npos);
+  EXPECT_NE(page.body.find("127.0.0.1:7777"), std::string::npos);  // where the answer goes
+  EXPECT_NE(page.body.find(client), std::string::npos);
+  EXPECT_NE(csrf_of(page), "");
+  // The browser-binding cookie: HttpOnly, SameSite=Lax; over http no Secure and no __Host-.
+  auto sc = header(page, "Set-Cookie");
+  EXPECT_TRUE(sc.starts_with("mcpk-browser=")) << sc;
+  EXPECT_NE(sc.find("; HttpOnly"), std::string::npos);
+  EXPECT_NE(sc.find("; SameSite=Lax"), std::string::npos);
+  EXPECT_NE(sc.find("; Path=/"), std::string::npos);
+  EXPECT_EQ(sc.find("Secure"), std::string::npos);
+  EXPECT_EQ(provider->authorize_urls, 0);  // no state upstream before the answer
+}
+
+TEST_F(AuthServerTest, ApprovalSetsAConsentCookieThatSkipsThePageForThatClient) {
+  auto client = register_client();
+  auto a = to_provider(client);
+  EXPECT_EQ(provider->authorize_urls, 1);
+  auto sc = header(a, "Set-Cookie");
+  EXPECT_TRUE(sc.starts_with(consent_cookie_name(server->config(), client) + "=")) << sc;
+  EXPECT_NE(sc.find("; HttpOnly; SameSite=Lax"), std::string::npos);
+  auto again = authorize(authz(client));
+  EXPECT_EQ(again.status, 302u);
+  EXPECT_TRUE(header(again, "Location").starts_with("https://idp.test/"));
+  EXPECT_EQ(provider->authorize_urls, 2);
+}
+
+TEST_F(AuthServerTest, DenyGoesBackToTheClientWithAccessDenied) {
+  auto client = register_client();
+  auto page = authorize(authz(client));
+  ASSERT_EQ(page.status, 200u);
+  auto r = answer(csrf_of(page), "deny", cookie_header());
+  EXPECT_EQ(r.status, 303u);
+  auto loc = header(r, "Location");
+  EXPECT_TRUE(loc.starts_with("http://127.0.0.1:7777/cb?")) << loc;
+  EXPECT_EQ(param(loc, "error"), "access_denied");
+  EXPECT_EQ(param(loc, "state"), "st-1");
+  EXPECT_EQ(param(loc, "iss"), "http://127.0.0.1:9000");
+  EXPECT_EQ(header(r, "Set-Cookie"), "");  // nothing remembered
+  EXPECT_EQ(provider->authorize_urls, 0);
+  EXPECT_EQ(authorize(authz(client)).status, 200u);  // asked again
+}
+
+TEST_F(AuthServerTest, ConsentToOneClientDoesNotCoverAnother) {
+  auto a = register_client(), b = register_client();
+  to_provider(a);
+  EXPECT_EQ(authorize(authz(a)).status, 302u);
+  EXPECT_EQ(authorize(authz(b)).status, 200u);
+  // A's cookie value under B's cookie name: its MAC names A.
+  jar[consent_cookie_name(server->config(), b)] = jar[consent_cookie_name(server->config(), a)];
+  EXPECT_EQ(authorize(authz(b)).status, 200u);
+}
+
+TEST_F(AuthServerTest, ForgedOrExpiredConsentCookiesAreRefused) {
+  auto client = register_client();
+  auto name = consent_cookie_name(server->config(), client);
+  auto key = Sealer(std::string(32, 's')).derive("mcp-kubernetes consent cookie v1");
+  auto future = unix_now() + 3600;
+  jar[name] = consent_cookie_value(key, client, future);
+  EXPECT_EQ(authorize(authz(client)).status, 302u);  // the genuine article (proves the key used below)
+  jar[name] = consent_cookie_value(key, client, unix_now() - 1);
+  EXPECT_EQ(authorize(authz(client)).status, 200u) << "expired";
+  jar[name] = consent_cookie_value(std::string(32, 'k'), client, future);
+  EXPECT_EQ(authorize(authz(client)).status, 200u) << "another key";
+  auto v = consent_cookie_value(key, client, future);
+  jar[name] = std::to_string(future + 86400) + v.substr(v.find('.'));
+  EXPECT_EQ(authorize(authz(client)).status, 200u) << "expiry moved";
+  for (auto bad : {"", ".", "x.y", "99999999999999999999999.abc", "1.", ".abc"}) {
+    jar[name] = bad;
+    EXPECT_EQ(authorize(authz(client)).status, 200u) << bad;
+  }
+}
+
+TEST_F(AuthServerTest, ConsentTokenIsOneTimeAndBoundToTheBrowser) {
+  auto client = register_client();
+  auto page = authorize(authz(client));
+  auto csrf = csrf_of(page);
+  auto browser = cookie_header();
+  // From a browser without (or with another) binding cookie: refused, and the token is spent.
+  auto other = answer(csrf, "approve", "mcpk-browser=" + random_token(32));
+  EXPECT_EQ(other.status, 403u);
+  EXPECT_EQ(body(other)["error"], "access_denied");
+  EXPECT_EQ(answer(csrf, "approve", browser).status, 400u);
+  EXPECT_EQ(provider->authorize_urls, 0);
+  // Replay of an answered token.
+  auto page2 = authorize(authz(client));
+  auto csrf2 = csrf_of(page2);
+  EXPECT_EQ(answer(csrf2, "approve", cookie_header()).status, 303u);
+  auto replay = answer(csrf2, "approve", cookie_header());
+  EXPECT_EQ(replay.status, 400u);
+  EXPECT_EQ(body(replay)["error"], "invalid_request");
+  EXPECT_EQ(provider->authorize_urls, 1);
+  EXPECT_EQ(answer("made-up", "approve", cookie_header()).status, 400u);
+  EXPECT_EQ(answer(csrf2, "maybe", cookie_header()).status, 400u);
+  EXPECT_EQ(call({"GET", "/oauth/consent", "", "", "", "", ""}).status, 405u);
+}
+
+TEST(Consent, CookiesOverHttpsUseTheHostPrefixAndSecure) {
+  AuthConfig cfg;
+  cfg.base_url = "https://mcp.example.com";
+  EXPECT_TRUE(consent_cookie_name(cfg, "c1").starts_with("__Host-mcpk-consent-"));
+  EXPECT_EQ(browser_cookie_name(cfg), "__Host-mcpk-browser");
+  auto sc = set_cookie(cfg, browser_cookie_name(cfg), "v", 60);
+  EXPECT_EQ(sc, "__Host-mcpk-browser=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; Secure");
+  EXPECT_NE(consent_cookie_name(cfg, "c1"), consent_cookie_name(cfg, "c2"));
+}
+
+TEST(Consent, CookieHeaderParsing) {
+  auto c = parse_cookies(" a=1; b = \"two\" ;c=;=x; junk; a=3");
+  EXPECT_EQ(c["a"], "1");
+  EXPECT_EQ(c["b"], "two");
+  EXPECT_EQ(c["c"], "");
+  EXPECT_FALSE(c.contains(""));
+  std::string many;
+  for (int i = 0; i < 200; ++i) many += "k" + std::to_string(i) + "=v; ";
+  EXPECT_EQ(parse_cookies(many).size(), 64u);
+}
+
+// --- SSO token forwarding (--oauth-trusted-audiences) ---
+
+TEST_F(AuthServerTest, ForwardedIdTokensOnlyWhenTrustedAudiencesAreSet) {
+  auto off = run(io, server->authenticate("Bearer head.claims.sig"));
+  EXPECT_FALSE(off.identity);
+  EXPECT_EQ(provider->verified, 0);  // not even looked at
+  rebuild([](AuthConfig& c) { c.trusted_audiences = {"muster"}; });
+  auto on = run(io, server->authenticate("Bearer head.claims.sig"));
+  ASSERT_TRUE(on.identity);
+  EXPECT_EQ(on.identity->subject, "sub-sso");
+  EXPECT_EQ(on.identity->email, "sso@example.com");
+  EXPECT_EQ(on.identity->upstream_token, "head.claims.sig");  // downstream: the token itself
+  auto bad = run(io, server->authenticate("Bearer head.claims.forged"));
+  EXPECT_FALSE(bad.identity);
+  EXPECT_EQ(bad.challenge.status, 401u);
+  EXPECT_NE(header(bad.challenge, "WWW-Authenticate").find("error=\"invalid_token\""), std::string::npos);
+  EXPECT_NE(bad.challenge.body.find("signature invalid"), std::string::npos);
+  // Our own opaque tokens still work beside it.
+  auto client = register_client();
+  auto t = tokens_for(client);
+  auto ours = run(io, server->authenticate("Bearer " + std::string(t["access_token"].as_string())));
+  ASSERT_TRUE(ours.identity);
+  EXPECT_EQ(ours.identity->subject, "sub-v");
+}
+
+TEST_F(AuthServerTest, ForwardedTokenWithoutDownstreamCarriesNoUpstreamToken) {
+  rebuild([](AuthConfig& c) {
+    c.trusted_audiences = {"muster"};
+    c.downstream = false;
+  });
+  auto on = run(io, server->authenticate("Bearer head.claims.sig"));
+  ASSERT_TRUE(on.identity);
+  EXPECT_EQ(on.identity->upstream_token, "");
+}
+
+// --- per-user rate limits ---
+
+TEST_F(AuthServerTest, McpRequestsAreLimitedPerUserNotPerToken) {
+  rebuild([](AuthConfig& c) {
+    c.user_requests_per_second = 0.001;  // no refill within the test
+    c.user_request_burst = 3;
+  });
+  auto client = register_client();
+  auto t1 = std::string(tokens_for(client)["access_token"].as_string());
+  auto t2 = std::string(tokens_for(client)["access_token"].as_string());  // the same user, another sign-in
+  EXPECT_TRUE(run(io, server->authenticate("Bearer " + t1)).identity);
+  EXPECT_TRUE(run(io, server->authenticate("Bearer " + t2)).identity);
+  EXPECT_TRUE(run(io, server->authenticate("Bearer " + t1)).identity);
+  auto over = run(io, server->authenticate("Bearer " + t2));
+  EXPECT_FALSE(over.identity);
+  EXPECT_EQ(over.challenge.status, 429u);
+  EXPECT_EQ(body(over.challenge)["error"], "too_many_requests");
+  EXPECT_NE(header(over.challenge, "Retry-After"), "");
+}
+
+TEST_F(AuthServerTest, TokenEndpointIsLimitedPerUserWithoutConsumingTheToken) {
+  rebuild([](AuthConfig& c) { c.token_requests_per_user_per_minute = 3; });
+  auto client = register_client();
+  auto t = tokens_for(client);  // 1
+  auto refresh = [&](const std::string& rt) {
+    return post_form("/oauth/token", {{"grant_type", "refresh_token"}, {"refresh_token", rt}, {"client_id", client}});
+  };
+  auto r2 = refresh(std::string(t["refresh_token"].as_string()));  // 2
+  ASSERT_EQ(r2.status, 200u);
+  auto rt2 = std::string(body(r2)["refresh_token"].as_string());
+  auto r3 = refresh(rt2);  // 3
+  ASSERT_EQ(r3.status, 200u);
+  auto rt3 = std::string(body(r3)["refresh_token"].as_string());
+  auto over = refresh(rt3);  // 4: refused
+  EXPECT_EQ(over.status, 429u);
+  EXPECT_EQ(body(over)["error"], "too_many_requests");
+  EXPECT_EQ(header(over, "Retry-After"), "60");
+  // rt3 was not consumed: no reuse detection, the family lives (its access token still works).
+  auto access = std::string(body(r3)["access_token"].as_string());
+  EXPECT_TRUE(run(io, server->authenticate("Bearer " + access)).identity);
+  // Unknown tokens are not counted against anyone (no subject), but still per address.
+  EXPECT_EQ(refresh("made-up").status, 400u);
+}
+
+TEST_F(AuthServerTest, TokenEndpointIsLimitedPerAddress) {
+  rebuild([](AuthConfig& c) { c.token_requests_per_ip_per_minute = 2; });
+  auto client = register_client();
+  auto bad = [&] {
+    return post_form("/oauth/token", {{"grant_type", "refresh_token"}, {"refresh_token", "x"}, {"client_id", client}});
+  };
+  EXPECT_EQ(bad().status, 400u);
+  EXPECT_EQ(bad().status, 400u);
+  EXPECT_EQ(bad().status, 429u);
+}
+
+TEST(RateLimiter, BucketRefillsAndStaysBounded) {
+  RateLimiter l(1, 2, 3);
+  auto t0 = RateLimiter::Clock::time_point{} + std::chrono::hours(1);
+  EXPECT_TRUE(l.allow("u", t0));
+  EXPECT_TRUE(l.allow("u", t0));
+  EXPECT_FALSE(l.allow("u", t0));
+  EXPECT_TRUE(l.allow("v", t0));  // another user has their own bucket
+  EXPECT_TRUE(l.allow("u", t0 + std::chrono::seconds(1)));
+  EXPECT_FALSE(l.allow("u", t0 + std::chrono::seconds(1)));
+  for (int i = 0; i < 10; ++i) l.allow("k" + std::to_string(i), t0 + std::chrono::seconds(2));
+  EXPECT_LE(l.size(), 3u);
+  RateLimiter off(0, 1);
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(off.allow("u", t0));
+}
+
+// A client id URL makes us fetch a caller-chosen URL: per address, bounded before any fetch
+// (here the URLs are refused before fetching, so no network is needed).
+TEST_F(AuthServerTest, MetadataDocumentRequestsAreLimitedPerAddress) {
+  rebuild([](AuthConfig& c) {
+    c.cimd = true;
+    c.cimd_requests_per_ip_per_minute = 3;
+  });
+  auto kv = authz("http://app.example.com/client.json");
+  for (int i = 0; i < 3; ++i) {
+    auto r = authorize(kv);
+    EXPECT_EQ(r.status, 400u);
+    EXPECT_NE(body(r)["error_description"].as_string().find("https"), std::string::npos) << r.body;
+  }
+  auto over = authorize(kv);
+  EXPECT_EQ(over.status, 429u);
+  EXPECT_EQ(body(over)["error"], "too_many_requests");
+  // Registered clients are not counted.
+  auto client = register_client();
+  EXPECT_EQ(authorize(authz(client)).status, 200u);
 }

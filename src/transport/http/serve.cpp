@@ -50,6 +50,7 @@ auth::HttpRequest to_auth(const Request& req, const std::string& peer) {
   a.content_type = std::string(req[bhttp::field::content_type]);
   a.body = req.body();
   a.peer = peer;
+  a.cookie = std::string(req[bhttp::field::cookie]);
   return a;
 }
 

@@ -41,9 +41,11 @@ export async function startOAuthServer(extra = [], extraEnv = {}, { baseUrl } = 
   writeFileSync(path.join(dir, 'reg-token'), REGISTRATION_TOKEN);
   const args = ['serve', '--transport', 'streamable-http', '--http-addr', `127.0.0.1:${port}`,
     '--enable-oauth', '--oauth-base-url', issuer, '--dex-issuer-url', env.DEX_ISSUER,
-    '--dex-client-id', env.DEX_MCP_CLIENT_ID, '--dex-client-secret-file', path.join(dir, 'dex-secret'),
-    '--dex-ca-file', env.DEX_CA_FILE, '--dex-k8s-authenticator-client-id', env.DEX_CLIENT_ID,
-    '--registration-token-file', path.join(dir, 'reg-token'), ...extra];
+    '--dex-client-id', env.DEX_MCP_CLIENT_ID, '--dex-ca-file', env.DEX_CA_FILE,
+    '--dex-k8s-authenticator-client-id', env.DEX_CLIENT_ID, ...extra];
+  // The secret files, unless the caller names its own (a flag may be given once).
+  if (!extra.includes('--dex-client-secret-file')) args.push('--dex-client-secret-file', path.join(dir, 'dex-secret'));
+  if (!extra.includes('--registration-token-file')) args.push('--registration-token-file', path.join(dir, 'reg-token'));
   // No Dex variables from the environment: the flags above are what is tested.
   const proc = spawn(serverBin, args, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME || '/root', KUBECONFIG: env.KUBECONFIG, ...extraEnv },
@@ -81,17 +83,82 @@ export function request(url, { method = 'GET', headers = {}, body } = {}) {
   });
 }
 
-const unescape = (s) => s.replace(/&amp;/g, '&').replace(/&#43;/g, '+').replace(/&#34;/g, '"').replace(/&#39;/g, "'");
+const unescape = (s) => s.replace(/&amp;/g, '&').replace(/&#43;/g, '+').replace(/&#34;/g, '"').replace(/&#39;/g, "'")
+  .replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
 
-// From our /oauth/authorize URL through Dex's password login to the client's redirect URI:
-// returns that final URL (with code/state/iss, or error).
-export async function dexLogin(authorizeUrl, email, password = 'password', stopAt = 'http://127.0.0.1:1/') {
+// A browser's cookies, per host (as browsers keep them: not per port, so replicas on one host
+// see each other's cookies; enough for our cookies and Dex's: Path=/, no Domain).
+export class CookieJar {
+  constructor() { this.byHost = new Map(); }
+  _host(url) {
+    const h = new URL(url).hostname;
+    if (!this.byHost.has(h)) this.byHost.set(h, new Map());
+    return this.byHost.get(h);
+  }
+  header(url) {
+    const m = this._host(url);
+    return m.size ? [...m].map(([k, v]) => `${k}=${v}`).join('; ') : undefined;
+  }
+  store(url, setCookie) {
+    const m = this._host(url);
+    for (const c of [setCookie ?? []].flat()) {
+      const [pair, ...attrs] = c.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      if (attrs.some((a) => /^\s*max-age=0\s*$/i.test(a))) m.delete(name);
+      else m.set(name, pair.slice(eq + 1).trim());
+    }
+  }
+  get(url, name) { return this._host(url).get(name); }
+  set(url, name, value) { this._host(url).set(name, value); }
+  names(url) { return [...this._host(url).keys()]; }
+}
+
+// Our consent page (the MCP server's, before Dex): its form action and CSRF token, or null.
+export function consentForm(body, pageUrl) {
+  const token = body.match(/name="csrf_token" value="([^"]*)"/);
+  const action = body.match(/<form[^>]*action="([^"]*)"/);
+  if (!token || !action) return null;
+  return { csrf: unescape(token[1]), action: new URL(unescape(action[1]), pageUrl).toString() };
+}
+
+// Answers a consent page as the browser holding `jar`.
+export async function answerConsent(form, decision, jar) {
+  const body = new URLSearchParams({ csrf_token: form.csrf, decision }).toString();
+  const headers = { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) };
+  const cookie = jar?.header(form.action);
+  if (cookie) headers.cookie = cookie;
+  const r = await request(form.action, { method: 'POST', body, headers });
+  jar?.store(form.action, r.headers['set-cookie']);
+  return r;
+}
+
+// From our /oauth/authorize URL through our consent page (answered with `consent`: approve or
+// deny) and Dex's password login to the client's redirect URI: returns that final URL (with
+// code/state/iss, or error). `jar` is the browser's cookies (a fresh one by default: no
+// consent remembered); `seen` collects the consent pages met.
+export async function dexLogin(authorizeUrl, email, password = 'password', stopAt = 'http://127.0.0.1:1/',
+  { jar = new CookieJar(), consent = 'approve', seen = [] } = {}) {
   let url = String(authorizeUrl);
+  const get = async (u) => {
+    const cookie = jar.header(u);
+    const r = await request(u, { headers: cookie ? { cookie } : {} });
+    jar.store(u, r.headers['set-cookie']);
+    return r;
+  };
   for (let hop = 0; hop < 15; hop++) {
     if (url.startsWith(stopAt)) return new URL(url);
-    const r = await request(url);
+    const r = await get(url);
     if (r.status >= 300 && r.status < 400) {
       url = new URL(r.headers.location, url).toString();
+      continue;
+    }
+    const ours = r.status === 200 ? consentForm(r.body, url) : null;
+    if (ours) {
+      seen.push({ url, headers: r.headers, body: r.body, form: ours });
+      const p = await answerConsent(ours, consent, jar);
+      assert.equal(p.status, 303, `consent answer: ${p.status} ${p.body.slice(0, 300)}`);
+      url = new URL(p.headers.location, ours.action).toString();
       continue;
     }
     if (r.status === 200 && /name="password"/.test(r.body)) {
@@ -169,7 +236,10 @@ export async function signIn(base, email) {
   const c0 = new Client({ name: 'e2e-oauth', version: '1' }, { capabilities: {} });
   await assert.rejects(c0.connect(first), UnauthorizedError);
   assert.ok(provider.authorizationUrl, 'the SDK asked for a browser sign-in');
-  const back = await dexLogin(provider.authorizationUrl, email);
+  const seen = [];
+  const back = await dexLogin(provider.authorizationUrl, email, 'password', undefined, { seen });
+  assert.equal(seen.length, 1, 'our consent page was shown (a new client, a fresh browser)');
+  assert.match(seen[0].body, /<strong id="client-name">e2e<\/strong>/);
   assert.equal(back.searchParams.get('error'), null, `sign-in failed: ${back}`);
   assert.equal(back.searchParams.get('iss'), base);
   await first.finishAuth(back.searchParams.get('code'));

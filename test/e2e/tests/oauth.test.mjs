@@ -4,12 +4,15 @@
 // with `test/cluster/up.sh --dex` from this branch (Dex client mcp-kubernetes).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { kubectl } from '../lib/harness.mjs';
-import { startOAuthServer, signIn, dexLogin, request, text, REGISTRATION_TOKEN } from '../lib/oauth.mjs';
+import { startOAuthServer, signIn, dexLogin, request, text, REGISTRATION_TOKEN, CookieJar, consentForm, answerConsent }
+  from '../lib/oauth.mjs';
 
 const NS = 'oauth-e2e';
 const REDIRECT = 'http://127.0.0.1:1/cb';
+// Known to the test so it can make consent cookies as the server would (forged/expired cases).
+const KEY = randomBytes(32);
 let srv;
 
 const b64url = (b) => b.toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
@@ -67,7 +70,8 @@ async function rawTokens(email) {
 }
 
 before(async () => {
-  srv = await startOAuthServer(['--downstream-oauth', '--non-destructive=false', '--max-clients-per-ip', '30']);
+  srv = await startOAuthServer(['--downstream-oauth', '--non-destructive=false', '--max-clients-per-ip', '40',
+    '--oauth-encryption-key', KEY.toString('hex')]);
   kubectl(['create', 'namespace', NS], { allowFail: true });
 });
 
@@ -225,8 +229,8 @@ test('authorize: foreign redirect URI, missing state, plain PKCE, foreign resour
   assert.equal(await errorOf({ code_challenge_method: 'plain' }), 'invalid_request');
   assert.equal(await errorOf({ resource: 'https://elsewhere.example/mcp' }), 'invalid_target');
   const ok = await request(q({ resource: `${srv.base}/mcp` }));
-  assert.equal(ok.status, 302);
-  assert.ok(ok.headers.location.startsWith(srv.env.DEX_ISSUER), ok.headers.location);
+  assert.equal(ok.status, 200);  // our consent page, before anything goes to Dex
+  assert.ok(consentForm(ok.body, srv.base), ok.body.slice(0, 300));
 });
 
 test('introspection needs a confidential client and reports the token', async () => {
@@ -245,24 +249,6 @@ test('introspection needs a confidential client and reports the token', async ()
     { authorization: 'Basic ' + Buffer.from(`${rs.client_id}:wrong`).toString('base64') });
   assert.equal(wrong.status, 401);
 });
-
-test('registration: bad token, public not allowed, bad redirect, oversized body, per-address limit', async () => {
-  assert.equal((await register(undefined, 'wrong-token')).status, 401);
-  assert.equal((await register(undefined, '')).status, 401);
-  const bad = await register({ redirect_uris: ['http://evil.example/cb'] });
-  assert.equal(bad.status, 400);
-  assert.equal((await bad.json()).error, 'invalid_redirect_uri');
-  const big = await fetch(`${srv.base}/oauth/register`, {
-    method: 'POST', body: JSON.stringify({ redirect_uris: [REDIRECT], client_name: 'x'.repeat(200000) }),
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${REGISTRATION_TOKEN}` },
-  });
-  assert.equal(big.status, 413);
-  // --max-clients-per-ip 30 (per hour): this suite has registered fewer; fill up and overflow.
-  let status = 201;
-  for (let i = 0; i < 40 && status === 201; i++) status = (await register()).status;
-  assert.equal(status, 429);
-});
-
 
 test('google provider (pointed at the local Dex by the test-only MCPK_TEST_GOOGLE_ISSUER): the same flow', async () => {
   const env = srv.env;
@@ -316,7 +302,6 @@ test('startup refuses an incomplete or unsafe OAuth configuration, naming the fl
       ...dex.slice(2)], /--dex-issuer-url must be an https URL/],
     [[...http, '--enable-oauth', '--oauth-base-url', 'http://127.0.0.1:1', '--dex-issuer-url', srv.env.DEX_ISSUER,
       '--dex-client-id', 'x', '--dex-client-secret', 'y'], /no client could register/],
-    [[...http, '--enable-oauth', '--oauth-base-url', 'http://127.0.0.1:1', ...dex, '--enable-cimd'], /not implemented/],
     [[...http, '--enable-oauth', '--oauth-base-url', 'http://127.0.0.1:1', ...dex, '--oauth-storage-type', 'valkey'],
       /--valkey-url/],
     [[...http, '--enable-oauth', '--oauth-base-url', 'http://127.0.0.1:1', ...dex, '--oauth-encryption-key', 'short'],
@@ -327,4 +312,132 @@ test('startup refuses an incomplete or unsafe OAuth configuration, naming the fl
     assert.notEqual(r.status, 0, `${args.join(' ')} started`);
     assert.match(r.stderr, expected, `${args.join(' ')}: ${r.stderr}`);
   }
+});
+
+// --- our consent page (MCP security best practices: confused deputy) ---
+
+const authorizeUrl = (clientId, o = {}) => `${srv.base}/oauth/authorize?${form({ response_type: 'code',
+  client_id: clientId, redirect_uri: REDIRECT, state: 'consent-state', code_challenge: pkce().challenge,
+  code_challenge_method: 'S256', ...o })}`;
+const getAs = async (jar, url) => {
+  const cookie = jar.header(url);
+  const r = await request(url, { headers: cookie ? { cookie } : {} });
+  jar.store(url, r.headers['set-cookie']);
+  return r;
+};
+// The server's consent cookie for a client, made with the known --oauth-encryption-key.
+const consentCookie = (clientId, expires) => {
+  const key = createHmac('sha256', KEY).update('mcp-kubernetes consent cookie v1').digest();
+  const mac = createHmac('sha256', key).update(`consent/v1\n${Buffer.byteLength(clientId)}\n${clientId}\n${expires}`).digest();
+  return `${expires}.${b64url(mac)}`;
+};
+const cookieName = (clientId) => `mcpk-consent-${b64url(createHash('sha256').update(clientId).digest()).slice(0, 22)}`;
+
+test('consent: without a cookie the page names the client (escaped) and cannot be framed; nothing went to Dex', async () => {
+  const r = await register({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none',
+    client_name: '<img src=x onerror=alert(1)> Evil & Co' });
+  const { client_id: clientId } = await r.json();
+  const page = await request(authorizeUrl(clientId, { scope: 'mcp <b>' }));
+  assert.equal(page.status, 200);
+  assert.match(page.headers['content-type'], /^text\/html/);
+  assert.equal(page.headers['x-frame-options'], 'DENY');
+  assert.match(page.headers['content-security-policy'], /frame-ancestors 'none'/);
+  assert.equal(page.headers['cache-control'], 'no-store');
+  assert.match(page.body, /<strong id="client-name">&lt;img src=x onerror=alert\(1\)&gt; Evil &amp; Co<\/strong>/);
+  assert.doesNotMatch(page.body, /<img/);
+  assert.match(page.body, /<dd id="redirect-host">127\.0\.0\.1:1<\/dd>/);
+  assert.match(page.body, /<dd id="scope">mcp &lt;b&gt;<\/dd>/);
+  assert.ok(page.body.includes(clientId));
+  const setCookie = [page.headers['set-cookie']].flat().join('\n');
+  assert.match(setCookie, /^mcpk-browser=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax$/m);
+  assert.equal(page.headers.location, undefined);
+});
+
+test('consent: deny sends the browser back to the client with access_denied and its state', async () => {
+  const clientId = await newClient();
+  const back = await dexLogin(authorizeUrl(clientId), 'viewer@example.com', 'password', REDIRECT, { consent: 'deny' });
+  assert.equal(back.searchParams.get('error'), 'access_denied');
+  assert.equal(back.searchParams.get('state'), 'consent-state');
+  assert.equal(back.searchParams.get('iss'), srv.base);
+  assert.equal(back.searchParams.get('code'), null);
+});
+
+test('consent: an approval is remembered for that client only', async () => {
+  const a = await newClient();
+  const b = await newClient();
+  const jar = new CookieJar();
+  const seen = [];
+  const back = await dexLogin(authorizeUrl(a), 'viewer@example.com', 'password', REDIRECT, { jar, seen });
+  assert.ok(back.searchParams.get('code'));
+  assert.equal(seen.length, 1);
+  assert.ok(jar.get(srv.base, cookieName(a)), 'consent cookie set');
+  // The same browser and client: straight to Dex, and the whole sign-in works without the page.
+  const again = await getAs(jar, authorizeUrl(a));
+  assert.equal(again.status, 302);
+  assert.ok(again.headers.location.startsWith(srv.env.DEX_ISSUER), again.headers.location);
+  const seen2 = [];
+  const back2 = await dexLogin(authorizeUrl(a), 'viewer@example.com', 'password', REDIRECT, { jar, seen: seen2 });
+  assert.ok(back2.searchParams.get('code'));
+  assert.equal(seen2.length, 0);
+  // Client B from that browser: asked, even with A's cookie value copied under B's name.
+  assert.equal((await getAs(jar, authorizeUrl(b))).status, 200);
+  jar.set(srv.base, cookieName(b), jar.get(srv.base, cookieName(a)));
+  assert.equal((await getAs(jar, authorizeUrl(b))).status, 200);
+});
+
+test('consent: forged and expired cookies are refused', async () => {
+  const clientId = await newClient();
+  const jar = new CookieJar();
+  const now = Math.floor(Date.now() / 1000);
+  jar.set(srv.base, cookieName(clientId), consentCookie(clientId, now + 3600));
+  assert.equal((await getAs(jar, authorizeUrl(clientId))).status, 302, 'a genuine cookie (proves the test\'s MAC)');
+  for (const [why, value] of [
+    ['expired', consentCookie(clientId, now - 5)],
+    ['another client\'s MAC', consentCookie('someone-else', now + 3600)],
+    ['expiry moved', `${now + 86400}.${consentCookie(clientId, now + 3600).split('.')[1]}`],
+    ['garbage', 'x.y'],
+  ]) {
+    jar.set(srv.base, cookieName(clientId), value);
+    assert.equal((await getAs(jar, authorizeUrl(clientId))).status, 200, why);
+  }
+});
+
+test('consent: the CSRF token answers once, and only from the browser that was asked', async () => {
+  const clientId = await newClient();
+  const jar = new CookieJar();
+  const page = await getAs(jar, authorizeUrl(clientId));
+  const f = consentForm(page.body, srv.base);
+  // Another browser (an attacker's cross-site POST carries no cookie of ours): refused.
+  const stranger = await answerConsent(f, 'approve', new CookieJar());
+  assert.equal(stranger.status, 403);
+  assert.equal(JSON.parse(stranger.body).error, 'access_denied');
+  // The token is spent either way.
+  assert.equal((await answerConsent(f, 'approve', jar)).status, 400);
+  const page2 = await getAs(jar, authorizeUrl(clientId));
+  const f2 = consentForm(page2.body, srv.base);
+  const ok = await answerConsent(f2, 'approve', jar);
+  assert.equal(ok.status, 303);
+  assert.ok(ok.headers.location.startsWith(srv.env.DEX_ISSUER));
+  const replay = await answerConsent(f2, 'approve', jar);
+  assert.equal(replay.status, 400);
+  assert.equal(JSON.parse(replay.body).error, 'invalid_request');
+  assert.match(srv.stderr(), /oauth audit: consent given client=/);
+});
+
+// Last: it uses up this address's registrations.
+test('registration: bad token, public not allowed, bad redirect, oversized body, per-address limit', async () => {
+  assert.equal((await register(undefined, 'wrong-token')).status, 401);
+  assert.equal((await register(undefined, '')).status, 401);
+  const bad = await register({ redirect_uris: ['http://evil.example/cb'] });
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error, 'invalid_redirect_uri');
+  const big = await fetch(`${srv.base}/oauth/register`, {
+    method: 'POST', body: JSON.stringify({ redirect_uris: [REDIRECT], client_name: 'x'.repeat(200000) }),
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${REGISTRATION_TOKEN}` },
+  });
+  assert.equal(big.status, 413);
+  // --max-clients-per-ip 40 (per hour): this suite has registered fewer; fill up and overflow.
+  let status = 201;
+  for (let i = 0; i < 50 && status === 201; i++) status = (await register()).status;
+  assert.equal(status, 429);
 });

@@ -5,9 +5,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFileSync, renameSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { startOAuthServer, dexLogin, REGISTRATION_TOKEN } from '../lib/oauth.mjs';
+import { startOAuthServer, dexLogin, request, CookieJar, consentForm, answerConsent, REGISTRATION_TOKEN }
+  from '../lib/oauth.mjs';
 
 const REDIRECT = 'http://127.0.0.1:1/cb';
 const KEY = randomBytes(32).toString('hex');
@@ -107,6 +111,113 @@ test('a refresh on one replica and its replay on the other revoke the family eve
   assert.equal(replay.status, 400);
   assert.equal((await init(portOf(b), t2.access_token)).status, 401);
   assert.equal((await init(portOf(a), t2.access_token)).status, 401);
+});
+
+test('consent spans replicas: the page from one, the answer on the other, the cookie honoured by both', async () => {
+  const r = await fetch(`http://127.0.0.1:${portOf(a)}/oauth/register`, { method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${REGISTRATION_TOKEN}` },
+    body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }) });
+  const clientId = (await r.json()).client_id;
+  const q = form({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, state: 's',
+    code_challenge: b64url(createHash('sha256').update(b64url(randomBytes(32))).digest()), code_challenge_method: 'S256' });
+  const jar = new CookieJar();
+  const get = async (port) => {
+    const url = `http://127.0.0.1:${port}/oauth/authorize?${q}`;
+    const res = await request(url, { headers: jar.header(url) ? { cookie: jar.header(url) } : {} });
+    jar.store(url, res.headers['set-cookie']);
+    return res;
+  };
+  const page = await get(portOf(b));
+  assert.equal(page.status, 200);
+  const f = consentForm(page.body, a.base);
+  // The form posts to the shared base URL (replica a); the pending request is in Redis.
+  assert.equal(new URL(f.action).port, String(portOf(a)));
+  // (Cookies are per host, not per port: the browser sends b's binding cookie to a.)
+  const ok = await answerConsent(f, 'approve', jar);
+  assert.equal(ok.status, 303, ok.body);
+  // A replay on the other replica: the token was taken once, in Redis.
+  const replayUrl = f.action.replace(`:${portOf(a)}/`, `:${portOf(b)}/`);
+  assert.equal((await answerConsent({ ...f, action: replayUrl }, 'approve', jar)).status, 400);
+  // The consent cookie (set by a) is accepted by b: same --oauth-encryption-key.
+  assert.ok(jar.names(a.base).some((n) => n.startsWith('mcpk-consent-')), jar.names(a.base).join());
+  const skip = await get(portOf(b));
+  assert.equal(skip.status, 302);
+  assert.ok(skip.headers.location.startsWith(a.env.DEX_ISSUER), skip.headers.location);
+});
+
+// One RESP command on a fresh connection; resolves with the first reply line.
+function redisCommand(port, args) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.write(`*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join(''));
+    });
+    let data = '';
+    s.on('data', (d) => {
+      data += d;
+      const lines = data.split('\r\n');
+      if (lines.length > 1) { s.destroy(); resolve(lines[0]); }
+    });
+    s.on('error', reject);
+  });
+}
+
+test('a rotated --valkey-password-file is used for the next connection to Redis', async () => {
+  const port = await freeRedisPort();
+  const guarded = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--requirepass', 'first-password'], { stdio: 'ignore' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'valkey-pw-'));
+  const pwFile = path.join(dir, 'pw');
+  const writePw = (v) => { writeFileSync(pwFile + '.new', v + '\n'); renameSync(pwFile + '.new', pwFile); };
+  writePw('first-password');
+  let s;
+  try {
+    for (let i = 0; i < 50; i++) {
+      const up = await redisCommand(port, ['AUTH', 'first-password']).catch(() => '');
+      if (up === '+OK') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    s = await startOAuthServer(['--oauth-storage-type', 'valkey', '--valkey-url', `127.0.0.1:${port}`,
+      '--valkey-password-file', pwFile, '--oauth-encryption-key', KEY]);
+    const register = () => fetch(`${s.base}/oauth/register`, { method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${REGISTRATION_TOKEN}` },
+      body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }) });
+    assert.equal((await register()).status, 201);
+    // Rotate: Redis takes the new password, the file says it, and every connection is dropped.
+    const rotate = await new Promise((resolve, reject) => {
+      const c = net.connect(port, '127.0.0.1', () => {
+        c.write('*2\r\n$4\r\nAUTH\r\n$14\r\nfirst-password\r\n*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$11\r\nrequirepass\r\n$15\r\nsecond-password\r\n');
+      });
+      let d = '';
+      c.on('data', (x) => { d += x; if ((d.match(/\r\n/g) || []).length >= 2) { c.destroy(); resolve(d); } });
+      c.on('error', reject);
+    });
+    assert.match(rotate, /^\+OK\r\n\+OK\r\n/);
+    writePw('second-password');
+    const killed = await new Promise((resolve, reject) => {
+      const c = net.connect(port, '127.0.0.1', () => {
+        c.write('*2\r\n$4\r\nAUTH\r\n$15\r\nsecond-password\r\n*4\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$4\r\nTYPE\r\n$6\r\nnormal\r\n');
+      });
+      let d = '';
+      c.on('data', (x) => { d += x; if ((d.match(/\r\n/g) || []).length >= 2) { c.destroy(); resolve(d); } });
+      c.on('close', () => resolve(d));
+      c.on('error', reject);
+    });
+    // AUTH's +OK, then how many connections were killed: the store's among them, so what
+    // follows needs a new connection, which only the new password opens.
+    const count = Number((killed.match(/^\+OK\r\n:(\d+)\r\n/) || [])[1] || 0);
+    assert.ok(count >= 1, JSON.stringify(killed));
+    // The file is looked at again at most every 5 s: registrations fail (503) until then.
+    let status = 0;
+    for (let i = 0; i < 60 && status !== 201; i++) {
+      status = (await register()).status;
+      if (status !== 201) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(status, 201, 'the store reconnected with the new password');
+    assert.ok(!s.stderr().includes('second-password') && !s.stderr().includes('first-password'), 'no password logged');
+  } finally {
+    await s?.stop();
+    guarded.kill('SIGTERM');
+  }
 });
 
 // A 2025-era MCP session is known to every replica (its record is in Redis): no sticky routing.
