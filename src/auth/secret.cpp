@@ -80,8 +80,9 @@ std::string Secret::get(Clock::time_point now) const {
   auto id = identify(s_->path);
   if (id && *id == s_->id) return s_->value;
   auto v = id ? read(s_->path) : std::nullopt;
-  if (!v) {
-    log::warn("secret file {} cannot be read; the last value stays in use", s_->path);
+  // An empty file is a rotation caught half-written (or a mistake): never a secret.
+  if (!v || v->empty()) {
+    log::warn("secret file {} cannot be read or is empty; the last value stays in use", s_->path);
     return s_->value;
   }
   s_->id = *id;

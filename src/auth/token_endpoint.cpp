@@ -61,6 +61,16 @@ asio::awaitable<ClientRecord> AuthServer::authenticate_client(const HttpRequest&
   if (id.empty()) oauth_fail(401, "invalid_client", "client authentication is required (client_id)");
   if (!get(form, "client_id").empty() && get(form, "client_id") != id)
     oauth_fail(401, "invalid_client", "client_id does not match the authenticated client");
+  if (cfg_.cimd && looks_like_url(id)) {
+    // A metadata-document client is public: it never authenticates with a secret, so a URL here
+    // is refused before anything is fetched; elsewhere fetches count against the same per-address
+    // budget as /oauth/authorize (each new URL is a fetch to a place the caller chose).
+    if (require_secret) oauth_fail(401, "invalid_client", "this endpoint requires a confidential client");
+    auto cimd_key = "cimd-ip:" + req.peer;
+    auto n = co_await store_->incr(std::move(cimd_key), std::chrono::minutes(1));
+    if (n > cfg_.cimd_requests_per_ip_per_minute)
+      oauth_fail(429, "too_many_requests", "too many client metadata document requests from this address; try later");
+  }
   auto c = co_await find_client(id);
   if (!c) oauth_fail(401, "invalid_client", "unknown client");
   if (c->is_public()) {

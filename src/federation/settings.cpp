@@ -55,7 +55,11 @@ std::vector<std::string> map_groups(const GroupMappings& m, const std::vector<st
   out.reserve(groups.size());
   for (auto& g : groups) {
     auto it = m.find(g);
-    out.push_back(it == m.end() ? g : it->second);
+    if (it != m.end()) out.push_back(it->second);
+    // The API server's own groups are never taken from an identity provider's claim (a group
+    // named system:masters there would be cluster-admin on every workload cluster); only an
+    // operator's mapping may produce one, and privileged targets are refused at start-up.
+    else if (!g.starts_with("system:")) out.push_back(g);
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -223,6 +223,41 @@ asio::awaitable<void> ApiTransport::rate_limit() {
   }
 }
 
+namespace {
+// The stream's deadline does not cover name resolution, and getaddrinfo cannot be interrupted:
+// past `timeout` the lookup is abandoned (it ends in the background, owning its state) and this
+// fails. A host behind a DNS server that never answers (a workload cluster's endpoint is written
+// by whoever controls its Cluster object) then costs a call no more than its connect timeout.
+asio::awaitable<tcp::resolver::results_type> resolve_within(asio::any_io_executor ex, std::string host,
+                                                            std::string port, std::chrono::milliseconds timeout) {
+  struct State {
+    explicit State(const asio::any_io_executor& e) : resolver(e), wake(e) {}
+    tcp::resolver resolver;
+    tcp::resolver::results_type eps;
+    boost::system::error_code ec;
+    bool done = false;
+    Signal wake;
+  };
+  auto st = std::make_shared<State>(ex);
+  st->resolver.async_resolve(host, port, [st](boost::system::error_code ec, tcp::resolver::results_type r) {
+    st->ec = ec;
+    st->eps = std::move(r);
+    st->done = true;
+    st->wake.notify();
+  });
+  {
+    Deadline dl(ex, timeout, [st] { st->wake.notify(); });
+    while (!st->done && !dl.passed()) co_await st->wake.wait();
+  }
+  if (!st->done) {
+    st->resolver.cancel();
+    fail(Errc::timeout, fmt::format("resolving {} took longer than {} ms", host, timeout.count()));
+  }
+  if (st->ec) throw boost::system::system_error(st->ec, "resolve " + host);
+  co_return std::move(st->eps);
+}
+}  // namespace
+
 asio::awaitable<std::unique_ptr<ApiTransport::Connection>> ApiTransport::acquire(bool fresh) {
   while (!fresh && !idle_.empty()) {
     auto c = std::move(idle_.back());
@@ -233,9 +268,9 @@ asio::awaitable<std::unique_ptr<ApiTransport::Connection>> ApiTransport::acquire
   if (tls_) c->tls.emplace(ex_, *ssl_);
   else c->plain.emplace(ex_);
   auto& low = c->lowest();
-  tcp::resolver resolver(ex_);
-  low.expires_after(opts_.connect_timeout.count() > 0 ? opts_.connect_timeout : opts_.request_timeout);
-  auto eps = co_await resolver.async_resolve(host_, port_, use_awaitable);
+  auto connect_timeout = opts_.connect_timeout.count() > 0 ? opts_.connect_timeout : opts_.request_timeout;
+  auto eps = co_await resolve_within(ex_, host_, port_, connect_timeout);
+  low.expires_after(connect_timeout);
   co_await low.async_connect(eps, use_awaitable);
   low.socket().set_option(tcp::no_delay(true));
   if (tls_) {

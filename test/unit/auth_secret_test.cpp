@@ -55,6 +55,12 @@ TEST(Secret, UnreadableFileKeepsTheLastValue) {
   EXPECT_EQ(s.get(), "back");
   replace(path, std::string(100 * 1024, 'x'));  // not a secret: the wrong file
   EXPECT_EQ(s.get(), "back");
+  replace(path, "\n");  // a rotation caught half-written: never an empty secret
+  EXPECT_EQ(s.get(), "back");
+  replace(path, "");
+  EXPECT_EQ(s.get(), "back");
+  replace(path, "rotated");
+  EXPECT_EQ(s.get(), "rotated");
 }
 
 TEST(Secret, MissingFileAtStartNamesIt) {

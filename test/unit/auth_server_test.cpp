@@ -651,3 +651,27 @@ TEST_F(AuthServerTest, MetadataDocumentRequestsAreLimitedPerAddress) {
   auto client = register_client();
   EXPECT_EQ(authorize(authz(client)).status, 200u);
 }
+
+// The other endpoints that look a client up take the same budget (before this, /oauth/token,
+// /oauth/revoke and /oauth/introspect fetched any URL client id without a limit), and the one
+// that needs a confidential client refuses a URL before anything is fetched or counted.
+TEST_F(AuthServerTest, MetadataDocumentLookupsAreLimitedOnEveryEndpoint) {
+  rebuild([](AuthConfig& c) {
+    c.cimd = true;
+    c.cimd_requests_per_ip_per_minute = 2;
+  });
+  const std::string url = "http://app.example.com/client.json";
+  for (int i = 0; i < 3; ++i) {
+    auto r = post_form("/oauth/introspect", {{"client_id", url}, {"token", "x"}});
+    EXPECT_EQ(r.status, 401u) << r.body;
+    EXPECT_EQ(body(r)["error"], "invalid_client");
+  }
+  EXPECT_NE(post_form("/oauth/revoke", {{"client_id", url}, {"token", "x"}}).status, 429u);
+  EXPECT_NE(post_form("/oauth/token", {{"client_id", url}, {"grant_type", "refresh_token"}, {"refresh_token", "x"}})
+                .status,
+            429u);
+  auto over = post_form("/oauth/revoke", {{"client_id", url}, {"token", "x"}});
+  EXPECT_EQ(over.status, 429u) << over.body;
+  EXPECT_EQ(body(over)["error"], "too_many_requests");
+  EXPECT_EQ(authorize(authz(url)).status, 429u);  // one budget for every endpoint
+}

@@ -24,6 +24,11 @@ TEST(FederationSettings, GroupMappings) {
   EXPECT_EQ(m.size(), 2u);
   EXPECT_EQ(map_groups(m, {"idp-viewers", "other", "idp-admins", "other"}),
             (std::vector<std::string>{"ops", "other", "view"}));
+  // An identity provider's group named like the API server's own is never impersonated: only an
+  // operator's mapping (to a non-privileged target) may produce a system: group.
+  auto sys = parse_group_mappings(R"({"idp-all":"system:authenticated"})");
+  EXPECT_EQ(map_groups(sys, {"system:masters", "system:nodes", "idp-all", "dev"}),
+            (std::vector<std::string>{"dev", "system:authenticated"}));
   EXPECT_TRUE(parse_group_mappings("").empty());
   EXPECT_TRUE(parse_group_mappings("{}").empty());
 }

@@ -409,7 +409,8 @@ asio::awaitable<void> McpEndpoint::post(Request& req, Writer& w) {
   hs->last_seen = std::chrono::steady_clock::now();
   // Normally done before the answer went out (reply_json, stream_events); here for what came
   // after it, and to keep the record alive.
-  if (!co_await publish(hs))
+  bool live = co_await publish(hs);  // named: g++ 12 (see fill() in spdy_session.cpp)
+  if (!live)
     if (auto it = sessions_.find(hs->id); it != sessions_.end() && it->second == hs) drop_session(it);
 }
 
@@ -468,7 +469,10 @@ asio::awaitable<std::shared_ptr<McpEndpoint::HttpSession>> McpEndpoint::adopt(co
     else log::warn("shared MCP sessions: session {} has an unreadable record", sid.substr(0, 8));
   }
   auto* owner = r.if_contains("owner");
-  if (!owner || !owner->is_string()) {  // deleted (or expired) elsewhere
+  if (!owner || !owner->is_string()) {
+    // A session whose first save failed (the store was away) is still this replica's; the next
+    // answer saves it again. Any other: deleted (or expired) elsewhere.
+    if (!rec && local && local->shared.empty() && local->owner == w.identity.subject) co_return local;
     if (local && local->active_requests == 0) drop_session(it);
     co_return nullptr;
   }
