@@ -426,14 +426,23 @@ mcp::RequestFinish start_request_span(const mcp::Session& s, std::string_view me
   // Shared: the finish function may be copied by the caller; the span ends once.
   // Span names from a fixed set: the method comes from the caller, and a collector keeps an index
   // of every operation name it sees.
-  static const std::set<std::string_view, std::less<>> known{
-      "initialize",     "ping",          "tools/list",        "logging/setLevel",         "resources/list",
-      "resources/read", "prompts/list",  "prompts/get",       "resources/templates/list", "server/discover",
-      "completion/complete", "resources/subscribe", "resources/unsubscribe"};
+  static const std::set<std::string_view, std::less<>> known{"initialize",
+                                                             "ping",
+                                                             "tools/list",
+                                                             "logging/setLevel",
+                                                             "resources/list",
+                                                             "resources/read",
+                                                             "prompts/list",
+                                                             "prompts/get",
+                                                             "resources/templates/list",
+                                                             "server/discover",
+                                                             "completion/complete",
+                                                             "resources/subscribe",
+                                                             "resources/unsubscribe"};
   bool is_known = known.contains(method);
-  auto span = std::make_shared<trace::Span>(tracer->start(is_known ? std::string(method) : std::string("unknown method"),
-                                                          trace::SpanKind::server, ex.parent ? &*ex.parent : nullptr,
-                                                          std::move(links)));
+  auto span = std::make_shared<trace::Span>(
+      tracer->start(is_known ? std::string(method) : std::string("unknown method"), trace::SpanKind::server,
+                    ex.parent ? &*ex.parent : nullptr, std::move(links)));
   if (!span->recording()) return {};
   span->set("mcp.method.name", method.substr(0, 128));
   span->set("jsonrpc.request.id", id.is_string() ? std::string(id.as_string()) : boost::json::serialize(id));

@@ -667,9 +667,9 @@ TEST_F(AuthServerTest, MetadataDocumentLookupsAreLimitedOnEveryEndpoint) {
     EXPECT_EQ(body(r)["error"], "invalid_client");
   }
   EXPECT_NE(post_form("/oauth/revoke", {{"client_id", url}, {"token", "x"}}).status, 429u);
-  EXPECT_NE(post_form("/oauth/token", {{"client_id", url}, {"grant_type", "refresh_token"}, {"refresh_token", "x"}})
-                .status,
-            429u);
+  EXPECT_NE(
+      post_form("/oauth/token", {{"client_id", url}, {"grant_type", "refresh_token"}, {"refresh_token", "x"}}).status,
+      429u);
   auto over = post_form("/oauth/revoke", {{"client_id", url}, {"token", "x"}});
   EXPECT_EQ(over.status, 429u) << over.body;
   EXPECT_EQ(body(over)["error"], "too_many_requests");
