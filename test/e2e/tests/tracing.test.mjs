@@ -243,7 +243,7 @@ test('a write is audited at info level with its trace id; reads only under --deb
   const s = await session(base);
   const traceId = hex(32);
   const name = `audited-${process.pid}`;
-  const manifest = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { a: '1' } };
+  const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { a: '1' } });
   const r = await s.call('create-1', 'k8s_create_resource', { namespace: ns, manifest },
     { headers: { traceparent: `00-${traceId}-${hex(16)}-01` } });
   assert.ok(!r.isError, JSON.stringify(r));
