@@ -89,6 +89,7 @@ void exchange(Stream& stream, beast::tcp_stream& lowest, tcp::resolver& resolver
         t->async_connect(eps, [s, fail_with, send](boost::system::error_code ec2, const tcp::endpoint&) {
           if (ec2) return fail_with("connect", ec2);
           if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+            (void)s;  // only the TLS stream has a handshake
             send();
           } else {
             s->async_handshake(asio::ssl::stream_base::client, [fail_with, send](boost::system::error_code ec3) {
