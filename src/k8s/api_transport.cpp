@@ -380,24 +380,39 @@ asio::awaitable<Response> ApiTransport::send_attempts(Request r, SendStats* stat
   }
 }
 
+trace::Span ApiTransport::start_span(http::verb method, std::string_view target,
+                                     const trace::SpanContext& parent) const {
+  if (!parent.sampled()) return {};
+  auto info = describe_path(target, method);
+  auto span =
+      trace::start_child(std::string(http::to_string(method)) + " " + info.templ, trace::SpanKind::client, parent);
+  if (!span.recording()) return span;
+  span.set("http.request.method", std::string_view(http::to_string(method)));
+  span.set("url.template", info.templ);
+  span.set("url.path", target.substr(0, target.find('?')));
+  span.set("server.address", host_);
+  span.set("server.port", static_cast<std::int64_t>(std::atoi(port_.c_str())));
+  span.set("k8s.cluster.name", cfg_.context);
+  span.set("k8s.verb", info.verb);
+  if (!info.resource.empty()) span.set("k8s.resource", info.resource);
+  if (!info.ns.empty()) span.set("k8s.namespace.name", info.ns);
+  return span;
+}
+
+void record_error(trace::Span& span, const std::exception& e) {
+  if (!span.recording()) return;
+  if (auto* me = dynamic_cast<const Error*>(&e)) span.set("error.type", to_string(me->code()));
+  else if (auto* se = dynamic_cast<const boost::system::system_error*>(&e))
+    span.set("error.type", se->code() == asio::error::operation_aborted ? "cancelled" : "transport");
+  else span.set("error.type", "internal");
+  span.set_status(trace::Status::error, e.what());
+}
+
 asio::awaitable<Response> ApiTransport::send(Request r) {
   SendStats stats;
   if (!r.trace.sampled()) co_return co_await send_attempts(std::move(r), &stats);
-  auto info = describe_path(r.target, r.method);
-  auto span =
-      trace::start_child(std::string(http::to_string(r.method)) + " " + info.templ, trace::SpanKind::client, r.trace);
-  if (span.recording()) {
-    r.trace = span.context();  // the API server continues from this span
-    span.set("http.request.method", std::string_view(http::to_string(r.method)));
-    span.set("url.template", info.templ);
-    span.set("url.path", std::string_view(r.target).substr(0, r.target.find('?')));
-    span.set("server.address", host_);
-    span.set("server.port", static_cast<std::int64_t>(std::atoi(port_.c_str())));
-    span.set("k8s.cluster.name", cfg_.context);
-    span.set("k8s.verb", info.verb);
-    if (!info.resource.empty()) span.set("k8s.resource", info.resource);
-    if (!info.ns.empty()) span.set("k8s.namespace.name", info.ns);
-  }
+  auto span = start_span(r.method, r.target, r.trace);
+  if (span.recording()) r.trace = span.context();  // the API server continues from this span
   auto finish = [&] {
     if (stats.attempts > 1) span.set("http.request.resend_count", static_cast<std::int64_t>(stats.attempts - 1));
     if (stats.throttled > std::chrono::microseconds(100))
@@ -413,15 +428,9 @@ asio::awaitable<Response> ApiTransport::send(Request r) {
       span.set_status(trace::Status::error, "");
     }
     co_return res;
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     finish();
-    span.set("error.type", to_string(e.code()));
-    span.set_status(trace::Status::error, e.what());
-    throw;
-  } catch (const boost::system::system_error& e) {
-    finish();
-    span.set("error.type", e.code() == asio::error::operation_aborted ? "cancelled" : "transport");
-    span.set_status(trace::Status::error, e.what());
+    record_error(span, e);
     throw;
   }
 }

@@ -13,8 +13,10 @@
 
 #include <chrono>
 #include <deque>
+#include <exception>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mk::k8s {
@@ -74,6 +76,10 @@ struct PathInfo {
 };
 PathInfo describe_path(std::string_view target, boost::beast::http::verb method);
 
+// Marks `span` failed by `e`: error.type is the mk::Error code's name, "cancelled" or
+// "transport" (OpenTelemetry semantic conventions), the status message is e.what().
+void record_error(mk::trace::Span& span, const std::exception& e);
+
 class ApiTransport {
  public:
   ApiTransport(boost::asio::any_io_executor ex, RestConfig cfg, TransportOptions opts);
@@ -93,6 +99,12 @@ class ApiTransport {
   boost::asio::awaitable<std::string> authorization();
   // Impersonation headers from the kubeconfig (as / as-groups).
   std::vector<std::pair<std::string, std::string>> extra_headers() const;
+  // A client span for a request to `target` (path and query), a child of `parent`: named by
+  // the path template, with the request's attributes. Not recording when `parent` is not
+  // sampled or tracing is off. send() and the streams (stream.hpp) share it, so a log follow,
+  // an exec or a port-forward reads like any other API request in a trace.
+  mk::trace::Span start_span(boost::beast::http::verb method, std::string_view target,
+                             const mk::trace::SpanContext& parent) const;
 
   struct Connection;
 

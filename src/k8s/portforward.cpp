@@ -76,8 +76,31 @@ PortForward::PortForward(std::shared_ptr<Client> client, ForwardSpec spec, std::
 
 PortForward::~PortForward() { stop(); }
 
+// The span covers what the tool call waits for: the checks, the upgrades tried and the
+// listener. Connections accepted later belong to no call and get no span (a forward can live
+// for hours; its counters are in info() and the metrics).
 asio::awaitable<std::shared_ptr<PortForward>> PortForward::start(std::shared_ptr<Client> client, ForwardSpec spec,
                                                                  std::string id) {
+  auto path = portforward_target(spec.ns, spec.pod, spec.remote_port);
+  auto span = client->transport().start_span(boost::beast::http::verb::get, path, client->trace_parent());
+  trace::SpanContext ctx = span.recording() ? span.context() : client->trace_parent();
+  try {
+    auto f = co_await start_checked(std::move(client), std::move(spec), std::move(id), std::move(ctx));
+    if (span.recording()) {
+      span.set("http.response.status_code", static_cast<std::int64_t>(101));  // upgraded
+      span.set("k8s.portforward.protocol", to_string(f->protocol_));
+      span.set("k8s.portforward.local_port", static_cast<std::int64_t>(f->local_port_));
+    }
+    co_return f;
+  } catch (const std::exception& e) {
+    record_error(span, e);
+    throw;
+  }
+}
+
+asio::awaitable<std::shared_ptr<PortForward>> PortForward::start_checked(std::shared_ptr<Client> client,
+                                                                         ForwardSpec spec, std::string id,
+                                                                         trace::SpanContext trace) {
   if (spec.remote_port < 1 || spec.remote_port > 65535)
     fail(Errc::invalid_argument, fmt::format("remote port {} is out of range 1-65535", spec.remote_port));
   if (spec.local_port < 0 || spec.local_port > 65535)
@@ -90,6 +113,7 @@ asio::awaitable<std::shared_ptr<PortForward>> PortForward::start(std::shared_ptr
   // running). The protocol that worked is used for every connection of this forward; for the
   // SPDY ones this first connection is kept and carries them.
   TunnelTarget target = tunnel_target(spec);
+  target.trace = std::move(trace);
   std::shared_ptr<SpdySession> session;
   std::optional<TunnelProtocol> chosen;
   std::string refusals;  // of the protocols tried before

@@ -54,6 +54,10 @@ class PortForward : public std::enable_shared_from_this<PortForward> {
 
  private:
   PortForward(std::shared_ptr<Client> client, ForwardSpec spec, std::string id);
+  // start() without its span; `trace` goes to the API server with the upgrades it tries.
+  static boost::asio::awaitable<std::shared_ptr<PortForward>> start_checked(std::shared_ptr<Client> client,
+                                                                            ForwardSpec spec, std::string id,
+                                                                            trace::SpanContext trace);
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> serve(std::shared_ptr<Conn> conn);
   // The live SPDY session, dialled again when the last one ended.

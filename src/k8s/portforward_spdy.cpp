@@ -110,7 +110,7 @@ asio::awaitable<std::unique_ptr<SpdyPipe>> dial_raw(ApiTransport& t, TunnelTarge
   req.set(http::field::connection, "Upgrade");
   req.set(http::field::upgrade, "SPDY/3.1");
   req.set("X-Stream-Protocol-Version", "portforward.k8s.io");
-  set_api_headers(t, req, auth);
+  set_api_headers(t, req, auth, target.trace);
   req.prepare_payload();
   beast::flat_buffer buf;
   http::response_parser<http::string_body> p;
@@ -152,7 +152,7 @@ asio::awaitable<std::unique_ptr<SpdyPipe>> dial_websocket(ApiTransport& t, Tunne
   std::vector<std::string> protocols{kTunnelProtocol};  // not braced inside co_await (g++ 12)
   // No ?ports=: the streams name their port, as with kubectl.
   auto path = fmt::format("/api/v1/namespaces/{}/pods/{}/portforward", url_encode(target.ns), url_encode(target.pod));
-  auto ws = co_await ChannelSocket::open(t, std::move(path), protocols, target.what, target.timeout);
+  auto ws = co_await ChannelSocket::open(t, std::move(path), protocols, target.what, target.timeout, target.trace);
   if (ws->protocol() != kTunnelProtocol) {
     // Something behind the API server (a kubelet with its own WebSocket handler) upgraded to
     // another protocol: not a tunnel.

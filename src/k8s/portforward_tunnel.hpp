@@ -53,6 +53,9 @@ struct TunnelTarget {
   int port = 0;
   std::string what;  // names the operation in errors
   std::chrono::milliseconds timeout{30000};
+  // Sent as `traceparent` when valid: the tool call's port-forward span while the call checks
+  // the forward; none for the connections made afterwards, which belong to no call.
+  mk::trace::SpanContext trace{};
 };
 
 class SpdySession;

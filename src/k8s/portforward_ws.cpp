@@ -70,7 +70,7 @@ class WebSocketTunnel : public PortTunnel {
 asio::awaitable<std::shared_ptr<PortTunnel>> open_websocket_tunnel(ApiTransport& t, TunnelTarget target, bool probe) {
   std::vector<std::string> protocols{kProtocol};  // not braced inside co_await (g++ 12)
   auto ws = co_await ChannelSocket::open(t, portforward_target(target.ns, target.pod, target.port), protocols,
-                                         target.what, target.timeout);
+                                         target.what, target.timeout, target.trace);
   if (probe) {
     ws->close();
     co_return nullptr;

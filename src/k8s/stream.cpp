@@ -47,10 +47,22 @@ std::string api_host_header(const ApiTransport& t) {
   return (v6 ? "[" + t.host() + "]" : t.host()) + ":" + t.port();
 }
 
-void set_api_headers(ApiTransport& t, http::fields& f, const std::string& authorization) {
+void set_api_headers(ApiTransport& t, http::fields& f, const std::string& authorization,
+                     const trace::SpanContext& ctx) {
   f.set(http::field::user_agent, "mcp-kubernetes");
   if (!authorization.empty()) f.set(http::field::authorization, authorization);
   for (auto& [k, v] : t.extra_headers()) f.insert(k, v);
+  if (ctx.valid()) {
+    f.set("traceparent", trace::format_traceparent(ctx));
+    if (!ctx.trace_state.empty()) f.set("tracestate", ctx.trace_state);
+  }
+}
+
+void record_stream_end(trace::Span& span, StreamEnd end) {
+  if (!span.recording()) return;
+  span.set("k8s.stream.end", end == StreamEnd::finished   ? "finished"
+                             : end == StreamEnd::deadline ? "deadline"
+                                                          : "cancelled");
 }
 
 asio::awaitable<std::unique_ptr<ApiConnection>> dial(ApiTransport& t, std::chrono::milliseconds timeout) {
@@ -88,7 +100,16 @@ struct HttpStream::Parser {
   http::response_parser<http::buffer_body> p;
 };
 
-HttpStream::~HttpStream() = default;
+HttpStream::~HttpStream() {
+  if (span_.recording()) span_.set("k8s.stream.bytes_received", static_cast<std::int64_t>(bytes_));
+}
+
+void HttpStream::end_span(StreamEnd end) {
+  if (!span_.recording()) return;
+  record_stream_end(span_, end);
+  span_.set("k8s.stream.bytes_received", static_cast<std::int64_t>(bytes_));
+  span_.end();
+}
 
 namespace {
 template <class Stream>
@@ -117,23 +138,37 @@ asio::awaitable<std::size_t> read_body_piece(Stream& s, beast::flat_buffer& buf,
 }  // namespace
 
 asio::awaitable<std::unique_ptr<HttpStream>> HttpStream::open(ApiTransport& t, std::string target, std::string what,
-                                                              std::chrono::milliseconds timeout) {
-  auto auth = co_await t.authorization();
+                                                              std::chrono::milliseconds timeout,
+                                                              trace::SpanContext parent) {
   std::unique_ptr<HttpStream> s(new HttpStream());
-  s->conn_ = co_await dial(t, timeout);
-  s->parser_ = std::make_unique<Parser>();
-  auto& p = s->parser_->p;
+  s->span_ = t.start_span(http::verb::get, target, parent);
+  if (s->span_.recording()) parent = s->span_.context();  // the API server continues from this span
+  try {
+    co_await s->start(t, std::move(target), what, timeout, parent);
+  } catch (const std::exception& e) {
+    record_error(s->span_, e);
+    throw;
+  }
+  co_return s;
+}
+
+asio::awaitable<void> HttpStream::start(ApiTransport& t, std::string target, const std::string& what,
+                                        std::chrono::milliseconds timeout, const trace::SpanContext& trace) {
+  auto auth = co_await t.authorization();
+  conn_ = co_await dial(t, timeout);
+  parser_ = std::make_unique<Parser>();
+  auto& p = parser_->p;
   p.body_limit(boost::none);  // the caller bounds the stream by time and its own byte cap
   p.header_limit(64 * 1024);
   http::request<http::empty_body> req{http::verb::get, api_base_path(t) + target, 11};
   req.set(http::field::host, api_host_header(t));
   req.set(http::field::accept, "*/*");
-  set_api_headers(t, req, auth);
-  auto& low = s->conn_->lowest();
+  set_api_headers(t, req, auth, trace);
+  auto& low = conn_->lowest();
   low.expires_after(timeout);
   try {
-    if (s->conn_->tls) co_await send_and_read_header(*s->conn_->tls, s->buffer_, req, p);
-    else co_await send_and_read_header(*s->conn_->plain, s->buffer_, req, p);
+    if (conn_->tls) co_await send_and_read_header(*conn_->tls, buffer_, req, p);
+    else co_await send_and_read_header(*conn_->plain, buffer_, req, p);
   } catch (const boost::system::system_error& e) {
     if (e.code() == asio::error::operation_aborted) throw;
     if (e.code() == beast::error::timeout)
@@ -141,6 +176,7 @@ asio::awaitable<std::unique_ptr<HttpStream>> HttpStream::open(ApiTransport& t, s
     fail(Errc::unavailable, fmt::format("{}: {}", what, e.code().message()));
   }
   auto status = p.get().result_int();
+  if (span_.recording()) span_.set("http.response.status_code", static_cast<std::int64_t>(status));
   if (status / 100 != 2) {
     // Read the error body (a Status), capped, still under the timeout.
     Response r;
@@ -150,18 +186,17 @@ asio::awaitable<std::unique_ptr<HttpStream>> HttpStream::open(ApiTransport& t, s
     try {
       while (!p.is_done() && r.body.size() < 64 * 1024) {
         std::size_t n = 0;
-        if (s->conn_->tls) n = co_await read_body_piece(*s->conn_->tls, s->buffer_, p, chunk, sizeof chunk);
-        else n = co_await read_body_piece(*s->conn_->plain, s->buffer_, p, chunk, sizeof chunk);
+        if (conn_->tls) n = co_await read_body_piece(*conn_->tls, buffer_, p, chunk, sizeof chunk);
+        else n = co_await read_body_piece(*conn_->plain, buffer_, p, chunk, sizeof chunk);
         r.body.append(chunk, n);
       }
     } catch (const boost::system::system_error&) {
       // Use what arrived.
     }
-    s->close();
+    close();
     throw_status(r, what);
   }
   low.expires_never();
-  co_return s;
 }
 
 asio::awaitable<std::optional<std::string>> HttpStream::read_some(std::size_t max) {
@@ -180,6 +215,7 @@ asio::awaitable<std::optional<std::string>> HttpStream::read_some(std::size_t ma
     throw;
   }
   out.resize(n);
+  bytes_ += n;
   if (n == 0 && p.is_done()) co_return std::nullopt;
   co_return out;
 }

@@ -34,32 +34,46 @@ boost::asio::awaitable<std::unique_ptr<ApiConnection>> dial(ApiTransport& t, std
 std::string api_base_path(const ApiTransport& t);
 // Host header value ("host:port").
 std::string api_host_header(const ApiTransport& t);
-// Sets User-Agent, Authorization and impersonation headers on a request.
-void set_api_headers(ApiTransport& t, boost::beast::http::fields& f, const std::string& authorization);
+// Sets User-Agent, Authorization and impersonation headers on a request, and `traceparent` /
+// `tracestate` when `trace` is valid (the API server continues the caller's trace).
+void set_api_headers(ApiTransport& t, boost::beast::http::fields& f, const std::string& authorization,
+                     const mk::trace::SpanContext& trace);
+
+enum class StreamEnd { finished, deadline, cancelled };
+// Records how a stream ended on its span: `k8s.stream.end` = finished | deadline | cancelled.
+void record_stream_end(mk::trace::Span& span, StreamEnd end);
 
 // A streamed GET response body (logs?follow=true): read chunk by chunk as it arrives.
 class HttpStream {
  public:
   // Sends GET `target` (path and query; the base path is prepended) and reads the response
   // header within `timeout`. A non-2xx answer is read (capped) and thrown as the API's Status.
+  // A sampled `parent` (the tool call's span) gets a client span for the whole stream, from
+  // the request until this object is gone, with the bytes received.
   static boost::asio::awaitable<std::unique_ptr<HttpStream>> open(ApiTransport& t, std::string target, std::string what,
-                                                                  std::chrono::milliseconds timeout);
+                                                                  std::chrono::milliseconds timeout,
+                                                                  mk::trace::SpanContext parent);
   ~HttpStream();
 
   // The next piece of body as it arrives (at most `max` bytes); std::nullopt at the end of the body.
   boost::asio::awaitable<std::optional<std::string>> read_some(std::size_t max = 64 * 1024);
   void close() { conn_->close(); }
+  // Ends the stream's span (if traced) with how the stream ended and the bytes received so
+  // far; without it the span ends with this object.
+  void end_span(StreamEnd end);
 
   struct Parser;
 
  private:
   HttpStream() = default;
+  boost::asio::awaitable<void> start(ApiTransport& t, std::string target, const std::string& what,
+                                     std::chrono::milliseconds timeout, const mk::trace::SpanContext& trace);
   std::unique_ptr<ApiConnection> conn_;
   boost::beast::flat_buffer buffer_;
   std::unique_ptr<Parser> parser_;
+  mk::trace::Span span_;
+  std::uint64_t bytes_ = 0;
 };
-
-enum class StreamEnd { finished, deadline, cancelled };
 
 // Runs `body` on its own coroutine and waits until it finishes, `limit` passes, or this call is
 // cancelled. In the last two cases `stop` is called and must make `body` return promptly (close

@@ -136,14 +136,14 @@ ExecStatus parse_exec_status(std::string_view text) {
   return r;
 }
 
-asio::awaitable<ExecOutcome> exec_in_pod(ApiTransport& t, ExecOptions o) {
-  if (o.command.empty()) fail(Errc::invalid_argument, "command must have at least one element");
+namespace {
+asio::awaitable<ExecOutcome> run_exec(ApiTransport& t, ExecOptions o, std::string target) {
   auto started = std::chrono::steady_clock::now();
   auto handshake_timeout = std::min<std::chrono::milliseconds>(o.timeout, std::chrono::seconds(30));
   // Not inline in the co_await: g++ 12 miscompiles braced initialisers there.
   std::vector<std::string> protocols{"v5.channel.k8s.io", "v4.channel.k8s.io"};
   auto what = fmt::format("exec in pod \"{}\"", o.pod);
-  auto sock = co_await ChannelSocket::open(t, exec_target(o), protocols, what, handshake_timeout);
+  auto sock = co_await ChannelSocket::open(t, std::move(target), protocols, what, handshake_timeout, o.trace);
   auto st = std::make_shared<ExecState>();
   st->sock = sock;
   st->max_out = o.max_stdout;
@@ -163,6 +163,38 @@ asio::awaitable<ExecOutcome> exec_in_pod(ApiTransport& t, ExecOptions o) {
   if (end == StreamEnd::finished && !st->got_status)
     r.failure = "the connection closed before the command's exit status arrived";
   co_return r;
+}
+
+void record_outcome(trace::Span& span, const ExecOutcome& r) {
+  if (!span.recording()) return;
+  span.set("http.response.status_code", static_cast<std::int64_t>(101));  // upgraded
+  span.set("k8s.exec.protocol", r.protocol);
+  span.set("k8s.exec.stdout_bytes", static_cast<std::int64_t>(r.out.size()));
+  span.set("k8s.exec.stderr_bytes", static_cast<std::int64_t>(r.err.size()));
+  if (r.out_truncated || r.err_truncated) span.set("k8s.exec.truncated", true);
+  record_stream_end(span, r.cancelled ? StreamEnd::cancelled : r.timed_out ? StreamEnd::deadline : StreamEnd::finished);
+  // A non-zero exit is the command's outcome, not a failed request; a missing status is.
+  if (r.exit_code) span.set("process.exit.code", static_cast<std::int64_t>(*r.exit_code));
+  if (!r.failure.empty()) {
+    span.set("error.type", "exec_status");
+    span.set_status(trace::Status::error, r.failure);
+  }
+}
+}  // namespace
+
+asio::awaitable<ExecOutcome> exec_in_pod(ApiTransport& t, ExecOptions o) {
+  if (o.command.empty()) fail(Errc::invalid_argument, "command must have at least one element");
+  auto target = exec_target(o);
+  auto span = t.start_span(boost::beast::http::verb::get, target, o.trace);
+  if (span.recording()) o.trace = span.context();  // the API server continues from this span
+  try {
+    ExecOutcome r = co_await run_exec(t, std::move(o), std::move(target));
+    record_outcome(span, r);
+    co_return r;
+  } catch (const std::exception& e) {
+    record_error(span, e);
+    throw;
+  }
 }
 
 }  // namespace mk::k8s

@@ -20,6 +20,8 @@ struct ExecOptions {
   std::optional<std::string> stdin_data;
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   std::size_t max_stdout = 1u << 20, max_stderr = 1u << 20;
+  // The tool call's span: a sampled one gets a client span for the whole exec (upgrade to exit).
+  mk::trace::SpanContext trace{};
 };
 
 struct ExecOutcome {

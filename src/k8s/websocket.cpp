@@ -36,7 +36,7 @@ ChannelSocket::~ChannelSocket() { close(); }
 namespace {
 template <class WS>
 void configure(WS& ws, ApiTransport& t, const std::string& auth, const std::string& protocols,
-               std::chrono::milliseconds timeout) {
+               std::chrono::milliseconds timeout, const trace::SpanContext& trace) {
   websocket::stream_base::timeout to{};
   to.handshake_timeout = timeout;
   to.idle_timeout = websocket::stream_base::none();  // callers bound streams by their own deadlines
@@ -48,8 +48,8 @@ void configure(WS& ws, ApiTransport& t, const std::string& auth, const std::stri
   // Client frames are masked through this buffer; Beast's 4 KiB default cut every 32 KiB
   // port-forward chunk into eight TLS records.
   ws.write_buffer_bytes(64 * 1024);
-  ws.set_option(websocket::stream_base::decorator([&t, auth, protocols](websocket::request_type& req) {
-    set_api_headers(t, req, auth);
+  ws.set_option(websocket::stream_base::decorator([&t, auth, protocols, trace](websocket::request_type& req) {
+    set_api_headers(t, req, auth, trace);
     req.set(http::field::sec_websocket_protocol, protocols);
   }));
 }
@@ -57,8 +57,8 @@ void configure(WS& ws, ApiTransport& t, const std::string& auth, const std::stri
 
 asio::awaitable<std::shared_ptr<ChannelSocket>> ChannelSocket::open(ApiTransport& t, std::string target,
                                                                     std::vector<std::string> protocols,
-                                                                    std::string what,
-                                                                    std::chrono::milliseconds timeout) {
+                                                                    std::string what, std::chrono::milliseconds timeout,
+                                                                    trace::SpanContext trace) {
   auto auth = co_await t.authorization();
   auto conn = co_await dial(t, timeout);
   std::shared_ptr<ChannelSocket> s(new ChannelSocket());
@@ -73,10 +73,10 @@ asio::awaitable<std::shared_ptr<ChannelSocket>> ChannelSocket::open(ApiTransport
   std::string host = api_host_header(t), path = api_base_path(t) + target;
   boost::system::error_code ec;
   if (im.tls) {
-    configure(*im.tls, t, auth, offered, timeout);
+    configure(*im.tls, t, auth, offered, timeout, trace);
     std::tie(ec) = co_await im.tls->async_handshake(res, host, path, asio::as_tuple(use_awaitable));
   } else {
-    configure(*im.plain, t, auth, offered, timeout);
+    configure(*im.plain, t, auth, offered, timeout, trace);
     std::tie(ec) = co_await im.plain->async_handshake(res, host, path, asio::as_tuple(use_awaitable));
   }
   if (ec) {

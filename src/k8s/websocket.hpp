@@ -21,11 +21,12 @@ class ChannelSocket {
  public:
   // Dials and upgrades `target` (path and query; base path prepended) offering `protocols` in
   // preference order, within `timeout`. A refused upgrade (403, 404, 400 ...) is thrown as the
-  // API's Status, with `what` naming the operation.
+  // API's Status, with `what` naming the operation. A valid `trace` is sent as `traceparent`.
   static boost::asio::awaitable<std::shared_ptr<ChannelSocket>> open(ApiTransport& t, std::string target,
                                                                      std::vector<std::string> protocols,
                                                                      std::string what,
-                                                                     std::chrono::milliseconds timeout);
+                                                                     std::chrono::milliseconds timeout,
+                                                                     mk::trace::SpanContext trace);
   ~ChannelSocket();
 
   // The subprotocol the server chose.

@@ -3,6 +3,7 @@
 // again after a dropped connection, and 429/503 retries.
 #include "cli/options.hpp"
 #include "k8s/client.hpp"
+#include "k8s/stream.hpp"
 #include "util/blocking.hpp"
 #include "util/error.hpp"
 
@@ -510,4 +511,91 @@ TEST(ApiTransport, TracedRequestsAreChildSpansAndCarryTraceparent) {
   EXPECT_NE(g_heads[0].find(expect), std::string::npos) << g_heads[0];
   EXPECT_NE(g_heads[1].find(expect), std::string::npos) << g_heads[1];
   EXPECT_EQ(g_heads[2].find("traceparent"), std::string::npos) << g_heads[2];
+}
+
+namespace {
+// Answers each request with a chunked body of two pieces (a followed log), or with 403 and a
+// Status when the path ends in "/denied"; keeps the heads.
+asio::awaitable<void> stream_or_deny(FakeApi&, tcp::socket s, int) {
+  std::string buf;
+  auto [ec, n] =
+      co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n", asio::as_tuple(use_awaitable));
+  if (ec) co_return;
+  std::string head = buf.substr(0, n);
+  {
+    std::lock_guard lk(g_heads_mu);
+    g_heads.push_back(head);
+  }
+  if (head.find("/denied") != std::string::npos) {
+    co_await respond(s, 403, R"({"kind":"Status","status":"Failure","reason":"Forbidden","message":"no","code":403})");
+    co_return;
+  }
+  std::string msg =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "6\r\nline1\n\r\n6\r\nline2\n\r\n0\r\n\r\n";
+  co_await asio::async_write(s, asio::buffer(msg), asio::as_tuple(use_awaitable));
+  co_await drain(s);
+}
+
+std::map<std::string, mk::trace::AttrValue> attrs_of(const mk::trace::SpanData& s) {
+  std::map<std::string, mk::trace::AttrValue> m;
+  for (auto& a : s.attributes) m[a.key] = a.value;
+  return m;
+}
+}  // namespace
+
+// A streamed GET (log follow) under a traced call is one client span from the request to its
+// end, named by the path template, with the bytes received and how it ended; the request
+// carries the span's traceparent. A refused stream is an error span with the API's status.
+TEST(HttpStream, TracedStreamIsAClientSpanWithItsOutcome) {
+  auto sink = std::make_shared<CollectSpans>();
+  mk::trace::set_global(std::make_shared<mk::trace::Tracer>(mk::trace::Sampler(), sink));
+  g_heads.clear();
+  FakeApi f(stream_or_deny);
+  asio::io_context io;
+  mk::k8s::ApiTransport t(io.get_executor(), rest(f), opts());
+  auto parent = *mk::trace::parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  std::string got;
+  auto follow = [&]() -> asio::awaitable<void> {
+    std::string target = "/api/v1/namespaces/team-a/pods/web-1/log?follow=true";
+    std::string what = "logs";
+    auto s = co_await mk::k8s::HttpStream::open(t, std::move(target), std::move(what), 5s, parent);
+    while (auto piece = co_await s->read_some()) got += *piece;
+    s->end_span(mk::k8s::StreamEnd::finished);
+  };
+  auto denied = [&]() -> asio::awaitable<void> {
+    std::string target = "/api/v1/namespaces/team-a/pods/web-1/denied";
+    std::string what = "logs";
+    auto s = co_await mk::k8s::HttpStream::open(t, std::move(target), std::move(what), 5s, parent);
+  };
+  EXPECT_FALSE(run(io, follow));
+  auto err = run(io, denied);
+  mk::trace::set_global(nullptr);
+  EXPECT_EQ(got, "line1\nline2\n");
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->code(), mk::Errc::forbidden);
+
+  ASSERT_EQ(sink->spans.size(), 2u);
+  auto& s = *sink->spans[0];
+  EXPECT_EQ(s.name, "GET /api/v1/namespaces/{namespace}/pods/{name}/log");
+  EXPECT_EQ(s.kind, mk::trace::SpanKind::client);
+  EXPECT_EQ(mk::trace::to_hex(s.parent_span_id), "00f067aa0ba902b7");
+  auto a = attrs_of(s);
+  EXPECT_EQ(std::get<std::int64_t>(a["http.response.status_code"]), 200);
+  EXPECT_EQ(std::get<std::int64_t>(a["k8s.stream.bytes_received"]), 12);
+  EXPECT_EQ(std::get<std::string>(a["k8s.stream.end"]), "finished");
+  EXPECT_EQ(std::get<std::string>(a["k8s.namespace.name"]), "team-a");
+  EXPECT_EQ(std::get<std::string>(a["url.path"]), "/api/v1/namespaces/team-a/pods/web-1/log");
+  EXPECT_EQ(s.status, mk::trace::Status::unset);
+
+  auto& d = *sink->spans[1];
+  auto da = attrs_of(d);
+  EXPECT_EQ(std::get<std::int64_t>(da["http.response.status_code"]), 403);
+  EXPECT_EQ(std::get<std::string>(da["error.type"]), "Forbidden");
+  EXPECT_EQ(d.status, mk::trace::Status::error);
+
+  std::lock_guard lk(g_heads_mu);
+  ASSERT_EQ(g_heads.size(), 2u);
+  auto expect = "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-" + mk::trace::to_hex(s.context.span_id) + "-01";
+  EXPECT_NE(g_heads[0].find(expect), std::string::npos) << g_heads[0];
 }

@@ -52,6 +52,7 @@ asio::awaitable<mcp::ToolResult> exec_pod(Env& env, Call& c) {
   o.max_stdout = o.max_stderr = static_cast<std::size_t>(opt_int(a, "maxOutputBytes").value_or(kDefaultMaxOutput));
   auto pod = co_await fetch_pod(ref);
   o.container = choose_container(pod, str(a, "container"));
+  o.trace = ref.client->trace_parent();
 
   json::object base{{"pod", ref.name}, {"namespace", ref.ns}, {"container", o.container}, {"context", ref.context}};
   std::string argv = fmt::format("{}", fmt::join(o.command, " "));

@@ -131,17 +131,20 @@ struct ScanOutcome {
 
 // Streams the log at `target` through a LogScanner within the configured budgets.
 asio::awaitable<ScanOutcome> scan_log(const Env& env, k8s::ApiTransport& transport, std::string target,
-                                      std::shared_ptr<const LineFilter> filter, ScanLimits limits) {
+                                      std::shared_ptr<const LineFilter> filter, ScanLimits limits,
+                                      trace::SpanContext trace) {
   const auto& cfg = env.settings();
   auto budget = std::chrono::seconds(cfg.log_scan_seconds);
   limits.max_bytes = cfg.log_scan_bytes;
   limits.deadline = std::chrono::steady_clock::now() + budget;
   auto ex = co_await asio::this_coro::executor;
   auto st = std::make_shared<ScanState>(ex, LogScanner(std::move(filter), limits));
-  st->stream = co_await k8s::HttpStream::open(transport, std::move(target), "logs", cfg.request_timeout);
+  st->stream =
+      co_await k8s::HttpStream::open(transport, std::move(target), "logs", cfg.request_timeout, std::move(trace));
   std::function<asio::awaitable<void>()> body = [st] { return scan_pump(st); };
   std::function<void()> stop = [st] { st->stream->close(); };
   auto end = co_await k8s::run_bounded(body, stop, budget);
+  st->stream->end_span(end);
   if (end == k8s::StreamEnd::cancelled) fail(Errc::cancelled, "log search was cancelled");
   // After the deadline the pump ends promptly: its read fails on the closed stream and a pool
   // job stops at the scanner's own deadline. Wait for it so the scanner has one owner again.
@@ -195,8 +198,9 @@ asio::awaitable<mcp::ToolResult> get_pod_logs(Env& env, Call& c) {
     limits.keep_lines = tail < 0 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(tail);
     limits.keep_bytes = req.limit_bytes;
     limits.timestamps = timestamps;
+    trace::SpanContext parent = req.ref.client->trace_parent();  // named: no temporaries in co_await (g++ 12)
     auto outcome = co_await scan_log(env, req.ref.client->transport(), k8s::Client::with_query(log_path(req.ref), q),
-                                     filter_ptr, limits);
+                                     filter_ptr, limits, std::move(parent));
     scan.emplace(std::move(outcome));
     got.text = scan->scanner.text();
     got.lines = scan->scanner.kept().size();
@@ -218,9 +222,10 @@ asio::awaitable<mcp::ToolResult> get_pod_logs(Env& env, Call& c) {
     q.emplace_back("follow", "true");
     auto seconds = opt_int(a, "followSeconds").value_or(kDefaultFollowSeconds);
     auto st = std::make_shared<FollowState>();
+    trace::SpanContext parent = req.ref.client->trace_parent();
     st->stream =
         co_await k8s::HttpStream::open(req.ref.client->transport(), k8s::Client::with_query(log_path(req.ref), q),
-                                       "logs", env.settings().request_timeout);
+                                       "logs", env.settings().request_timeout, std::move(parent));
     st->filter = filter_ptr;
     st->timestamps = timestamps;
     st->cap = req.limit_bytes;
@@ -229,6 +234,7 @@ asio::awaitable<mcp::ToolResult> get_pod_logs(Env& env, Call& c) {
     std::function<asio::awaitable<void>()> body = [st] { return follow_pump(st); };
     std::function<void()> stop = [raw] { raw->close(); };
     auto end = co_await k8s::run_bounded(body, stop, std::chrono::seconds(seconds));
+    st->stream->end_span(end);
     st->live = false;
     st->ctx = nullptr;
     st->stream->close();

@@ -10,6 +10,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { serverBin, clusterEnv, repoRoot, kubectl, freshNamespace, dropNamespace, freePort } from '../lib/harness.mjs';
+import { createWorkload } from './pods_fixture.mjs';
 
 const service = `mcpk-e2e-${process.pid}`;
 let jaeger;
@@ -290,6 +291,62 @@ test('a failed call and a 404 from the API server are error spans', async () => 
   const miss = t.spans.find((x) => tag(x, 'http.response.status_code') === 404);
   assert.equal(tag(miss, 'error'), true);
   assert.equal(tag(miss, 'error.type'), '404');
+});
+
+// Streams (a log follow, an exec, a port-forward's upgrade) are client spans under the call like
+// any API request, named by the path template, with how each ended. kwok answers them for real
+// (test/cluster): exec runs the command on this host.
+test('log follow, exec and port-forward are client spans under their call, with their outcome', async () => {
+  createWorkload(ns);
+  const { base } = await startServer(tracingEnv(), ['--non-destructive=false']);
+  const s = await session(base);
+  const traced = async (id, tool, args) => {
+    const traceId = hex(32), parent = hex(16);
+    const r = await s.call(id, tool, args, { headers: { traceparent: `00-${traceId}-${parent}-01` } });
+    assert.ok(!r.isError, JSON.stringify(r));
+    return { r, traceId };
+  };
+  const streamSpan = async (traceId, tool, templ) => {
+    const t = await readTrace(traceId, (spans) => spans.some((x) => x.operationName === templ));
+    const server = t.spans.find((x) => x.operationName === `tools/call ${tool}`);
+    const span = t.spans.find((x) => x.operationName === templ);
+    assert.equal(childOf(span), server.spanID, 'the stream is a child of the call');
+    assert.equal(tag(span, 'span.kind'), 'client');
+    assert.equal(tag(span, 'k8s.namespace.name'), ns);
+    assert.equal(tag(span, 'k8s.cluster.name'), tag(server, 'k8s.cluster.name'));
+    assert.equal(tag(span, 'url.path').replace(/\/[a-z]+$/, ''), `/api/v1/namespaces/${ns}/pods/app`);
+    return span;
+  };
+
+  const logs = await traced('follow-1', 'k8s_get_pod_logs', { namespace: ns, name: 'app', follow: true, followSeconds: 1 });
+  const follow = await streamSpan(logs.traceId, 'k8s_get_pod_logs', 'GET /api/v1/namespaces/{namespace}/pods/{name}/log');
+  assert.equal(tag(follow, 'http.response.status_code'), 200);
+  const end = logs.r.structuredContent.followEnded.startsWith('followed for') ? 'deadline' : 'finished';
+  assert.equal(tag(follow, 'k8s.stream.end'), end);
+  assert.ok(tag(follow, 'k8s.stream.bytes_received') >= Buffer.byteLength(logs.r.structuredContent.logs),
+    `bytes_received ${tag(follow, 'k8s.stream.bytes_received')} covers the lines returned`);
+  assert.equal(tag(follow, 'error'), undefined);
+
+  const ex = await traced('exec-1', 'k8s_exec_pod', { namespace: ns, name: 'app', command: ['sh', '-c', 'echo out; echo e >&2; exit 3'] });
+  assert.equal(ex.r.structuredContent.exitCode, 3);
+  const exec = await streamSpan(ex.traceId, 'k8s_exec_pod', 'GET /api/v1/namespaces/{namespace}/pods/{name}/exec');
+  assert.equal(tag(exec, 'process.exit.code'), 3);
+  assert.equal(tag(exec, 'k8s.stream.end'), 'finished');
+  assert.equal(tag(exec, 'k8s.exec.stdout_bytes'), 4);
+  assert.equal(tag(exec, 'k8s.exec.stderr_bytes'), 2);
+  assert.match(tag(exec, 'k8s.exec.protocol'), /^v[45]\.channel\.k8s\.io$/);
+  assert.equal(tag(exec, 'error'), undefined, 'a non-zero exit is the command\'s outcome, not a failed request');
+  assert.ok(!JSON.stringify(exec.tags).includes('echo out'), 'the command is not recorded');
+
+  const pf = await traced('pf-1', 'k8s_port_forward_pod', { namespace: ns, name: 'app', port: 8080 });
+  try {
+    const fwd = await streamSpan(pf.traceId, 'k8s_port_forward_pod', 'GET /api/v1/namespaces/{namespace}/pods/{name}/portforward');
+    assert.equal(tag(fwd, 'k8s.portforward.protocol'), pf.r.structuredContent.protocol);
+    assert.equal(tag(fwd, 'k8s.portforward.local_port'), pf.r.structuredContent.localPort);
+    assert.equal(tag(fwd, 'http.response.status_code'), 101);
+  } finally {
+    await s.call('pf-stop', 'k8s_stop_port_forward_session', { id: pf.r.structuredContent.id });
+  }
 });
 
 test('a malformed traceparent is not trusted: the call starts a trace of its own', async () => {
