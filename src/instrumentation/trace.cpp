@@ -330,6 +330,11 @@ SpanId random_span_id() {
   return id;
 }
 
+std::string log_fields(const SpanContext& c) {
+  if (!c.sampled()) return {};
+  return " trace_id=" + to_hex(c.trace_id) + " span_id=" + to_hex(c.span_id);
+}
+
 std::uint64_t now_unix_ns() {
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -181,4 +181,9 @@ TraceId random_trace_id();
 SpanId random_span_id();
 std::uint64_t now_unix_ns();
 
+// " trace_id=<hex> span_id=<hex>" for a log line written inside a traced call (sampled spans
+// only: an unsampled id leads to no trace), "" otherwise. The one format every log line uses,
+// so a line leads to its trace.
+std::string log_fields(const SpanContext& c);
+
 }  // namespace mk::trace

@@ -371,7 +371,7 @@ asio::awaitable<Response> ApiTransport::send_attempts(Request r, SendStats* stat
         (res.has_retry_after || replayable(r.method))) {
       auto wait =
           std::min<std::chrono::milliseconds>(std::chrono::seconds(retry_after_seconds(res)), opts_.max_retry_wait);
-      log::debug("API server answered {}; retrying in {} ms", res.status, wait.count());
+      log::debug("API server answered {}; retrying in {} ms{}", res.status, wait.count(), trace::log_fields(r.trace));
       asio::steady_timer t(ex_, wait);
       co_await t.async_wait(use_awaitable);
       continue;

@@ -174,7 +174,8 @@ asio::awaitable<std::shared_ptr<const DiscoveryDoc>> Client::discovery(bool refr
             auto rl = co_await get_json("/apis/" + name + "/" + vv);
             parse_resource_list(rl, name, vv, vv == pref, *doc);
           } catch (const Error& e) {
-            log::warn("discovery of {}/{} failed: {}", name, vv, e.what());  // an unavailable aggregated API
+            // An unavailable aggregated API; named in the trace of the call that noticed it.
+            log::warn("discovery of {}/{} failed: {}{}", name, vv, e.what(), trace::log_fields(trace_));
           }
         }
       }

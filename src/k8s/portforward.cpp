@@ -135,8 +135,8 @@ asio::awaitable<std::shared_ptr<PortForward>> PortForward::start_checked(std::sh
       if (refusals.empty()) fail(code, error);
       fail(code, fmt::format("{} (refused before: {})", error, refusals));
     }
-    log::info("port-forward to {}/{}: {} refused ({}); trying the next protocol", spec.ns, spec.pod, to_string(p),
-              error);
+    log::info("port-forward to {}/{}: {} refused ({}); trying the next protocol{}", spec.ns, spec.pod, to_string(p),
+              error, trace::log_fields(target.trace));
     refusals += fmt::format("{}{}: {}", refusals.empty() ? "" : "; ", to_string(p), error);
   }
   if (!chosen) fail(Errc::unavailable, fmt::format("every port-forward protocol was refused: {}", refusals));

@@ -350,9 +350,7 @@ boost::asio::awaitable<mcp::ToolResult> run(Env& env, std::shared_ptr<Limiter> l
       return v && v->is_string() ? boost::json::serialize(boost::json::value(v->as_string())) : std::string("-");
     };
     const auto& who = mc.session().identity.subject;
-    auto trace_part = span.recording() ? fmt::format(" trace_id={} span_id={}", trace::to_hex(span.context().trace_id),
-                                                     trace::to_hex(span.context().span_id))
-                                       : std::string();
+    auto trace_part = span.recording() ? trace::log_fields(span.context()) : std::string();
     auto line = fmt::format("audit: tools/call {} {} user={} cluster={} context={} namespace={} name={}{}", mc.tool(),
                             outcome, who.empty() ? "local" : boost::json::serialize(boost::json::value(who)),
                             arg("cluster"), arg("context"), arg("namespace"), arg("name"), trace_part);

@@ -52,6 +52,15 @@ TEST(Traceparent, ParsesValidVersion00) {
   EXPECT_FALSE(u->sampled());
 }
 
+// Log lines name the trace only when there is one to find: a sampled context.
+TEST(LogFields, OnlySampledContextsNameATrace) {
+  auto c = *mk::trace::parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  EXPECT_EQ(mk::trace::log_fields(c), " trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7");
+  c.flags = 0;
+  EXPECT_EQ(mk::trace::log_fields(c), "");
+  EXPECT_EQ(mk::trace::log_fields(mk::trace::SpanContext{}), "");
+}
+
 TEST(Traceparent, RefusesBadVersions) {
   EXPECT_FALSE(parse_traceparent(tp("ff", kTraceId, kSpanId, "01")));  // forbidden version
   EXPECT_FALSE(parse_traceparent(tp("0g", kTraceId, kSpanId, "01")));
