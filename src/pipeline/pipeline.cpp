@@ -218,8 +218,9 @@ boost::asio::awaitable<mcp::ToolResult> run_fleet(Env& env, const Handler& handl
   std::vector<federation::ClusterInfo> chosen;
   std::vector<ClusterOutcome> missing;
   if (target.kind == ClusterTarget::Kind::list) {
+    // Only the clusters `who` may see: a hidden one is "not found" below, like a missing one.
     std::string everything;  // named: no temporaries inside co_await (g++ 12)
-    auto all = co_await fed->list(std::move(everything));
+    auto all = co_await fed->list(std::move(everything), who);
     for (auto& name : target.names) {
       std::string why;
       try {
@@ -231,7 +232,7 @@ boost::asio::awaitable<mcp::ToolResult> run_fleet(Env& env, const Handler& handl
     }
   } else {
     std::string sel = target.kind == ClusterTarget::Kind::selector ? target.selector : std::string();
-    chosen = co_await fed->list(std::move(sel));
+    chosen = co_await fed->list(std::move(sel), who);
   }
   auto st = std::make_shared<FleetState>(ex);
   for (auto& c : chosen) {
@@ -324,7 +325,7 @@ boost::asio::awaitable<mcp::ToolResult> run_steps(Env& env, Limiter& limiter, st
     r = co_await run_fleet(env, handler, mc, call.context(), call.identity(), call.span_context(), std::move(target));
   } else if (target.kind == ClusterTarget::Kind::one) {
     std::string any_ns;
-    auto info = co_await env.federation()->find(std::move(target.name), std::move(any_ns));
+    auto info = co_await env.federation()->find(std::move(target.name), std::move(any_ns), call.identity());
     r = co_await on_workload(env, handler, call, std::move(info));  // 5
   } else {
     r = co_await handler(env, call);  // 5
