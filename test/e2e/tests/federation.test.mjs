@@ -331,6 +331,35 @@ describe("Cluster objects only as the management cluster's RBAC allows (--capi-a
     assert.deepEqual(a.data.clusters.map((c) => c.cluster).sort(), ['wc1', 'wc2', 'wc3']);
   });
 
+  test('a review the server may not make fails the call, naming the review, and shows nothing', async () => {
+    // The harness user "viewer" (view on c0) may list Cluster objects for this test, but not
+    // create SubjectAccessReviews: a server running as it cannot ask, so it must not show.
+    const env = clusterEnv();
+    const name = 'fed-e2e-cluster-lister';
+    const rbac = { apiVersion: 'v1', kind: 'List', items: [
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name },
+        rules: [{ apiGroups: ['cluster.x-k8s.io'], resources: ['clusters'], verbs: ['get', 'list'] }] },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'viewer' }] }] };
+    kubectl(['apply', '-f', '-'], { kubeconfig: env.KUBECONFIG_C0, input: JSON.stringify(rbac) });
+    try {
+      const s = await startOAuthServer(['--enable-capi'], { KUBECONFIG: env.VIEWER_KUBECONFIG });
+      servers.push(s);
+      const v = await user(s, 'viewer@example.com');
+      const list = await errCall(v, 'capi_list_clusters', {});
+      assert.match(list, /SubjectAccessReview: list clusters\.cluster\.x-k8s\.io org-acme for viewer@example\.com/);
+      assert.match(list, /needs create on subjectaccessreviews/);
+      assert.doesNotMatch(list, /wc[123]\b/);
+      const one = await errCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc3' });
+      assert.match(one, /SubjectAccessReview: get clusters\.cluster\.x-k8s\.io org-beta\/wc3 for viewer@example\.com/);
+      const fleet = await errCall(v, 'k8s_list_resources', { resourceType: 'namespaces', cluster: '*' });
+      assert.match(fleet, /SubjectAccessReview/);
+    } finally {
+      kubectl(['delete', 'clusterrolebinding,clusterrole', name, '--ignore-not-found'], { kubeconfig: env.KUBECONFIG_C0 });
+    }
+  });
+
   test('--capi-access-check none: every user sees every cluster (the old behaviour); wc2 then refuses the viewer itself', async () => {
     // SSO passthrough: the viewer's own ID token reaches wc2, whose RBAC gives viewers nothing.
     const s = await oauthServer(['--capi-access-check', 'none', '--wc-auth-mode', 'sso-passthrough']);
