@@ -171,12 +171,13 @@ boost::asio::awaitable<std::vector<ClusterInfo>> AccessChecker::visible(AccessSu
 }
 
 boost::asio::awaitable<bool> AccessChecker::may_get(AccessSubject s, ClusterInfo c) {
-  AccessQuery get{"get", c.ns, c.name};
-  bool ok = co_await allowed(s, std::move(get));
-  if (ok) co_return true;
   // What a listing shows, `cluster: X` accepts: a user who may list the namespace's clusters.
+  // Asked first: one answer per namespace serves every cluster there (clusters: [...]).
   AccessQuery list{"list", c.ns, ""};
-  co_return co_await allowed(s, std::move(list));
+  bool ok = co_await allowed(s, std::move(list));
+  if (ok) co_return true;
+  AccessQuery get{"get", c.ns, c.name};
+  co_return co_await allowed(s, std::move(get));
 }
 
 }  // namespace mk::federation

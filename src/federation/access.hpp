@@ -90,8 +90,8 @@ class AccessChecker {
   // The clusters of `all` that `s` may see: everything in a namespace where `s` may list
   // clusters (one review per namespace), else each object `s` may get. Order kept.
   boost::asio::awaitable<std::vector<ClusterInfo>> visible(AccessSubject s, std::vector<ClusterInfo> all);
-  // Whether `s` may get `c` (the object itself: `cluster: X`), or list the clusters of its
-  // namespace (what a listing shows, `cluster: X` accepts).
+  // Whether `s` may list the clusters of `c`'s namespace (what a listing shows, `cluster: X`
+  // accepts) or else get `c` itself.
   boost::asio::awaitable<bool> may_get(AccessSubject s, ClusterInfo c);
 
   AccessCache& cache() { return cache_; }

@@ -218,13 +218,14 @@ boost::asio::awaitable<mcp::ToolResult> run_fleet(Env& env, const Handler& handl
   std::vector<federation::ClusterInfo> chosen;
   std::vector<ClusterOutcome> missing;
   if (target.kind == ClusterTarget::Kind::list) {
-    // Only the clusters `who` may see: a hidden one is "not found" below, like a missing one.
-    std::string everything;  // named: no temporaries inside co_await (g++ 12)
-    auto all = co_await fed->list(std::move(everything), who);
+    // Each name among the clusters `who` may see (only these are checked, not the whole fleet):
+    // a hidden one is "not found", like a missing one.
     for (auto& name : target.names) {
       std::string why;
       try {
-        chosen.push_back(federation::Federation::pick(all, name, ""));
+        std::string n = name, any_ns;  // named: no temporaries inside co_await (g++ 12)
+        auto info = co_await fed->find(std::move(n), std::move(any_ns), who);
+        chosen.push_back(std::move(info));
       } catch (const Error& e) {
         why = fmt::format("{}: {}", to_string(e.code()), e.what());
       }

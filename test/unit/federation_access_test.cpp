@@ -175,6 +175,14 @@ TEST(FederationAccess, ListingAsksPerNamespaceThenPerObject) {
   EXPECT_TRUE(auth_test::run(io, ck.may_get(s, cluster("org-b", "b1"))));
   EXPECT_FALSE(auth_test::run(io, ck.may_get(s, cluster("org-b", "b2"))));
   EXPECT_FALSE(auth_test::run(io, ck.may_get(s, cluster("org-c", "c1"))));
+  // A fresh checker: one object costs the namespace's list first (it serves the namespace's
+  // other clusters too), and a get only where that list is refused.
+  AccessChecker fresh(mc.review(), 100, std::chrono::seconds(30));
+  EXPECT_TRUE(auth_test::run(io, fresh.may_get(s, cluster("org-a", "a1"))));
+  EXPECT_TRUE(auth_test::run(io, fresh.may_get(s, cluster("org-a", "a2"))));
+  EXPECT_EQ(fresh.reviews(), 1u);
+  EXPECT_TRUE(auth_test::run(io, fresh.may_get(s, cluster("org-b", "b1"))));
+  EXPECT_EQ(fresh.reviews(), 3u);  // list org-b (no), get b1 (yes)
   // Another user (groups) is asked about afresh.
   auto other = access_subject(alice({"ops"}));
   auth_test::run(io, ck.visible(other, all));
