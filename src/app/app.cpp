@@ -45,6 +45,7 @@ federation::Options federation_options(const Config& c) {
       c.wc_auth_mode == "sso-passthrough" ? federation::AuthMode::sso_passthrough : federation::AuthMode::impersonation;
   o.oauth = c.enable_oauth;
   o.ca_configmap_suffix = c.wc_ca_configmap_suffix;
+  o.access = c.capi_access_check == "none" ? federation::AccessCheck::none : federation::AccessCheck::rbac;
   o.group_mappings = c.wc_group_mappings;
   o.cache_ttl = c.client_cache_ttl;
   o.cache_max_entries = c.client_cache_max_entries;

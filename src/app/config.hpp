@@ -83,6 +83,7 @@ struct Config {
   bool enable_capi = false;
   std::string wc_auth_mode = "impersonation";  // impersonation | sso-passthrough
   std::string wc_ca_configmap_suffix = "-ca-public";
+  std::string capi_access_check = "rbac";  // rbac | none: Cluster objects limited by the MC's RBAC per user
   std::map<std::string, std::string> wc_group_mappings;  // validated (federation::parse_group_mappings)
   std::chrono::milliseconds client_cache_ttl{10 * 60 * 1000};
   std::size_t client_cache_max_entries = 1000;

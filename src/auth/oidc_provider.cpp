@@ -34,16 +34,23 @@ std::string field(const json::object& o, std::string_view k) {
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
-UserInfo user_of(const json::object& claims) {
+}  // namespace
+
+UserInfo user_from_claims(const json::object& claims) {
   UserInfo u;
   u.subject = field(claims, "sub");
   u.email = field(claims, "email");
+  // Dex and Google send email_verified as a boolean, some providers as the string "true". A
+  // claim that is there but says anything else is "not verified".
+  if (auto* ev = claims.if_contains("email_verified"))
+    u.email_verified = (ev->is_bool() && ev->as_bool()) || (ev->is_string() && ev->as_string() == "true");
   if (auto* g = claims.if_contains("groups"); g && g->is_array())
     for (auto& e : g->as_array())
       if (e.is_string() && u.groups.size() < kMaxGroups) u.groups.emplace_back(e.as_string());
   return u;
 }
 
+namespace {
 json::object parse_object(const HttpAnswer& a, std::string_view what) {
   boost::system::error_code ec;
   auto v = json::parse(a.body, ec);
@@ -103,7 +110,7 @@ class OidcProvider : public Provider {
     JwtCheck check{.issuer = cfg_.issuer, .audiences = std::move(audiences)};
     auto claims = verify_jwt(token, *keys, check, std::chrono::system_clock::now());
     UpstreamTokens t;
-    t.user = user_of(claims);
+    t.user = user_from_claims(claims);
     if (auto* e = claims.if_contains("exp"); e && e->is_int64()) t.id_expires = e->as_int64();
     if (t.user.subject.empty()) fail(Errc::unauthorized, "ID token has no subject");
     t.id_token = std::move(token);
@@ -177,7 +184,7 @@ class OidcProvider : public Provider {
     auto claims = verify_jwt(t.id_token, *keys, check, std::chrono::system_clock::now());
     if (auto* azp = claims.if_contains("azp"); azp && azp->is_string() && azp->as_string() != cfg_.client_id)
       fail(Errc::unauthorized, "ID token was issued to another client (azp)");
-    t.user = user_of(claims);
+    t.user = user_from_claims(claims);
     if (auto* e = claims.if_contains("exp"); e && e->is_int64()) t.id_expires = e->as_int64();
     if (t.user.subject.empty()) fail(Errc::unauthorized, "ID token has no subject");
     co_return t;

@@ -8,6 +8,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
 
 #include <chrono>
 #include <memory>
@@ -25,6 +26,10 @@ struct UpstreamTokens {
   std::int64_t id_expires = 0;  // the ID token's exp, unix seconds
   UserInfo user;                // from the verified ID token
 };
+
+// The user a verified ID token names: sub, email, groups (bounded), email_verified (true for
+// true or "true", false for any other value, nullopt when the claim is absent).
+UserInfo user_from_claims(const boost::json::object& claims);
 
 class Provider {
  public:

@@ -28,13 +28,17 @@ std::vector<std::string> strs(const json::object& o, std::string_view k) {
 json::array arr(const std::vector<std::string>& v) { return json::array(v.begin(), v.end()); }
 
 json::object user_json(const UserInfo& u) {
-  return {{"sub", u.subject}, {"email", u.email}, {"groups", arr(u.groups)}};
+  json::object o{{"sub", u.subject}, {"email", u.email}, {"groups", arr(u.groups)}};
+  if (u.email_verified) o["emailVerified"] = *u.email_verified;  // absent claim: absent here too
+  return o;
 }
 UserInfo user_of(const json::object& o) {
   auto* v = o.if_contains("user");
   if (!v || !v->is_object()) return {};
   auto& u = v->as_object();
-  return {str(u, "sub"), str(u, "email"), strs(u, "groups")};
+  UserInfo r{str(u, "sub"), str(u, "email"), strs(u, "groups"), std::nullopt};
+  if (auto* ev = u.if_contains("emailVerified"); ev && ev->is_bool()) r.email_verified = ev->as_bool();
+  return r;
 }
 json::object up_json(const UpstreamSealed& u) {
   return {{"id", u.id_token}, {"refresh", u.refresh_token}, {"exp", u.id_expires}};

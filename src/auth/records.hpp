@@ -17,6 +17,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@ struct ClientRecord {
 struct UserInfo {
   std::string subject, email;
   std::vector<std::string> groups;
+  std::optional<bool> email_verified;  // the ID token's claim; nullopt when it has none
 };
 
 // The upstream provider's tokens, sealed (auth::Sealer) so a store dump reveals none.

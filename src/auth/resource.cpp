@@ -54,7 +54,7 @@ asio::awaitable<AuthServer::Result> AuthServer::authenticate(std::string authori
       co_return refuse("forwarded", "invalid_token", "the ID token was not accepted: " + failure);
     }
     reg.inc("oauth_forwarded_id_tokens_total", {{"result", "accepted"}});
-    who = Identity{up.user.subject, up.user.email, up.user.groups, {}};
+    who = Identity{up.user.subject, up.user.email, up.user.groups, {}, up.user.email_verified};
     // Downstream OAuth: the forwarded ID token itself goes to the API server (its audience is
     // one the API server trusts, or the call is refused there).
     if (cfg_.downstream) who->upstream_token = std::move(token);
@@ -71,7 +71,7 @@ asio::awaitable<AuthServer::Result> AuthServer::authenticate(std::string authori
         co_return refuse("upstream", "invalid_token", "the sign-in at the identity provider has ended; sign in again");
       g = std::move(*fresh);
     }
-    who = Identity{g.user.subject, g.user.email, g.user.groups, {}};
+    who = Identity{g.user.subject, g.user.email, g.user.groups, {}, g.user.email_verified};
     if (cfg_.downstream) who->upstream_token = tokens_.open_id_token(g);
   }
   // Per user, not per token: many sign-ins of one user share the budget.

@@ -182,6 +182,12 @@ void add_capi_flags(CLI::App& app, Config& c, CapiRaw& raw) {
       ->envname("WC_AUTH_MODE")
       ->default_val("impersonation")
       ->check(CLI::IsMember({"impersonation", "sso-passthrough"}));
+  app.add_option("--capi-access-check", c.capi_access_check,
+                 "rbac: a signed-in user sees and uses only the Cluster objects the management cluster's RBAC lets "
+                 "them get (SubjectAccessReview); none: every user sees every Cluster object")
+      ->envname("CAPI_ACCESS_CHECK")
+      ->default_val("rbac")
+      ->check(CLI::IsMember({"rbac", "none"}));
   app.add_option("--wc-ca-configmap-suffix", c.wc_ca_configmap_suffix,
                  "sso-passthrough: the ConfigMap <cluster><suffix> (key ca.crt) holds a workload cluster's CA")
       ->envname("WC_CA_CONFIGMAP_SUFFIX")

@@ -12,7 +12,9 @@ namespace mk::federation {
 namespace json = boost::json;
 
 Federation::Federation(boost::asio::any_io_executor ex, Options o, std::function<std::shared_ptr<k8s::Client>()> mc)
-    : ex_(std::move(ex)), opts_(std::move(o)), mc_(std::move(mc)), cache_(opts_.cache_max_entries, opts_.cache_ttl) {
+    : ex_(std::move(ex)), opts_(std::move(o)), mc_(std::move(mc)), cache_(opts_.cache_max_entries, opts_.cache_ttl),
+      access_([this](json::object body) { return review(std::move(body)); }, opts_.access_max_entries,
+              opts_.access_ttl) {
   metrics::Registry::global().set("mcp_kubernetes_wc_auth_mode", {{"mode", mode_name()}}, 1);
 }
 
@@ -44,7 +46,7 @@ boost::asio::awaitable<k8s::ResourceInfo> Federation::cluster_resource(std::shar
        "installed?");
 }
 
-boost::asio::awaitable<std::vector<ClusterInfo>> Federation::list(std::string label_selector) {
+boost::asio::awaitable<std::vector<ClusterInfo>> Federation::list_all(std::string label_selector) {
   auto now = std::chrono::steady_clock::now();
   if (label_selector.empty() && have_list_ && now - listed_at_ < opts_.list_ttl) co_return listed_;
   auto mc = mc_();
@@ -88,10 +90,50 @@ const ClusterInfo& Federation::pick(const std::vector<ClusterInfo>& all, const s
   return *hits.front();
 }
 
-boost::asio::awaitable<ClusterInfo> Federation::find(std::string name, std::string ns) {
+bool Federation::checks_access(const Identity& who) const {
+  return opts_.access == AccessCheck::rbac && (opts_.oauth || who.authenticated());
+}
+
+AccessSubject Federation::access_subject_of(const Identity& who) const {
+  if (!who.authenticated())
+    fail(Errc::unauthorized, "this call has no signed-in user; workload clusters are shown and reached only for one");
+  return access_subject(who);
+}
+
+boost::asio::awaitable<json::value> Federation::review(json::object body) {
+  auto mc = mc_();
+  auto text = json::serialize(body);
+  std::string path = "/apis/authorization.k8s.io/v1/subjectaccessreviews", content_type = "application/json";
+  k8s::Query none;
+  co_return co_await mc->send_json(boost::beast::http::verb::post, std::move(path), std::move(none), std::move(text),
+                                   std::move(content_type));
+}
+
+boost::asio::awaitable<std::vector<ClusterInfo>> Federation::list(std::string label_selector, Identity who) {
+  // The subject first: a call that cannot be checked lists nothing, not even the server's view.
+  std::optional<AccessSubject> subject;
+  if (checks_access(who)) subject = access_subject_of(who);
+  auto all = co_await list_all(std::move(label_selector));
+  if (!subject) co_return all;
+  co_return co_await access_.visible(std::move(*subject), std::move(all));
+}
+
+boost::asio::awaitable<ClusterInfo> Federation::find(std::string name, std::string ns, Identity who) {
+  std::optional<AccessSubject> subject;
+  if (checks_access(who)) subject = access_subject_of(who);
   std::string everything;  // named: no temporaries inside co_await (g++ 12)
-  auto all = co_await list(std::move(everything));
-  co_return pick(all, name, ns);
+  auto all = co_await list_all(std::move(everything));
+  if (!subject) co_return pick(all, name, ns);
+  // Only the candidates are checked; one the user may not see is not there for them (and does
+  // not make the name ambiguous), so "not found" does not reveal that it exists.
+  std::vector<ClusterInfo> mine;
+  for (auto& c : all) {
+    if (c.name != name || (!ns.empty() && c.ns != ns)) continue;
+    auto s = *subject;
+    bool ok = co_await access_.may_get(std::move(s), c);  // not inside the condition (g++ 12)
+    if (ok) mine.push_back(c);
+  }
+  co_return pick(mine, name, ns);
 }
 
 CacheKey Federation::cache_key(const ClusterInfo& c, const Identity& who) const {
@@ -118,7 +160,20 @@ void check_header_value(std::string_view what, std::string_view v, std::size_t m
 }
 }  // namespace
 
+namespace {
+// An address the provider did not verify may be anyone's. Dex and Google send the claim; an
+// absent claim is taken as the provider vouching for the address.
+void refuse_unverified(const Identity& who) {
+  if (who.email_verified == false)
+    fail(Errc::unauthorized,
+         fmt::format("the identity provider says the e-mail {} is not verified (email_verified: false); it is not "
+                     "impersonated",
+                     who.email));
+}
+}  // namespace
+
 void Federation::impersonate(k8s::RestConfig& rc, const Identity& who) const {
+  refuse_unverified(who);
   check_header_value("e-mail", who.email, 254);
   check_header_value("subject", who.subject, 1024);
   for (auto& g : who.groups) check_header_value("group", g, 256);
@@ -188,6 +243,8 @@ boost::asio::awaitable<std::shared_ptr<k8s::Client>> Federation::client(ClusterI
   if (opts_.oauth && opts_.mode == AuthMode::impersonation && who.email.empty())
     fail(Errc::unauthorized,
          fmt::format("cluster {}: the signed-in user has no e-mail address to impersonate", c.name));
+  // Before the cache: a client made for an earlier, verified sign-in is not reused either.
+  if (opts_.oauth && opts_.mode == AuthMode::impersonation) refuse_unverified(who);
   auto key = cache_key(c, who);
   if (auto hit = cache_.get(key)) co_return hit;
   k8s::RestConfig rc;

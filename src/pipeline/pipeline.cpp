@@ -218,12 +218,14 @@ boost::asio::awaitable<mcp::ToolResult> run_fleet(Env& env, const Handler& handl
   std::vector<federation::ClusterInfo> chosen;
   std::vector<ClusterOutcome> missing;
   if (target.kind == ClusterTarget::Kind::list) {
-    std::string everything;  // named: no temporaries inside co_await (g++ 12)
-    auto all = co_await fed->list(std::move(everything));
+    // Each name among the clusters `who` may see (only these are checked, not the whole fleet):
+    // a hidden one is "not found", like a missing one.
     for (auto& name : target.names) {
       std::string why;
       try {
-        chosen.push_back(federation::Federation::pick(all, name, ""));
+        std::string n = name, any_ns;  // named: no temporaries inside co_await (g++ 12)
+        auto info = co_await fed->find(std::move(n), std::move(any_ns), who);
+        chosen.push_back(std::move(info));
       } catch (const Error& e) {
         why = fmt::format("{}: {}", to_string(e.code()), e.what());
       }
@@ -231,7 +233,7 @@ boost::asio::awaitable<mcp::ToolResult> run_fleet(Env& env, const Handler& handl
     }
   } else {
     std::string sel = target.kind == ClusterTarget::Kind::selector ? target.selector : std::string();
-    chosen = co_await fed->list(std::move(sel));
+    chosen = co_await fed->list(std::move(sel), who);
   }
   auto st = std::make_shared<FleetState>(ex);
   for (auto& c : chosen) {
@@ -324,7 +326,7 @@ boost::asio::awaitable<mcp::ToolResult> run_steps(Env& env, Limiter& limiter, st
     r = co_await run_fleet(env, handler, mc, call.context(), call.identity(), call.span_context(), std::move(target));
   } else if (target.kind == ClusterTarget::Kind::one) {
     std::string any_ns;
-    auto info = co_await env.federation()->find(std::move(target.name), std::move(any_ns));
+    auto info = co_await env.federation()->find(std::move(target.name), std::move(any_ns), call.identity());
     r = co_await on_workload(env, handler, call, std::move(info));  // 5
   } else {
     r = co_await handler(env, call);  // 5

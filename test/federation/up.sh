@@ -4,7 +4,8 @@
 #   kube-apiservers wc1..wc3 on the harness etcd (own --etcd-prefix, own CA, audit log, wc2 trusts
 #   Dex); on c0 namespaces org-acme (wc1, wc2) and org-beta (wc3) with v1beta2 Cluster objects
 #   (status set through the status subresource), `<wc>-kubeconfig` Secrets and `<wc>-ca-public`
-#   ConfigMaps; RBAC on each WC that treats the Dex groups differently. See README.md.
+#   ConfigMaps; RBAC on each WC that treats the Dex groups differently, and on c0 for the Cluster
+#   objects themselves (viewers see wc1 and wc3, not wc2). See README.md.
 # Usage: up.sh [--run-dir DIR] [--stop WC | --start WC | --freeze WC | --thaw WC]
 #   --stop kills WC's apiserver (connection refused), --start brings it back, --freeze/--thaw
 #   SIGSTOP/SIGCONT it (a hang). A plain run is idempotent: it starts what is missing, thaws
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --run-dir) RUN=$2; shift 2 ;;
     --stop | --start | --freeze | --thaw) ACTION=${1#--}; TARGET=${2:-}; shift 2 ;;
-    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (try --help)" ;;
   esac
 done
@@ -208,6 +209,41 @@ for wc in "${WCS[@]}"; do
   fi
 done
 for wc in "${WCS[@]}"; do wait_wc "$wc" 90; done
+
+# --- who may see which Cluster objects on the management cluster (c0) ----------------------
+# The server asks c0's RBAC (SubjectAccessReview) before it shows or uses a Cluster for a user.
+# mcp-admins are cluster-admin on c0 (test/cluster/up.sh): they see all three. mcp-viewers may
+# list the clusters of org-beta (wc3) and get org-acme/wc1 by name only: wc2 is hidden from them.
+# Applied on every run (it is cheap), so a ground made before this existed gets it too.
+mc_rbac() {
+  printf -- '---\napiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n' org-acme org-beta
+  cat <<'EOF'
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: fed-cluster-reader, namespace: org-beta}
+rules: [{apiGroups: [cluster.x-k8s.io], resources: [clusters], verbs: [get, list, watch]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: fed-viewers-clusters, namespace: org-beta}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: fed-cluster-reader}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: mcp-viewers}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: fed-wc1-getter, namespace: org-acme}
+rules: [{apiGroups: [cluster.x-k8s.io], resources: [clusters], resourceNames: [wc1], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: fed-viewers-wc1, namespace: org-acme}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: fed-wc1-getter}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: mcp-viewers}]
+EOF
+}
+mc_rbac | "${K0[@]}" apply --server-side --force-conflicts --field-manager=federation-ground -f - \
+  >>"$RUN/logs/fed-setup.log" 2>&1 || die "the management cluster's RBAC failed (see $RUN/logs/fed-setup.log)"
 
 if [ -f "$FED/.complete" ]; then
   write_env

@@ -39,7 +39,8 @@ boost::asio::awaitable<ToolResult> list_clusters(Env& env, Call& c) {
   bool ready_only = flag(a, "readyOnly");
   auto limit = static_cast<std::size_t>(opt_int(a, "limit").value_or(100));
   auto selector = str(a, "labelSelector");  // named: no temporaries inside co_await (g++ 12)
-  auto all = co_await f.list(std::move(selector));
+  // Only the clusters the caller may see (--capi-access-check).
+  auto all = co_await f.list(std::move(selector), c.identity());
   auto now = std::chrono::system_clock::now();
   json::array items;
   std::string text;
@@ -82,7 +83,7 @@ json::object details(const fed::ClusterInfo& cl) {
 boost::asio::awaitable<ToolResult> get_cluster(Env& env, Call& c) {
   auto& f = federation(env);
   auto name = str(c.args(), "name"), ns = str(c.args(), "namespace");
-  auto cl = co_await f.find(std::move(name), std::move(ns));
+  auto cl = co_await f.find(std::move(name), std::move(ns), c.identity());
   auto text = summary_line(cl) + (cl.description.empty() ? "" : "\n" + cl.description);
   co_return ToolResult{details(cl), std::move(text), false};
 }
@@ -91,7 +92,7 @@ boost::asio::awaitable<ToolResult> resolve_cluster(Env& env, Call& c) {
   auto& f = federation(env);
   auto pattern = str(c.args(), "pattern");
   std::string everything;
-  auto all = co_await f.list(std::move(everything));
+  auto all = co_await f.list(std::move(everything), c.identity());
   auto now = std::chrono::system_clock::now();
   std::vector<const fed::ClusterInfo*> exact, partial;
   for (auto& cl : all) {
@@ -124,7 +125,7 @@ boost::asio::awaitable<ToolResult> resolve_cluster(Env& env, Call& c) {
 boost::asio::awaitable<ToolResult> cluster_health(Env& env, Call& c) {
   auto& f = federation(env);
   auto name = str(c.args(), "name"), ns = str(c.args(), "namespace");
-  auto cl = co_await f.find(std::move(name), std::move(ns));
+  auto cl = co_await f.find(std::move(name), std::move(ns), c.identity());
   auto h = fed::derive_health(cl);
   // The API server itself, through the caller's own client (their identity, their RBAC).
   std::string probe_error;

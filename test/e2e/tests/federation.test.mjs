@@ -3,10 +3,13 @@
 // clusters wc1..wc3 from test/federation/up.sh, whose RBAC differs per group (wc1: admins all,
 // viewers view; wc2: admins all, viewers nothing; wc3: viewers view, admins nothing; both may
 // list namespaces everywhere). Impersonation (default) and SSO passthrough (wc2 trusts Dex).
+// On the management cluster (c0) admins may see every Cluster object, viewers those of org-beta
+// (list) and org-acme/wc1 (get by name): wc2 is hidden from viewers (--capi-access-check rbac).
 // The workload API servers' audit logs and kubectl against them cross-check every claim.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOAuthServer, signIn, text } from '../lib/oauth.mjs';
+import { kubectl, clusterEnv } from '../lib/harness.mjs';
 import {
   federationUp, stopWc, startWc, wcKubectl, wcExists, auditMark, auditEvents, auditEventsNow,
   assertClusterItem, fleetByCluster, rowNames,
@@ -55,7 +58,7 @@ after(async () => {
 });
 
 test('capi_list_clusters for a signed-in user: impersonation mode, every field as created', async () => {
-  const r = await okCall(viewer, 'capi_list_clusters', {});
+  const r = await okCall(admin, 'capi_list_clusters', {});
   assert.equal(r.data.authMode, 'impersonation');
   assert.equal(r.data.total, 3);
   const by = Object.fromEntries(r.data.clusters.map((c) => [c.name, c]));
@@ -70,14 +73,10 @@ test('capi_list_clusters for a signed-in user: impersonation mode, every field a
 });
 
 test("the same call on a workload cluster: allowed for one user, refused by that cluster's RBAC for the other", async () => {
-  // wc2: admins yes, viewers nothing.
+  // wc2: admins yes (viewers may not even see wc2 on the management cluster: tested below).
   const a = await okCall(admin, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc2' });
   assert.ok(rowNames(a.data).includes('wc-identity'), a.text);
-  const v = await errCall(viewer, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc2' });
-  assert.match(v, /forbidden/i);
-  assert.match(v, /cluster wc2/);
-  assert.match(v, /impersonating viewer@example\.com/);
-  // wc3: the other way round.
+  // wc3: viewers yes, admins refused by wc3's RBAC (admins do see the Cluster object).
   const v3 = await okCall(viewer, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc3' });
   assert.ok(rowNames(v3.data).includes('wc-identity'), v3.text);
   const a3 = await errCall(admin, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc3' });
@@ -143,11 +142,11 @@ describe('fleet-wide', () => {
   });
 
   test('three clusters, one stopped: two results and one error', async () => {
-    const all = await okCall(viewer, 'k8s_list_resources', { resourceType: 'namespaces', cluster: '*' });
+    const all = await okCall(admin, 'k8s_list_resources', { resourceType: 'namespaces', cluster: '*' });
     assert.deepEqual(all.data.summary, { total: 3, succeeded: 3, failed: 0 });
     stopWc('wc2');
     try {
-      const r = await okCall(viewer, 'k8s_list_resources', { resourceType: 'namespaces', cluster: '*' });
+      const r = await okCall(admin, 'k8s_list_resources', { resourceType: 'namespaces', cluster: '*' });
       const by = fleetByCluster(r.data);
       for (const wc of ['wc1', 'wc3']) {
         assert.equal(by[wc].ok, true, JSON.stringify(by[wc]));
@@ -215,10 +214,11 @@ test("SSO passthrough: the user's own ID token on wc2 (which trusts Dex); no fal
   assert.equal(ev[0].user.username, 'admin@example.com', 'wc2 authenticated the user themself (OIDC)');
   assert.ok(ev[0].user.groups.includes('mcp-admins'));
   assert.equal(ev[0].impersonatedUser, undefined, 'no impersonation in SSO passthrough');
-  const denied = await errCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc2' });
-  assert.match(denied, /forbidden/i);
-  assert.match(denied, /cluster wc2/);
-  assert.match(denied, /as viewer@example\.com via SSO/);
+  // The viewer may not see wc2 on the management cluster: not found, and their token is not sent there.
+  const m2 = auditMark('wc2');
+  const hidden = await errCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc2' });
+  assert.match(hidden, /cluster "wc2" not found/);
+  assert.deepEqual(auditEventsNow('wc2', m2, (e) => e.user?.username === 'viewer@example.com'), []);
   // wc1 does not trust Dex: refused, and nothing is tried with the Secret's credentials.
   const m1 = auditMark('wc1');
   const no = await errCall(a, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc1' });
@@ -250,4 +250,127 @@ test('metrics: auth mode, client cache, fleet outcomes, workload scope; no clust
     const labels = line.slice(line.indexOf('{') + 1, line.lastIndexOf('}'));
     assert.doesNotMatch(labels, /wc[123]|org-acme|org-beta|example\.com/, `unbounded label value: ${line}`);
   }
+});
+
+describe("Cluster objects only as the management cluster's RBAC allows (--capi-access-check rbac)", () => {
+  const WHERE = { wc1: 'org-acme', wc2: 'org-acme', wc3: 'org-beta' };
+  const USERS = { admin: ['admin@example.com', 'mcp-admins'], viewer: ['viewer@example.com', 'mcp-viewers'] };
+  // kubectl auth can-i on c0 as the user (impersonated by the harness admin): true / false.
+  const canI = (who, verb, ns, name) => {
+    const [user, group] = USERS[who];
+    const what = name ? `clusters.cluster.x-k8s.io/${name}` : 'clusters.cluster.x-k8s.io';
+    const out = kubectl(['auth', 'can-i', verb, what, '-n', ns, '--as', user, '--as-group', group],
+      { kubeconfig: clusterEnv().KUBECONFIG_C0, allowFail: true });
+    const answer = typeof out === 'string' ? out : out.stdout;
+    assert.match(answer, /^(yes|no)\b/m, `kubectl auth can-i answered: ${JSON.stringify(out)}`);
+    return /^yes\b/m.test(answer);
+  };
+  const mayUse = (who, wc) => canI(who, 'get', WHERE[wc], wc) || canI(who, 'list', WHERE[wc]);
+
+  test('the restricted user lists only the clusters they may see; the other user sees all; kubectl agrees', async () => {
+    const v = await okCall(viewer, 'capi_list_clusters', {});
+    assert.deepEqual(v.data.clusters.map((c) => c.name), ['wc1', 'wc3']);
+    assert.equal(v.data.total, 2);
+    assertClusterItem(v.data.clusters[0], 'wc1');  // seen by a get on wc1 alone (no list in org-acme)
+    assertClusterItem(v.data.clusters[1], 'wc3');  // seen by a list in org-beta
+    assert.doesNotMatch(v.text, /wc2/);
+    const org = await okCall(viewer, 'capi_list_clusters', { organization: 'acme' });
+    assert.deepEqual(org.data.clusters.map((c) => c.name), ['wc1']);
+    const a = await okCall(admin, 'capi_list_clusters', {});
+    assert.deepEqual(a.data.clusters.map((c) => c.name), ['wc1', 'wc2', 'wc3']);
+    // The server's decisions are the management cluster's, user by user and cluster by cluster.
+    for (const [who, seen] of [['viewer', v], ['admin', a]]) {
+      const names = seen.data.clusters.map((c) => c.name);
+      for (const wc of ['wc1', 'wc2', 'wc3']) assert.equal(names.includes(wc), mayUse(who, wc), `${who} ${wc}`);
+    }
+    assert.equal(canI('viewer', 'list', 'org-acme'), false, 'wc1 is seen through the get alone');
+  });
+
+  test('cluster: <hidden> answers exactly as a missing cluster, and nothing reaches it', async () => {
+    const mark = auditMark('wc2');
+    const hidden = await errCall(viewer, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc2' });
+    const missing = await errCall(viewer, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc9' });
+    assert.match(hidden, /cluster "wc2" not found; capi_list_clusters lists the clusters/);
+    assert.equal(hidden.replaceAll('wc2', 'X'), missing.replaceAll('wc9', 'X'));
+    assert.doesNotMatch(hidden, /forbidden|org-acme/i);
+    const get = await callTool(viewer, 'capi_get_cluster', { name: 'wc2' });
+    assert.ok(get.isError);
+    assert.match(text(get), /cluster "wc2" not found/);
+    const health = await callTool(viewer, 'capi_cluster_health', { name: 'wc2', namespace: 'org-acme' });
+    assert.ok(health.isError);
+    assert.match(text(health), /cluster "wc2" not found in namespace "org-acme"/);
+    const res = await okCall(viewer, 'capi_resolve_cluster', { pattern: 'wc2' });
+    assert.equal(res.data.resolved, false);
+    assert.equal(res.data.matches, undefined);
+    const some = await okCall(viewer, 'capi_resolve_cluster', { pattern: 'wc' });
+    assert.deepEqual(some.data.matches.map((c) => c.name), ['wc1', 'wc3']);
+    // A named list: the hidden one is an error section like a missing one, the others run.
+    const two = await okCall(viewer, 'k8s_list_resources', { ...LIST_CM, clusters: ['wc2', 'wc3'] });
+    const by = fleetByCluster(two.data);
+    assert.equal(by.wc2.ok, false);
+    assert.match(by.wc2.error, /cluster "wc2" not found/);
+    assert.equal(by.wc3.ok, true);
+    assert.deepEqual(auditEventsNow('wc2', mark, (e) => e.impersonatedUser?.username === 'viewer@example.com'), []);
+    // The admin reaches it (the same server, the same moment).
+    await okCall(admin, 'k8s_get_resource', { cluster: 'wc2', resourceType: 'configmaps', namespace: 'fedtest',
+      name: 'wc-identity' });
+  });
+
+  test('cluster "*" and clusterSelector cover only the clusters the user may see', async () => {
+    const all = await okCall(viewer, 'k8s_list_resources', { resourceType: 'namespaces', cluster: '*' });
+    assert.deepEqual(all.data.clusters.map((c) => c.cluster).sort(), ['wc1', 'wc3']);
+    assert.deepEqual(all.data.summary, { total: 2, succeeded: 2, failed: 0 });
+    assert.doesNotMatch(all.text, /## cluster wc2/);
+    const sel = await okCall(viewer, 'k8s_list_resources', { resourceType: 'namespaces',
+      clusterSelector: 'mcp-test/ground=federation' });
+    assert.deepEqual(sel.data.clusters.map((c) => c.cluster).sort(), ['wc1', 'wc3']);
+    const staging = await okCall(viewer, 'k8s_list_resources', { resourceType: 'namespaces',
+      clusterSelector: 'mcp-test/tier=staging' });  // wc2 alone: nothing for the viewer
+    assert.deepEqual(staging.data.summary, { total: 0, succeeded: 0, failed: 0 });
+    const a = await okCall(admin, 'k8s_list_resources', { resourceType: 'namespaces', cluster: '*' });
+    assert.deepEqual(a.data.clusters.map((c) => c.cluster).sort(), ['wc1', 'wc2', 'wc3']);
+  });
+
+  test('a review the server may not make fails the call, naming the review, and shows nothing', async () => {
+    // The harness user "viewer" (view on c0) may list Cluster objects for this test, but not
+    // create SubjectAccessReviews: a server running as it cannot ask, so it must not show.
+    const env = clusterEnv();
+    const name = 'fed-e2e-cluster-lister';
+    const rbac = { apiVersion: 'v1', kind: 'List', items: [
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name },
+        rules: [{ apiGroups: ['cluster.x-k8s.io'], resources: ['clusters'], verbs: ['get', 'list'] }] },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'viewer' }] }] };
+    kubectl(['apply', '-f', '-'], { kubeconfig: env.KUBECONFIG_C0, input: JSON.stringify(rbac) });
+    try {
+      const s = await startOAuthServer(['--enable-capi'], { KUBECONFIG: env.VIEWER_KUBECONFIG });
+      servers.push(s);
+      const v = await user(s, 'viewer@example.com');
+      const list = await errCall(v, 'capi_list_clusters', {});
+      assert.match(list, /SubjectAccessReview: list clusters\.cluster\.x-k8s\.io org-acme for viewer@example\.com/);
+      assert.match(list, /needs create on subjectaccessreviews/);
+      assert.doesNotMatch(list, /wc[123]\b/);
+      const one = await errCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc3' });
+      // (The namespace's list is asked first: one answer serves every cluster there.)
+      assert.match(one, /SubjectAccessReview: list clusters\.cluster\.x-k8s\.io org-beta for viewer@example\.com/);
+      assert.doesNotMatch(one, /wc-identity/);
+      const fleet = await errCall(v, 'k8s_list_resources', { resourceType: 'namespaces', cluster: '*' });
+      assert.match(fleet, /SubjectAccessReview/);
+    } finally {
+      kubectl(['delete', 'clusterrolebinding,clusterrole', name, '--ignore-not-found'], { kubeconfig: env.KUBECONFIG_C0 });
+    }
+  });
+
+  test('--capi-access-check none: every user sees every cluster (the old behaviour); wc2 then refuses the viewer itself', async () => {
+    // SSO passthrough: the viewer's own ID token reaches wc2, whose RBAC gives viewers nothing.
+    const s = await oauthServer(['--capi-access-check', 'none', '--wc-auth-mode', 'sso-passthrough']);
+    const v = await user(s, 'viewer@example.com');
+    const list = await okCall(v, 'capi_list_clusters', {});
+    assert.deepEqual(list.data.clusters.map((c) => c.name), ['wc1', 'wc2', 'wc3']);
+    const denied = await errCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc2' });
+    assert.match(denied, /forbidden/i);
+    assert.match(denied, /cluster wc2/);
+    assert.match(denied, /as viewer@example\.com via SSO/);
+  });
 });

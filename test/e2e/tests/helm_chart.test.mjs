@@ -195,6 +195,8 @@ test('every values file renders objects the API server accepts (server-side dry-
   // CAPI: Cluster objects readable; kubeconfig Secrets by name, or a whole namespace.
   const capi = byKind(rendered['capi.yaml'], 'ClusterRole').find((r) => r.metadata.name.endsWith('-capi'));
   assert.ok(allows(capi, 'cluster.x-k8s.io', 'clusters', 'list'));
+  assert.ok(allows(capi, 'authorization.k8s.io', 'subjectaccessreviews', 'create'), 'access checks (--capi-access-check rbac)');
+  assert.ok(one(rendered['capi.yaml'], 'Deployment').spec.template.spec.containers[0].args.includes('--capi-access-check=rbac'));
   const roles = byKind(rendered['capi.yaml'], 'Role');
   const acme = roles.find((r) => r.metadata.namespace === 'helm-org-acme');
   assert.deepEqual(acme.rules, [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'], resourceNames: ['prod-kubeconfig', 'staging-kubeconfig'] }]);
@@ -366,6 +368,7 @@ describe('installed releases', () => {
     assert.ok(can({ group: 'cluster.x-k8s.io', resource: 'clusters', verb: 'list' }));
     assert.ok(can({ group: 'cluster.x-k8s.io', resource: 'machinedeployments', verb: 'get', namespace: 'helm-org-acme', name: 'x' }));
     assert.ok(!can({ group: 'cluster.x-k8s.io', resource: 'clusters', verb: 'delete', namespace: 'helm-org-acme', name: 'prod' }));
+    assert.ok(can({ group: 'authorization.k8s.io', resource: 'subjectaccessreviews', verb: 'create' }), 'asks who may see a Cluster');
     assert.ok(can({ resource: 'secrets', verb: 'get', namespace: 'helm-org-acme', name: 'prod-kubeconfig' }));
     assert.ok(can({ resource: 'secrets', verb: 'get', namespace: 'helm-org-acme', name: 'staging-kubeconfig' }));
     assert.ok(!can({ resource: 'secrets', verb: 'get', namespace: 'helm-org-acme', name: 'db-password' }), 'only the named Secrets');

@@ -1,0 +1,106 @@
+#pragma once
+// Which Cluster objects a signed-in user may use: the management cluster's RBAC decides, asked
+// with a SubjectAccessReview (made with the server's own credentials) for the user as
+// impersonation would present them. Without this, whoever may create a Cluster object anywhere
+// could point every user's calls (and, with SSO passthrough, their ID tokens) at an endpoint of
+// their choice. Pure pieces (the review body, its answer, the decision cache) apart from the
+// I/O, which is one injected function.
+#include "federation/cluster_info.hpp"
+#include "util/identity.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <list>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mk::federation {
+
+enum class AccessCheck { rbac, none };
+
+// The user a review asks about: the e-mail (the name impersonation uses) and the identity
+// provider's groups plus system:authenticated, sorted. Groups named system:* in the provider's
+// claim are dropped (the API server's own groups are never taken from a claim).
+struct AccessSubject {
+  std::string user;
+  std::vector<std::string> groups;
+  auto operator<=>(const AccessSubject&) const = default;
+};
+
+// Throws Errc::unauthorized when `who` cannot be asked about: no e-mail, an e-mail the token
+// says is not verified (email_verified: false), or values that are not sane names.
+AccessSubject access_subject(const Identity& who);
+
+// One question: `verb` on clusters.cluster.x-k8s.io in `ns`, of object `name` ("" = any, for list).
+struct AccessQuery {
+  std::string verb, ns, name;
+  auto operator<=>(const AccessQuery&) const = default;
+};
+
+// The SubjectAccessReview (authorization.k8s.io/v1) for `s` asking `q`.
+boost::json::object review_body(const AccessSubject& s, const AccessQuery& q);
+// status.allowed of a review's answer (false when status.denied is true). Throws
+// Errc::unavailable when the answer is not a review with a status.
+bool review_allowed(const boost::json::value& answer);
+// "get clusters.cluster.x-k8s.io org-acme/wc1 for alice@example.com", for errors.
+std::string describe(const AccessSubject& s, const AccessQuery& q);
+
+// Decisions per (user, groups, verb, namespace, name): each kept `ttl` after it was made (a
+// revoked binding takes effect within that), at most `max_entries` of about 300 bytes (least
+// recently used dropped first). Failed reviews are never cached.
+class AccessCache {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  AccessCache(std::size_t max_entries, std::chrono::milliseconds ttl, Clock clock = {});
+  std::optional<bool> get(const AccessSubject& s, const AccessQuery& q);
+  void put(const AccessSubject& s, const AccessQuery& q, bool allowed);
+  std::size_t size() const { return map_.size(); }
+
+ private:
+  // The subject as a sha256 of user and groups: an entry's size does not grow with a user's
+  // groups (up to 256 of 256 characters from the provider).
+  using Key = std::pair<std::string, AccessQuery>;
+  static Key key(const AccessSubject& s, const AccessQuery& q);
+  struct Entry {
+    bool allowed;
+    std::chrono::steady_clock::time_point made;
+    std::list<Key>::iterator lru;
+  };
+  std::chrono::steady_clock::time_point now() const { return clock_ ? clock_() : std::chrono::steady_clock::now(); }
+  std::size_t max_;
+  std::chrono::milliseconds ttl_;
+  Clock clock_;
+  std::map<Key, Entry> map_;
+  std::list<Key> lru_;  // front = most recently used
+};
+
+// Asks (through `review`: posts the body, answers the API server's response) and caches.
+class AccessChecker {
+ public:
+  using Review = std::function<boost::asio::awaitable<boost::json::value>(boost::json::object)>;
+  AccessChecker(Review review, std::size_t max_entries, std::chrono::milliseconds ttl, AccessCache::Clock clock = {});
+
+  // Whether `s` may `verb` (get or list) per `q`. A failed review throws (fail closed), naming it.
+  boost::asio::awaitable<bool> allowed(AccessSubject s, AccessQuery q);
+  // The clusters of `all` that `s` may see: everything in a namespace where `s` may list
+  // clusters (one review per namespace), else each object `s` may get. Order kept.
+  boost::asio::awaitable<std::vector<ClusterInfo>> visible(AccessSubject s, std::vector<ClusterInfo> all);
+  // Whether `s` may list the clusters of `c`'s namespace (what a listing shows, `cluster: X`
+  // accepts) or else get `c` itself.
+  boost::asio::awaitable<bool> may_get(AccessSubject s, ClusterInfo c);
+
+  AccessCache& cache() { return cache_; }
+  std::size_t reviews() const { return reviews_; }  // reviews sent (not answered from the cache)
+
+ private:
+  Review review_;
+  AccessCache cache_;
+  std::size_t reviews_ = 0;
+};
+
+}  // namespace mk::federation
