@@ -184,6 +184,8 @@ export async function runLoad(spec, { sessions, calls, ns, podNames, budgetMs, c
     if (sampler) clearInterval(sampler);
     agent.destroy();
     out.stderrTail = srv.stderr().slice(-1500);
+    // The server's own counters after the load (e.g. spans exported and dropped), when asked.
+    if (spec.scrapeMetrics) out.metricsText = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => null);
     await srv.stop();
   }
   return out;
