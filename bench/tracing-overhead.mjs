@@ -12,9 +12,12 @@
 // Usage: HARNESS_RUN=/dev/shm/h-shared MCPK_BIN=build/mcp-kubernetes [JAEGER_BIN=...] \
 //          node bench/tracing-overhead.mjs
 // Env: TRACE_BENCH_SESSIONS (16), TRACE_BENCH_CALLS (200 per session), TRACE_BENCH_ROUNDS (3),
-//      TRACE_BENCH_COLLECTOR_NICE (19; 0 runs the collector at the server's priority).
+//      TRACE_BENCH_COLLECTOR_NICE (19; 0 runs the collector at the server's priority),
+//      TRACE_BENCH_SERVER_CPU (unset; e.g. 1: the server under test runs on that CPU, and this
+//      process (the load) and the collector on the others, so their work stays off its core).
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { runLoad, freePort } from './lib/load.mjs';
 import { UNTHROTTLED } from './lib/servers.mjs';
@@ -41,7 +44,13 @@ const jaegerBin = process.env.JAEGER_BIN ||
   execFileSync(path.join(root, 'test/tracing/build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 const [q, g, otlp] = [await freePort(), await freePort(), await freePort()];
 const niceLevel = String(Number(process.env.TRACE_BENCH_COLLECTOR_NICE ?? 19));
-const jaeger = spawn('nice', ['-n', niceLevel, jaegerBin, '--config', path.join(root, 'test/tracing/jaeger.yaml')], {
+const serverCpu = process.env.TRACE_BENCH_SERVER_CPU;
+const otherCpus = serverCpu === undefined ? null
+  : os.cpus().map((_, i) => i).filter((i) => String(i) !== serverCpu).join(',');
+if (otherCpus) execFileSync('taskset', ['-a', '-p', '-c', otherCpus, String(process.pid)], { stdio: 'ignore' });
+const pinned = (cpus, cmd, args) => (cpus ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args]);
+const [jcmd, jargs] = pinned(otherCpus, 'nice', ['-n', niceLevel, jaegerBin, '--config', path.join(root, 'test/tracing/jaeger.yaml')]);
+const jaeger = spawn(jcmd, jargs, {
   env: { PATH: process.env.PATH, JAEGER_QUERY_HTTP: String(q), JAEGER_QUERY_GRPC: String(g), JAEGER_OTLP_HTTP: String(otlp) },
   stdio: 'ignore',
 });
@@ -53,8 +62,10 @@ for (let i = 0; i < 100; i++) {
 const spec = (traced) => ({
   key: traced ? 'traced' : 'untraced',
   name: 'mcp-kubernetes',
-  cmd: bin,
-  args: (port) => ['serve', '--transport', 'streamable-http', '--http-addr', `127.0.0.1:${port}`, ...UNTHROTTLED],
+  // taskset execs the server: the pid sampled for CPU is the server's.
+  cmd: serverCpu === undefined ? bin : 'taskset',
+  args: (port) => [...(serverCpu === undefined ? [] : ['-c', serverCpu, bin]),
+    'serve', '--transport', 'streamable-http', '--http-addr', `127.0.0.1:${port}`, ...UNTHROTTLED],
   endpoint: '/mcp',
   env: {
     PATH: process.env.PATH, HOME: process.env.HOME || '/root', KUBECONFIG: env.KUBECONFIG,
@@ -93,7 +104,7 @@ console.log(JSON.stringify({
   untracedCallsPerS: cps('untraced'), tracedCallsPerS: cps('traced'),
   ratio: cps('traced') / cps('untraced'),
   pairedRatioMedian: med(paired), pairedRatios: paired.map((x) => Number(x.toFixed(3))),
-  collectorNice: Number(niceLevel),
+  collectorNice: Number(niceLevel), serverCpu: serverCpu ?? null,
   spansExported: results.traced.reduce((a, o) => a + counter(o.metricsText, 'otel_spans_exported_total'), 0),
   spansDropped: results.traced.reduce((a, o) => a + counter(o.metricsText, 'otel_spans_dropped_total'), 0),
   untracedCpuMsPerCall: cpu('untraced'), tracedCpuMsPerCall: cpu('traced'),
