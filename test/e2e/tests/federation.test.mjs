@@ -12,7 +12,7 @@ import { startOAuthServer, signIn, text } from '../lib/oauth.mjs';
 import { kubectl, clusterEnv } from '../lib/harness.mjs';
 import {
   federationUp, stopWc, startWc, wcKubectl, wcExists, auditMark, auditEvents, auditEventsNow,
-  assertClusterItem, fleetByCluster, rowNames,
+  assertClusterItem, fleetByCluster, rowNames, eventually,
 } from '../lib/federation.mjs';
 
 const CM = (name, data, ns = 'fedtest') => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap',
@@ -344,6 +344,13 @@ describe("Cluster objects only as the management cluster's RBAC allows (--capi-a
         subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'viewer' }] }] };
     kubectl(['apply', '-f', '-'], { kubeconfig: env.KUBECONFIG_C0, input: JSON.stringify(rbac) });
     try {
+      // The authorizer picks the binding up asynchronously: wait until it is in force, so the
+      // list below fails at the review and not at the Cluster list.
+      await eventually(async () => {
+        const r = kubectl(['auth', 'can-i', 'list', 'clusters.cluster.x-k8s.io', '--all-namespaces', '--as', 'viewer'],
+          { kubeconfig: env.KUBECONFIG_C0, allowFail: true });
+        return typeof r === 'string' && r.trim() === 'yes';
+      }, 'the cluster-lister binding in force', 30000);
       const s = await startOAuthServer(['--enable-capi'], { KUBECONFIG: env.VIEWER_KUBECONFIG });
       servers.push(s);
       const v = await user(s, 'viewer@example.com');
