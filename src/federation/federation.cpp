@@ -3,6 +3,7 @@
 #include "federation/workload_kubeconfig.hpp"
 #include "instrumentation/metrics.hpp"
 #include "util/error.hpp"
+#include "util/log.hpp"
 
 #include <fmt/core.h>
 
@@ -109,13 +110,33 @@ boost::asio::awaitable<json::value> Federation::review(json::object body) {
                                    std::move(content_type));
 }
 
+namespace {
+// A review that could not be made. Its details name namespaces and clusters the caller may not
+// see (a hidden cluster's namespace would tell it exists), so they go to the server's log for the
+// operator, and the caller learns only that the check failed.
+[[noreturn]] void access_check_failed(std::string_view what, const std::string& details) {
+  log::warn("{}", details);
+  fail(
+      Errc::unavailable,
+      fmt::format("{}: the access check on Cluster objects could not be made (the server's log has the reason)", what));
+}
+}  // namespace
+
 boost::asio::awaitable<std::vector<ClusterInfo>> Federation::list(std::string label_selector, Identity who) {
   // The subject first: a call that cannot be checked lists nothing, not even the server's view.
   std::optional<AccessSubject> subject;
   if (checks_access(who)) subject = access_subject_of(who);
   auto all = co_await list_all(std::move(label_selector));
   if (!subject) co_return all;
-  co_return co_await access_.visible(std::move(*subject), std::move(all));
+  std::vector<ClusterInfo> mine;
+  std::string failure;
+  try {
+    mine = co_await access_.visible(std::move(*subject), std::move(all));
+  } catch (const Error& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) access_check_failed("listing clusters", failure);
+  co_return mine;
 }
 
 boost::asio::awaitable<ClusterInfo> Federation::find(std::string name, std::string ns, Identity who) {
@@ -130,7 +151,15 @@ boost::asio::awaitable<ClusterInfo> Federation::find(std::string name, std::stri
   for (auto& c : all) {
     if (c.name != name || (!ns.empty() && c.ns != ns)) continue;
     auto s = *subject;
-    bool ok = co_await access_.may_get(std::move(s), c);  // not inside the condition (g++ 12)
+    bool ok = false;
+    std::string failure;
+    try {
+      ok = co_await access_.may_get(std::move(s), c);  // not inside a condition (g++ 12)
+    } catch (const Error& e) {
+      failure = e.what();
+    }
+    // Naming nothing but the name the caller gave (not the namespace of a cluster they may not see).
+    if (!failure.empty()) access_check_failed(fmt::format("cluster \"{}\"", name), failure);
     if (ok) mine.push_back(c);
   }
   co_return pick(mine, name, ns);

@@ -331,7 +331,7 @@ describe("Cluster objects only as the management cluster's RBAC allows (--capi-a
     assert.deepEqual(a.data.clusters.map((c) => c.cluster).sort(), ['wc1', 'wc2', 'wc3']);
   });
 
-  test('a review the server may not make fails the call, naming the review, and shows nothing', async () => {
+  test('a review the server may not make fails the call and shows nothing; only the server\'s log names the review', async () => {
     // The harness user "viewer" (view on c0) may list Cluster objects for this test, but not
     // create SubjectAccessReviews: a server running as it cannot ask, so it must not show.
     const env = clusterEnv();
@@ -355,15 +355,23 @@ describe("Cluster objects only as the management cluster's RBAC allows (--capi-a
       servers.push(s);
       const v = await user(s, 'viewer@example.com');
       const list = await errCall(v, 'capi_list_clusters', {});
-      assert.match(list, /SubjectAccessReview: list clusters\.cluster\.x-k8s\.io org-acme for viewer@example\.com/);
-      assert.match(list, /needs create on subjectaccessreviews/);
+      // The caller learns only that the check failed: the review's details (which name namespaces
+      // holding clusters) go to the server's log, with the hint for the operator.
+      assert.match(list, /listing clusters: the access check on Cluster objects could not be made/);
+      assert.doesNotMatch(list, /org-acme|org-beta/);
+      assert.match(s.stderr(), /SubjectAccessReview: list clusters\.cluster\.x-k8s\.io org-acme for viewer@example\.com/);
+      assert.match(s.stderr(), /needs create on subjectaccessreviews/);
       assert.doesNotMatch(list, /wc[123]\b/);
       const one = await errCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc3' });
       // (The namespace's list is asked first: one answer serves every cluster there.)
-      assert.match(one, /SubjectAccessReview: list clusters\.cluster\.x-k8s\.io org-beta for viewer@example\.com/);
+      // A hidden cluster's failed check names nothing but the name asked for: not its namespace.
+      assert.match(one, /cluster "wc3": the access check on Cluster objects could not be made/);
+      assert.doesNotMatch(one, /org-beta/);
+      assert.match(s.stderr(), /SubjectAccessReview: list clusters\.cluster\.x-k8s\.io org-beta for viewer@example\.com/);
       assert.doesNotMatch(one, /wc-identity/);
       const fleet = await errCall(v, 'k8s_list_resources', { resourceType: 'namespaces', cluster: '*' });
-      assert.match(fleet, /SubjectAccessReview/);
+      assert.match(fleet, /the access check on Cluster objects could not be made/);
+      assert.doesNotMatch(fleet, /org-acme|org-beta/);
     } finally {
       kubectl(['delete', 'clusterrolebinding,clusterrole', name, '--ignore-not-found'], { kubeconfig: env.KUBECONFIG_C0 });
     }
