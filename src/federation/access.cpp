@@ -20,12 +20,16 @@ bool sane(std::string_view v, std::size_t max) {
 }
 }  // namespace
 
-AccessSubject access_subject(const Identity& who) {
+void refuse_unverified(const Identity& who) {
   if (who.email_verified == false)
     fail(Errc::unauthorized,
-         fmt::format("the identity provider says the e-mail {} is not verified (email_verified: false); workload "
-                     "clusters are not reached as an unverified e-mail",
+         fmt::format("the identity provider says the e-mail {} is not verified (email_verified: false); it is neither "
+                     "impersonated nor used to reach workload clusters",
                      who.email));
+}
+
+AccessSubject access_subject(const Identity& who) {
+  refuse_unverified(who);
   if (who.email.empty())
     fail(Errc::unauthorized,
          "the signed-in user has no e-mail address; the management cluster's RBAC on Cluster objects is asked by it");

@@ -32,6 +32,11 @@ struct AccessSubject {
   auto operator<=>(const AccessSubject&) const = default;
 };
 
+// Throws Errc::unauthorized when the token says the e-mail is not verified (email_verified:
+// false): an address the provider did not verify may be anyone's. An absent claim is taken as
+// the provider vouching for it (Dex and Google send it). Used by the check and by impersonation.
+void refuse_unverified(const Identity& who);
+
 // Throws Errc::unauthorized when `who` cannot be asked about: no e-mail, an e-mail the token
 // says is not verified (email_verified: false), or values that are not sane names.
 AccessSubject access_subject(const Identity& who);

@@ -189,18 +189,6 @@ void check_header_value(std::string_view what, std::string_view v, std::size_t m
 }
 }  // namespace
 
-namespace {
-// An address the provider did not verify may be anyone's. Dex and Google send the claim; an
-// absent claim is taken as the provider vouching for the address.
-void refuse_unverified(const Identity& who) {
-  if (who.email_verified == false)
-    fail(Errc::unauthorized,
-         fmt::format("the identity provider says the e-mail {} is not verified (email_verified: false); it is not "
-                     "impersonated",
-                     who.email));
-}
-}  // namespace
-
 void Federation::impersonate(k8s::RestConfig& rc, const Identity& who) const {
   refuse_unverified(who);
   check_header_value("e-mail", who.email, 254);
