@@ -1,5 +1,7 @@
 #include "instrumentation/trace.hpp"
 
+#include "util/text.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -120,8 +122,15 @@ std::optional<SpanContext> parse_traceparent(std::string_view s) {
 }
 
 std::string format_traceparent(const SpanContext& c) {
-  std::string s = "00-" + hex(c.trace_id) + "-" + hex(c.span_id) + "-00";
-  s[53] = kHex[(c.flags & 0x03) >> 4];
+  std::string s = "00-00000000000000000000000000000000-0000000000000000-00";  // one allocation per request
+  for (std::size_t i = 0; i < c.trace_id.size(); ++i) {
+    s[3 + 2 * i] = kHex[c.trace_id[i] >> 4];
+    s[4 + 2 * i] = kHex[c.trace_id[i] & 15];
+  }
+  for (std::size_t i = 0; i < c.span_id.size(); ++i) {
+    s[36 + 2 * i] = kHex[c.span_id[i] >> 4];
+    s[37 + 2 * i] = kHex[c.span_id[i] & 15];
+  }
   s[54] = kHex[c.flags & 0x03];
   return s;
 }
@@ -225,28 +234,57 @@ Span& Span::operator=(Span&& o) noexcept {
   return *this;
 }
 
-void Span::add(std::string_view key, AttrValue v) {
-  if (!data_) return;
-  for (auto& a : data_->attributes)
-    if (a.key == key) {
-      a.value = std::move(v);
-      return;
-    }
-  if (data_->attributes.size() >= kMaxAttributes) return;
-  data_->attributes.push_back({std::string(key), std::move(v)});
+SpanData::SpanData() : arena_(inline_.data(), inline_.size()), attributes(&arena_) {
+  attributes.reserve(16);  // what the busiest span sets; more grows within the arena's bounds
 }
 
-void Span::set(std::string_view key, std::string_view value) {
-  if (data_) add(key, std::string(value.substr(0, kMaxAttributeValue)));
+void SpanData::set(AttrKey key, AttrValue value) {
+  if (auto* text = std::get_if<std::string_view>(&value)) {
+    auto v = utf8_prefix(*text, kMaxAttributeValue);
+    if (text_bytes_ + v.size() > kMaxSpanText) {
+      ++dropped_attributes;
+      return;
+    }
+    text_bytes_ += v.size();
+    auto* p = static_cast<char*>(arena_.allocate(std::max<std::size_t>(v.size(), 1), 1));
+    std::copy(v.begin(), v.end(), p);
+    value = std::string_view(p, v.size());
+  }
+  for (auto& a : attributes)
+    if (a.key == key.view()) {
+      a.value = value;
+      return;
+    }
+  if (attributes.size() >= kMaxAttributes) {
+    ++dropped_attributes;
+    return;
+  }
+  attributes.push_back({key.view(), value});
 }
-void Span::set(std::string_view key, std::int64_t value) { add(key, value); }
-void Span::set(std::string_view key, bool value) { add(key, value); }
-void Span::set(std::string_view key, double value) { add(key, value); }
+
+const AttrValue* SpanData::find(std::string_view key) const {
+  for (auto& a : attributes)
+    if (a.key == key) return &a.value;
+  return nullptr;
+}
+
+void Span::set(AttrKey key, std::string_view value) {
+  if (data_) data_->set(key, value);
+}
+void Span::set(AttrKey key, std::int64_t value) {
+  if (data_) data_->set(key, value);
+}
+void Span::set(AttrKey key, bool value) {
+  if (data_) data_->set(key, value);
+}
+void Span::set(AttrKey key, double value) {
+  if (data_) data_->set(key, value);
+}
 
 void Span::set_status(Status s, std::string_view message) {
   if (!data_) return;
   data_->status = s;
-  data_->status_message = s == Status::error ? std::string(message.substr(0, kMaxAttributeValue)) : std::string();
+  data_->status_message = s == Status::error ? std::string(utf8_prefix(message, kMaxAttributeValue)) : std::string();
 }
 
 void Span::set_name(std::string name) {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -85,26 +86,69 @@ class Sampler {
 enum class SpanKind : int { internal = 1, server = 2, client = 3, producer = 4, consumer = 5 };  // OTLP values
 enum class Status : int { unset = 0, ok = 1, error = 2 };
 
-using AttrValue = std::variant<std::string, std::int64_t, double, bool>;
+// An attribute's key: a string literal, checked at compile time. A span keeps a pointer to it
+// rather than a copy, and no caller-supplied text can ever become a key (a collector indexes keys).
+class AttrKey {
+ public:
+  template <std::size_t N>
+  consteval AttrKey(const char (&s)[N]) : v_(s, N - 1) {}  // NOLINT: implicit from a literal
+  std::string_view view() const { return v_; }
+
+ private:
+  std::string_view v_;
+};
+
+// A string value points into its span's arena (SpanData::set) or, for a Resource, at text that
+// outlives the export.
+using AttrValue = std::variant<std::string_view, std::int64_t, double, bool>;
 struct Attribute {
-  std::string key;
+  std::string_view key;
   AttrValue value;
 };
 struct Link {
   SpanContext context;
 };
 
-// A finished (or finishing) span as exported.
-struct SpanData {
+// Bounds on what one span holds: a caller controls some attribute values (tool arguments such
+// as a namespace), and every span sits in the export queue until sent.
+inline constexpr std::size_t kMaxAttributes = 64;
+inline constexpr std::size_t kMaxAttributeValue = 1024;
+// All string values of one span together (a value set again keeps its old text until the span
+// is freed); beyond it a value is dropped and counted.
+inline constexpr std::size_t kMaxSpanText = 16 * 1024;
+
+// A finished (or finishing) span as exported. Its attributes and their text live in an arena whose
+// first kSpanInline bytes are inside the SpanData: a typical span is one allocation, made on the
+// thread that records it and freed once by the exporter (tracing at ratio 1.0 is meant to cost a
+// call a few microseconds, and per-attribute allocations were most of that).
+inline constexpr std::size_t kSpanInline = 1280;
+class SpanData {
+  // The arena comes first: members are built in order, and `attributes` allocates from it.
+  alignas(std::max_align_t) std::array<std::byte, kSpanInline> inline_;
+  std::pmr::monotonic_buffer_resource arena_;
+  std::size_t text_bytes_ = 0;
+
+ public:
+  SpanData();
+  SpanData(const SpanData&) = delete;
+  SpanData& operator=(const SpanData&) = delete;
+
   SpanContext context;
   SpanId parent_span_id{};  // zero = root
   std::string name;
   SpanKind kind = SpanKind::internal;
   std::uint64_t start_ns = 0, end_ns = 0;  // Unix epoch nanoseconds
-  std::vector<Attribute> attributes;
+  std::pmr::vector<Attribute> attributes;
+  std::uint32_t dropped_attributes = 0;  // over kMaxAttributes or kMaxSpanText
   std::vector<Link> links;
   Status status = Status::unset;
   std::string status_message;
+
+  // Sets `key` to `value` (a string is copied into the arena, cut at kMaxAttributeValue); over the
+  // bounds the attribute is dropped and counted.
+  void set(AttrKey key, AttrValue value);
+  // The value of `key`, or null.
+  const AttrValue* find(std::string_view key) const;
 };
 
 // Where finished spans go: a BatchProcessor (trace_export.hpp) or a test's fake. Called on the
@@ -131,12 +175,13 @@ class Span {
   bool recording() const { return data_ != nullptr; }
   const SpanContext& context() const { return ctx_; }
   // Attribute values are capped (kMaxAttributeValue) and attributes counted (kMaxAttributes).
-  void set(std::string_view key, std::string_view value);
-  void set(std::string_view key, const char* value) { set(key, std::string_view(value)); }
-  void set(std::string_view key, std::int64_t value);
-  void set(std::string_view key, int value) { set(key, static_cast<std::int64_t>(value)); }
-  void set(std::string_view key, bool value);
-  void set(std::string_view key, double value);
+  void set(AttrKey key, std::string_view value);
+  void set(AttrKey key, const char* value) { set(key, std::string_view(value)); }
+  void set(AttrKey key, const std::string& value) { set(key, std::string_view(value)); }
+  void set(AttrKey key, std::int64_t value);
+  void set(AttrKey key, int value) { set(key, static_cast<std::int64_t>(value)); }
+  void set(AttrKey key, bool value);
+  void set(AttrKey key, double value);
   void set_status(Status s, std::string_view message);
   void set_name(std::string name);
   void end();
@@ -146,13 +191,7 @@ class Span {
   SpanContext ctx_;
   std::unique_ptr<SpanData> data_;
   std::shared_ptr<SpanSink> sink_;
-  void add(std::string_view key, AttrValue v);
 };
-
-// Bounds on what one span holds: a caller controls some attribute values (tool arguments such
-// as a namespace), and every span sits in the export queue until sent.
-inline constexpr std::size_t kMaxAttributes = 64;
-inline constexpr std::size_t kMaxAttributeValue = 1024;
 
 class Tracer {
  public:

@@ -9,8 +9,10 @@
 #include <boost/json.hpp>
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 
 namespace mk::trace {
 namespace json = boost::json;
@@ -18,38 +20,62 @@ namespace json = boost::json;
 namespace {
 
 // The OTLP/JSON text is written directly rather than through a json::object tree: building
-// the tree (two objects per attribute) was most of what exporting a span cost.
+// the tree (two objects per attribute) was most of what exporting a span cost. No temporaries
+// either: every piece is appended to the one batch buffer.
 void put_str(std::string& out, std::string_view v) {
   static constexpr char kHexDigits[] = "0123456789abcdef";
   out += '"';
-  for (char c : v) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
+  std::size_t run = 0;  // start of the stretch that needs no escaping
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    auto u = static_cast<unsigned char>(v[i]);
+    if (u >= 0x20 && u != '"' && u != '\\') continue;
+    out.append(v.data() + run, i - run);
+    run = i + 1;
+    if (u == '"' || u == '\\') {
       out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += kHexDigits[u >> 4];
-      out += kHexDigits[u & 15];
+      out += v[i];
     } else {
-      out += c;
+      char esc[6] = {'\\', 'u', '0', '0', kHexDigits[u >> 4], kHexDigits[u & 15]};
+      out.append(esc, 6);
     }
   }
+  out.append(v.data() + run, v.size() - run);
   out += '"';
+}
+
+template <class Int>
+void put_int(std::string& out, Int i) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, i);
+  out.append(buf, r.ptr);
+}
+
+template <std::size_t N>
+void put_hex(std::string& out, const std::array<std::uint8_t, N>& id) {
+  static constexpr char kHexDigits[] = "0123456789abcdef";
+  char buf[2 * N + 2];
+  buf[0] = buf[2 * N + 1] = '"';
+  for (std::size_t i = 0; i < N; ++i) {
+    buf[1 + 2 * i] = kHexDigits[id[i] >> 4];
+    buf[2 + 2 * i] = kHexDigits[id[i] & 15];
+  }
+  out.append(buf, sizeof buf);
 }
 
 void put_double(std::string& out, double d) {
   if (std::isnan(d)) out += "\"NaN\"";  // proto3 JSON's spellings of what JSON numbers cannot hold
   else if (std::isinf(d)) out += d > 0 ? "\"Infinity\"" : "\"-Infinity\"";
-  else out += fmt::format("{}", d);
+  else fmt::format_to(std::back_inserter(out), "{}", d);
 }
 
 void put_value(std::string& out, const AttrValue& v) {
-  if (auto* s = std::get_if<std::string>(&v)) {
+  if (auto* s = std::get_if<std::string_view>(&v)) {
     out += "{\"stringValue\":";
     put_str(out, *s);
   } else if (auto* i = std::get_if<std::int64_t>(&v)) {
-    out += "{\"intValue\":\"" + std::to_string(*i) + "\"";  // int64: a string
+    out += "{\"intValue\":\"";  // int64: a string
+    put_int(out, *i);
+    out += '"';
   } else if (auto* d = std::get_if<double>(&v)) {
     out += "{\"doubleValue\":";
     put_double(out, *d);
@@ -68,29 +94,46 @@ void put_key_value(std::string& out, std::string_view k, const AttrValue& v) {
 }
 
 void put_span(std::string& out, const SpanData& s) {
-  out += "{\"traceId\":\"" + to_hex(s.context.trace_id) + "\",\"spanId\":\"" + to_hex(s.context.span_id) + '"';
+  out += "{\"traceId\":";
+  put_hex(out, s.context.trace_id);
+  out += ",\"spanId\":";
+  put_hex(out, s.context.span_id);
   if (!s.context.trace_state.empty()) {
     out += ",\"traceState\":";
     put_str(out, s.context.trace_state);
   }
-  if (!is_zero(s.parent_span_id)) out += ",\"parentSpanId\":\"" + to_hex(s.parent_span_id) + '"';
+  if (!is_zero(s.parent_span_id)) {
+    out += ",\"parentSpanId\":";
+    put_hex(out, s.parent_span_id);
+  }
   out += ",\"name\":";
   put_str(out, s.name);
-  out += ",\"kind\":" + std::to_string(static_cast<int>(s.kind));
+  out += ",\"kind\":";
+  put_int(out, static_cast<int>(s.kind));
   // fixed64: decimal strings
-  out += ",\"startTimeUnixNano\":\"" + std::to_string(s.start_ns) + "\",\"endTimeUnixNano\":\"" +
-         std::to_string(s.end_ns) + "\",\"attributes\":[";
+  out += ",\"startTimeUnixNano\":\"";
+  put_int(out, s.start_ns);
+  out += "\",\"endTimeUnixNano\":\"";
+  put_int(out, s.end_ns);
+  out += "\",\"attributes\":[";
   for (std::size_t i = 0; i < s.attributes.size(); ++i) {
     if (i) out += ',';
     put_key_value(out, s.attributes[i].key, s.attributes[i].value);
   }
   out += ']';
+  if (s.dropped_attributes) {
+    out += ",\"droppedAttributesCount\":";
+    put_int(out, s.dropped_attributes);
+  }
   if (!s.links.empty()) {
     out += ",\"links\":[";
     for (std::size_t i = 0; i < s.links.size(); ++i) {
       auto& c = s.links[i].context;
       if (i) out += ',';
-      out += "{\"traceId\":\"" + to_hex(c.trace_id) + "\",\"spanId\":\"" + to_hex(c.span_id) + '"';
+      out += "{\"traceId\":";
+      put_hex(out, c.trace_id);
+      out += ",\"spanId\":";
+      put_hex(out, c.span_id);
       if (!c.trace_state.empty()) {
         out += ",\"traceState\":";
         put_str(out, c.trace_state);
@@ -99,7 +142,8 @@ void put_span(std::string& out, const SpanData& s) {
     }
     out += ']';
   }
-  out += ",\"status\":{\"code\":" + std::to_string(static_cast<int>(s.status));
+  out += ",\"status\":{\"code\":";
+  put_int(out, static_cast<int>(s.status));
   if (!s.status_message.empty()) {
     out += ",\"message\":";
     put_str(out, s.status_message);
@@ -156,7 +200,7 @@ std::string otlp_json_text(const Resource& r, const std::vector<std::unique_ptr<
   out += "{\"resourceSpans\":[{\"resource\":{\"attributes\":[";
   for (std::size_t i = 0; i < r.attributes.size(); ++i) {
     if (i) out += ',';
-    put_key_value(out, r.attributes[i].first, AttrValue(r.attributes[i].second));
+    put_key_value(out, r.attributes[i].first, AttrValue(std::string_view(r.attributes[i].second)));
   }
   out += "]},\"scopeSpans\":[{\"scope\":{\"name\":\"mcp-kubernetes\"";
   for (auto& [k, v] : r.attributes)

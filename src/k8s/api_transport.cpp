@@ -282,21 +282,31 @@ asio::awaitable<std::unique_ptr<ApiTransport::Connection>> ApiTransport::acquire
   co_return c;
 }
 
+std::string ApiTransport::host_header() const {
+  bool v6 = host_.find(':') != std::string::npos;
+  return (v6 ? "[" + host_ + "]" : host_) + ":" + port_;
+}
+
+void ApiTransport::set_headers(http::fields& f, const std::string& authorization,
+                               const trace::SpanContext& trace) const {
+  f.set(http::field::host, host_header());
+  f.set(http::field::user_agent, opts_.user_agent);
+  if (!authorization.empty()) f.set(http::field::authorization, authorization);
+  for (auto& [k, v] : extra_headers()) f.insert(k, v);
+  if (trace.valid()) {
+    f.set("traceparent", trace::format_traceparent(trace));
+    if (!trace.trace_state.empty()) f.set("tracestate", trace.trace_state);
+  }
+}
+
 void ApiTransport::release(std::unique_ptr<Connection> c) {
   if (idle_.size() < opts_.max_idle_connections) idle_.push_back(std::move(c));
 }
 
 asio::awaitable<Response> ApiTransport::send_once(const Request& r, const std::string& auth) {
   http::request<http::string_body> req{r.method, base_path_ + r.target, 11};
-  req.set(http::field::host, host_ + ":" + port_);
-  req.set(http::field::user_agent, opts_.user_agent);
+  set_headers(req, auth, r.trace);
   req.set(http::field::accept, r.accept);
-  if (!auth.empty()) req.set(http::field::authorization, auth);
-  for (auto& [k, v] : extra_headers()) req.insert(k, v);
-  if (r.trace.valid()) {
-    req.set("traceparent", trace::format_traceparent(r.trace));
-    if (!r.trace.trace_state.empty()) req.set("tracestate", r.trace.trace_state);
-  }
   if (!r.body.empty() || r.method == http::verb::post || r.method == http::verb::put || r.method == http::verb::patch) {
     req.set(http::field::content_type, r.content_type.empty() ? "application/json" : r.content_type);
     req.body() = r.body;

@@ -99,6 +99,13 @@ class ApiTransport {
   boost::asio::awaitable<std::string> authorization();
   // Impersonation headers from the kubeconfig (as / as-groups).
   std::vector<std::pair<std::string, std::string>> extra_headers() const;
+  // The Host header's value ("host:port", an IPv6 address in brackets).
+  std::string host_header() const;
+  // What every request to this server carries, plain or upgraded: Host, User-Agent,
+  // Authorization (when not ""), impersonation, and `traceparent` / `tracestate` when `trace`
+  // is valid (the API server continues the caller's trace).
+  void set_headers(boost::beast::http::fields& f, const std::string& authorization,
+                   const mk::trace::SpanContext& trace) const;
   // A client span for a request to `target` (path and query), a child of `parent`: named by
   // the path template, with the request's attributes. Not recording when `parent` is not
   // sampled or tracing is off. send() and the streams (stream.hpp) share it, so a log follow,

@@ -106,11 +106,10 @@ asio::awaitable<std::unique_ptr<SpdyPipe>> dial_raw(ApiTransport& t, TunnelTarge
   auto conn = co_await dial(t, target.timeout);
   http::request<http::empty_body> req{http::verb::post,
                                       api_base_path(t) + portforward_target(target.ns, target.pod, target.port), 11};
-  req.set(http::field::host, api_host_header(t));
   req.set(http::field::connection, "Upgrade");
   req.set(http::field::upgrade, "SPDY/3.1");
   req.set("X-Stream-Protocol-Version", "portforward.k8s.io");
-  set_api_headers(t, req, auth, target.trace);
+  t.set_headers(req, auth, target.trace);
   req.prepare_payload();
   beast::flat_buffer buf;
   http::response_parser<http::string_body> p;

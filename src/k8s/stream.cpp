@@ -42,22 +42,6 @@ std::string api_base_path(const ApiTransport& t) {
   return p;
 }
 
-std::string api_host_header(const ApiTransport& t) {
-  bool v6 = t.host().find(':') != std::string::npos;
-  return (v6 ? "[" + t.host() + "]" : t.host()) + ":" + t.port();
-}
-
-void set_api_headers(ApiTransport& t, http::fields& f, const std::string& authorization,
-                     const trace::SpanContext& ctx) {
-  f.set(http::field::user_agent, "mcp-kubernetes");
-  if (!authorization.empty()) f.set(http::field::authorization, authorization);
-  for (auto& [k, v] : t.extra_headers()) f.insert(k, v);
-  if (ctx.valid()) {
-    f.set("traceparent", trace::format_traceparent(ctx));
-    if (!ctx.trace_state.empty()) f.set("tracestate", ctx.trace_state);
-  }
-}
-
 void record_stream_end(trace::Span& span, StreamEnd end) {
   if (!span.recording()) return;
   span.set("k8s.stream.end", end == StreamEnd::finished   ? "finished"
@@ -161,9 +145,8 @@ asio::awaitable<void> HttpStream::start(ApiTransport& t, std::string target, con
   p.body_limit(boost::none);  // the caller bounds the stream by time and its own byte cap
   p.header_limit(64 * 1024);
   http::request<http::empty_body> req{http::verb::get, api_base_path(t) + target, 11};
-  req.set(http::field::host, api_host_header(t));
+  t.set_headers(req, auth, trace);
   req.set(http::field::accept, "*/*");
-  set_api_headers(t, req, auth, trace);
   auto& low = conn_->lowest();
   low.expires_after(timeout);
   try {

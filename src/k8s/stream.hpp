@@ -32,12 +32,6 @@ boost::asio::awaitable<std::unique_ptr<ApiConnection>> dial(ApiTransport& t, std
 
 // Path prefix of the server URL (e.g. "/k8s/clusters/c-1" behind Rancher), "" usually.
 std::string api_base_path(const ApiTransport& t);
-// Host header value ("host:port").
-std::string api_host_header(const ApiTransport& t);
-// Sets User-Agent, Authorization and impersonation headers on a request, and `traceparent` /
-// `tracestate` when `trace` is valid (the API server continues the caller's trace).
-void set_api_headers(ApiTransport& t, boost::beast::http::fields& f, const std::string& authorization,
-                     const mk::trace::SpanContext& trace);
 
 enum class StreamEnd { finished, deadline, cancelled };
 // Records how a stream ended on its span: `k8s.stream.end` = finished | deadline | cancelled.

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace mk::k8s {
@@ -81,6 +82,7 @@ asio::awaitable<void> pump(std::shared_ptr<ExecState> st, std::optional<std::str
       auto s = parse_exec_status(payload);
       st->out.exit_code = s.exit_code;
       st->out.failure = s.error;
+      st->out.failure_reason = s.reason;
       st->got_status = true;
     }
   }
@@ -115,7 +117,8 @@ ExecStatus parse_exec_status(std::string_view text) {
     return r;
   }
   std::string message = str(o, "message");
-  if (str(o, "reason") == "NonZeroExitCode") {
+  r.reason = str(o, "reason");
+  if (r.reason == "NonZeroExitCode") {
     if (auto* d = o.if_contains("details"); d && d->is_object())
       if (auto* cs = d->as_object().if_contains("causes"); cs && cs->is_array())
         for (auto& c : cs->as_array())
@@ -165,7 +168,9 @@ asio::awaitable<ExecOutcome> run_exec(ApiTransport& t, ExecOptions o, std::strin
   co_return r;
 }
 
-void record_outcome(trace::Span& span, const ExecOutcome& r) {
+}  // namespace
+
+void record_exec_outcome(trace::Span& span, const ExecOutcome& r) {
   if (!span.recording()) return;
   span.set("http.response.status_code", static_cast<std::int64_t>(101));  // upgraded
   span.set("k8s.exec.protocol", r.protocol);
@@ -176,11 +181,16 @@ void record_outcome(trace::Span& span, const ExecOutcome& r) {
   // A non-zero exit is the command's outcome, not a failed request; a missing status is.
   if (r.exit_code) span.set("process.exit.code", static_cast<std::int64_t>(*r.exit_code));
   if (!r.failure.empty()) {
+    // A Status reason is one CamelCase word (metav1.StatusReason); anything else is not recorded.
+    bool word = !r.failure_reason.empty() && r.failure_reason.size() <= 64 &&
+                std::all_of(r.failure_reason.begin(), r.failure_reason.end(),
+                            [](unsigned char c) { return std::isalnum(c) != 0; });
     span.set("error.type", "exec_status");
-    span.set_status(trace::Status::error, r.failure);
+    if (word) span.set("k8s.status.reason", r.failure_reason);
+    span.set_status(trace::Status::error, word ? "the exec ended without an exit code: " + r.failure_reason
+                                               : std::string("the exec ended without an exit code"));
   }
 }
-}  // namespace
 
 asio::awaitable<ExecOutcome> exec_in_pod(ApiTransport& t, ExecOptions o) {
   if (o.command.empty()) fail(Errc::invalid_argument, "command must have at least one element");
@@ -189,7 +199,7 @@ asio::awaitable<ExecOutcome> exec_in_pod(ApiTransport& t, ExecOptions o) {
   if (span.recording()) o.trace = span.context();  // the API server continues from this span
   try {
     ExecOutcome r = co_await run_exec(t, std::move(o), std::move(target));
-    record_outcome(span, r);
+    record_exec_outcome(span, r);
     co_return r;
   } catch (const std::exception& e) {
     record_error(span, e);

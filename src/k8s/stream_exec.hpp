@@ -29,6 +29,7 @@ struct ExecOutcome {
   bool out_truncated = false, err_truncated = false;
   std::optional<int> exit_code;  // set when the command ran to completion
   std::string failure;           // the API's message when it reported something other than an exit code
+  std::string failure_reason;    // that Status's reason (InternalError, ...): never the command line
   bool timed_out = false, cancelled = false;
   std::string protocol;  // negotiated subprotocol
 };
@@ -41,8 +42,14 @@ std::string exec_target(const ExecOptions& o);
 struct ExecStatus {
   std::optional<int> exit_code;
   std::string error;
+  std::string reason;  // the Status's reason (a CamelCase word), or "" when it has none
 };
 ExecStatus parse_exec_status(std::string_view status_json);
+
+// The exec's outcome on its client span: protocol, bytes, exit code, how the stream ended. A
+// failure without an exit code records its Status reason only: the runtime's message can quote
+// the command line, which may hold secrets and is never recorded.
+void record_exec_outcome(mk::trace::Span& span, const ExecOutcome& r);
 
 boost::asio::awaitable<ExecOutcome> exec_in_pod(ApiTransport& t, ExecOptions o);
 

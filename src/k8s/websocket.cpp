@@ -49,7 +49,7 @@ void configure(WS& ws, ApiTransport& t, const std::string& auth, const std::stri
   // port-forward chunk into eight TLS records.
   ws.write_buffer_bytes(64 * 1024);
   ws.set_option(websocket::stream_base::decorator([&t, auth, protocols, trace](websocket::request_type& req) {
-    set_api_headers(t, req, auth, trace);
+    t.set_headers(req, auth, trace);
     req.set(http::field::sec_websocket_protocol, protocols);
   }));
 }
@@ -70,7 +70,7 @@ asio::awaitable<std::shared_ptr<ChannelSocket>> ChannelSocket::open(ApiTransport
     im.tls = std::make_unique<websocket::stream<beast::ssl_stream<beast::tcp_stream>>>(std::move(*conn->tls));
   else im.plain = std::make_unique<websocket::stream<beast::tcp_stream>>(std::move(*conn->plain));
   websocket::response_type res;
-  std::string host = api_host_header(t), path = api_base_path(t) + target;
+  std::string host = t.host_header(), path = api_base_path(t) + target;
   boost::system::error_code ec;
   if (im.tls) {
     configure(*im.tls, t, auth, offered, timeout, trace);

@@ -162,6 +162,33 @@ std::optional<mk::Error> run(asio::io_context& io, Make make) {
 
 // An endless chunked answer: the read stops at the cap with a message that says what to do;
 // nothing near the whole stream is buffered.
+TEST(ApiTransport, HeadersAreTheSameForEveryKindOfRequest) {
+  asio::io_context io;
+  mk::k8s::RestConfig c;
+  c.context = "v6";
+  c.cluster.server = "http://[::1]:6443";
+  c.auth.impersonate = "alice";
+  auto o = opts();
+  o.user_agent = "mcp-kubernetes/9.9";
+  mk::k8s::ApiTransport t(io.get_executor(), c, o);
+  // An IPv6 host needs its brackets in Host (plain requests once sent "::1:6443").
+  EXPECT_EQ(t.host_header(), "[::1]:6443");
+  http::fields f;
+  auto ctx = *mk::trace::parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  ctx.trace_state = "a=1";
+  t.set_headers(f, "Bearer x", ctx);
+  EXPECT_EQ(f[http::field::host], "[::1]:6443");
+  EXPECT_EQ(f[http::field::user_agent], "mcp-kubernetes/9.9");  // streams once said only "mcp-kubernetes"
+  EXPECT_EQ(f[http::field::authorization], "Bearer x");
+  EXPECT_EQ(f["Impersonate-User"], "alice");
+  EXPECT_EQ(f["traceparent"], "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  EXPECT_EQ(f["tracestate"], "a=1");
+  http::fields none;
+  t.set_headers(none, "", mk::trace::SpanContext{});
+  EXPECT_EQ(none.count(http::field::authorization), 0u);
+  EXPECT_EQ(none.count("traceparent"), 0u);
+}
+
 TEST(ApiTransport, OversizeChunkedBodyStopsAtTheCap) {
   FakeApi f([](FakeApi& f, tcp::socket s, int) -> asio::awaitable<void> {
     std::string buf;
@@ -497,12 +524,12 @@ TEST(ApiTransport, TracedRequestsAreChildSpansAndCarryTraceparent) {
   EXPECT_EQ(mk::trace::to_hex(s.context.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
   EXPECT_EQ(mk::trace::to_hex(s.parent_span_id), "00f067aa0ba902b7");
   std::map<std::string, mk::trace::AttrValue> attrs;
-  for (auto& a : s.attributes) attrs[a.key] = a.value;
+  for (auto& a : s.attributes) attrs[std::string(a.key)] = a.value;
   EXPECT_EQ(std::get<std::int64_t>(attrs["http.response.status_code"]), 200);
   EXPECT_EQ(std::get<std::int64_t>(attrs["http.request.resend_count"]), 1);  // the 429
-  EXPECT_EQ(std::get<std::string>(attrs["k8s.namespace.name"]), "team-a");
-  EXPECT_EQ(std::get<std::string>(attrs["k8s.verb"]), "list");
-  EXPECT_EQ(std::get<std::string>(attrs["k8s.cluster.name"]), "fake");
+  EXPECT_EQ(std::get<std::string_view>(attrs["k8s.namespace.name"]), "team-a");
+  EXPECT_EQ(std::get<std::string_view>(attrs["k8s.verb"]), "list");
+  EXPECT_EQ(std::get<std::string_view>(attrs["k8s.cluster.name"]), "fake");
   EXPECT_EQ(s.status, mk::trace::Status::unset);
 
   std::lock_guard lk(g_heads_mu);
@@ -539,7 +566,7 @@ asio::awaitable<void> stream_or_deny(FakeApi&, tcp::socket s, int) {
 
 std::map<std::string, mk::trace::AttrValue> attrs_of(const mk::trace::SpanData& s) {
   std::map<std::string, mk::trace::AttrValue> m;
-  for (auto& a : s.attributes) m[a.key] = a.value;
+  for (auto& a : s.attributes) m[std::string(a.key)] = a.value;
   return m;
 }
 }  // namespace
@@ -583,15 +610,15 @@ TEST(HttpStream, TracedStreamIsAClientSpanWithItsOutcome) {
   auto a = attrs_of(s);
   EXPECT_EQ(std::get<std::int64_t>(a["http.response.status_code"]), 200);
   EXPECT_EQ(std::get<std::int64_t>(a["k8s.stream.bytes_received"]), 12);
-  EXPECT_EQ(std::get<std::string>(a["k8s.stream.end"]), "finished");
-  EXPECT_EQ(std::get<std::string>(a["k8s.namespace.name"]), "team-a");
-  EXPECT_EQ(std::get<std::string>(a["url.path"]), "/api/v1/namespaces/team-a/pods/web-1/log");
+  EXPECT_EQ(std::get<std::string_view>(a["k8s.stream.end"]), "finished");
+  EXPECT_EQ(std::get<std::string_view>(a["k8s.namespace.name"]), "team-a");
+  EXPECT_EQ(std::get<std::string_view>(a["url.path"]), "/api/v1/namespaces/team-a/pods/web-1/log");
   EXPECT_EQ(s.status, mk::trace::Status::unset);
 
   auto& d = *sink->spans[1];
   auto da = attrs_of(d);
   EXPECT_EQ(std::get<std::int64_t>(da["http.response.status_code"]), 403);
-  EXPECT_EQ(std::get<std::string>(da["error.type"]), "Forbidden");
+  EXPECT_EQ(std::get<std::string_view>(da["error.type"]), "Forbidden");
   EXPECT_EQ(d.status, mk::trace::Status::error);
 
   std::lock_guard lk(g_heads_mu);

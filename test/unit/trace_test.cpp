@@ -25,6 +25,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 namespace json = boost::json;
 namespace http = boost::beast::http;
@@ -190,6 +191,22 @@ struct CollectSink : SpanSink {
   void on_end(std::unique_ptr<SpanData> s) override { spans.push_back(std::move(s)); }
 };
 
+// 100 distinct literal keys "k00".."k99" (attribute keys must be literals).
+struct KeyNames {
+  char v[100][4];
+};
+constexpr KeyNames make_keys() {
+  KeyNames k{};
+  for (int i = 0; i < 100; ++i) {
+    k.v[i][0] = 'k';
+    k.v[i][1] = static_cast<char>('0' + i / 10);
+    k.v[i][2] = static_cast<char>('0' + i % 10);
+    k.v[i][3] = 0;
+  }
+  return k;
+}
+constexpr KeyNames kKeys = make_keys();
+
 TEST(Tracer, ChildOfRemoteParentAndBounds) {
   auto sink = std::make_shared<CollectSink>();
   Tracer t(Sampler(), sink);
@@ -200,15 +217,17 @@ TEST(Tracer, ChildOfRemoteParentAndBounds) {
     ASSERT_TRUE(s.recording());
     EXPECT_EQ(to_hex(s.context().trace_id), kTraceId);
     EXPECT_NE(to_hex(s.context().span_id), kSpanId);
-    for (int i = 0; i < 100; ++i) s.set("k" + std::to_string(i), i);
-    s.set("k0", std::string(5000, 'x'));  // replaces, capped
+    [&]<std::size_t... I>(std::index_sequence<I...>) { (s.set(kKeys.v[I], static_cast<int>(I)), ...); }
+    (std::make_index_sequence<100>{});
+    s.set("k00", std::string(5000, 'x'));  // replaces, capped
   }
   ASSERT_EQ(sink->spans.size(), 1u);
   auto& d = *sink->spans[0];
   EXPECT_EQ(to_hex(d.parent_span_id), kSpanId);
   EXPECT_EQ(d.context.trace_state, "a=1");
   EXPECT_EQ(d.attributes.size(), kMaxAttributes);
-  EXPECT_EQ(std::get<std::string>(d.attributes[0].value).size(), kMaxAttributeValue);
+  EXPECT_EQ(d.dropped_attributes, 100 - kMaxAttributes);
+  EXPECT_EQ(std::get<std::string_view>(d.attributes[0].value).size(), kMaxAttributeValue);
   EXPECT_GE(d.end_ns, d.start_ns);
 
   auto unsampled = *parse_traceparent(tp("00", kTraceId, kSpanId, "00"));
@@ -223,6 +242,43 @@ TEST(Tracer, ChildOfRemoteParentAndBounds) {
   EXPECT_NE(to_hex(root.context().trace_id), kTraceId);
 }
 
+TEST(SpanData, TextIsBoundedAndCutOnlyBetweenCodePoints) {
+  SpanData d;
+  // "é" is two bytes: a cut at kMaxAttributeValue would fall inside the last one.
+  std::string accents;
+  while (accents.size() < kMaxAttributeValue + 10) accents += "\xc3\xa9";
+  accents = "x" + accents;
+  d.set("a", std::string_view(accents));
+  auto a = std::get<std::string_view>(*d.find("a"));
+  EXPECT_EQ(a.size(), kMaxAttributeValue - 1);  // backs off to the code point's start
+  EXPECT_TRUE(json::parse(json::serialize(json::string(a))).is_string());
+  // Setting one key again and again keeps old text in the arena: the span's total is bounded.
+  std::string k(kMaxAttributeValue, 'v');
+  std::size_t kept = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto before = d.dropped_attributes;
+    d.set("b", std::string_view(k));
+    kept += d.dropped_attributes == before;
+  }
+  EXPECT_LE(kept * kMaxAttributeValue + a.size(), kMaxSpanText);
+  EXPECT_GT(d.dropped_attributes, 0u);
+  EXPECT_EQ(d.attributes.size(), 2u);
+  EXPECT_EQ(std::get<std::string_view>(*d.find("b")), k);  // the last value that fit
+  EXPECT_EQ(d.find("c"), nullptr);
+}
+
+TEST(Otlp, DroppedAttributesAreCounted) {
+  std::vector<std::unique_ptr<SpanData>> batch;
+  batch.push_back(std::make_unique<SpanData>());
+  batch.push_back(std::make_unique<SpanData>());
+  [&]<std::size_t... I>(std::index_sequence<I...>) { (batch[0]->set(kKeys.v[I], std::int64_t{1}), ...); }
+  (std::make_index_sequence<70>{});
+  auto v = json::parse(otlp_json_text({{{"service.name", "s"}}}, batch));
+  auto& spans = v.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans");
+  EXPECT_EQ(spans.at(0).at("droppedAttributesCount"), 70 - static_cast<int>(kMaxAttributes));
+  EXPECT_FALSE(spans.at(1).as_object().contains("droppedAttributesCount"));
+}
+
 TEST(Otlp, JsonShapeFollowsTheSpec) {
   std::vector<std::unique_ptr<SpanData>> batch;
   auto s = std::make_unique<SpanData>();
@@ -233,7 +289,10 @@ TEST(Otlp, JsonShapeFollowsTheSpec) {
   s->kind = SpanKind::server;
   s->start_ns = 1700000000000000001ull;  // beyond 2^53: why int64s are strings in OTLP/JSON
   s->end_ns = 1700000000500000000ull;
-  s->attributes = {{"s", std::string("v")}, {"i", std::int64_t{42}}, {"d", 1.5}, {"b", true}};
+  s->set("s", std::string_view("v"));
+  s->set("i", std::int64_t{42});
+  s->set("d", 1.5);
+  s->set("b", true);
   s->links.push_back({*parse_traceparent(tp("00", "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", "01"))});
   s->status = Status::error;
   s->status_message = "Forbidden: no";
@@ -280,7 +339,9 @@ TEST(Otlp, TextEscapesWhatJsonMust) {
   s->context = *parse_traceparent(tp("00", kTraceId, kSpanId, "01"));
   s->name = "n\"ame";
   std::string nasty = "a\"b\\c\nd\x01\x7f\xc3\xa9";
-  s->attributes = {{"q", nasty}, {"wait", 0.25}, {"big", std::int64_t{-9007199254740993}}};
+  s->set("q", std::string_view(nasty));
+  s->set("wait", 0.25);
+  s->set("big", std::int64_t{-9007199254740993});
   s->status = Status::error;
   s->status_message = "line\r\nbreak";
   batch.push_back(std::move(s));

@@ -1,7 +1,12 @@
 #include "k8s/portforward.hpp"
 #include "k8s/stream_exec.hpp"
 
+#include "instrumentation/trace.hpp"
+
 #include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
 
 using mk::k8s::parse_exec_status;
 
@@ -38,6 +43,44 @@ TEST(ExecStatus, OtherFailuresAreErrors) {
   auto odd = parse_exec_status(R"({"status":"Failure","reason":"NonZeroExitCode","message":"x",
     "details":{"causes":[{"reason":"ExitCode","message":"seven"}]}})");
   EXPECT_FALSE(odd.exit_code);
+}
+
+namespace {
+struct Spans : mk::trace::SpanSink {
+  std::vector<std::unique_ptr<mk::trace::SpanData>> got;
+  void on_end(std::unique_ptr<mk::trace::SpanData> s) override { got.push_back(std::move(s)); }
+};
+}  // namespace
+
+TEST(ExecSpan, AFailureRecordsItsReasonNeverTheRuntimesMessage) {
+  auto sink = std::make_shared<Spans>();
+  mk::trace::Tracer t(mk::trace::Sampler(), sink);
+  auto failed = parse_exec_status(R"({"status":"Failure","reason":"InternalError",
+    "message":"exec: \"sh -c curl -H token:hunter2\": executable file not found"})");
+  EXPECT_EQ(failed.reason, "InternalError");
+  mk::k8s::ExecOutcome r;
+  r.failure = failed.error;
+  r.failure_reason = failed.reason;
+  r.protocol = "v5.channel.k8s.io";
+  {
+    auto span = t.start("GET exec", mk::trace::SpanKind::client, nullptr);
+    mk::k8s::record_exec_outcome(span, r);
+  }
+  r.failure_reason = "Internal Error: hunter2";  // not a StatusReason word: not recorded either
+  {
+    auto span = t.start("GET exec", mk::trace::SpanKind::client, nullptr);
+    mk::k8s::record_exec_outcome(span, r);
+  }
+  ASSERT_EQ(sink->got.size(), 2u);
+  for (auto& d : sink->got) {
+    EXPECT_EQ(d->status, mk::trace::Status::error);
+    EXPECT_EQ(d->status_message.find("hunter2"), std::string::npos) << d->status_message;
+    for (auto& a : d->attributes)
+      if (auto* v = std::get_if<std::string_view>(&a.value)) EXPECT_EQ(v->find("hunter2"), std::string::npos) << a.key;
+  }
+  EXPECT_EQ(sink->got[0]->status_message, "the exec ended without an exit code: InternalError");
+  EXPECT_EQ(std::get<std::string_view>(*sink->got[0]->find("k8s.status.reason")), "InternalError");
+  EXPECT_EQ(sink->got[1]->find("k8s.status.reason"), nullptr);
 }
 
 TEST(ExecTarget, RepeatsCommandAndEncodes) {

@@ -3,6 +3,7 @@
 #include "pipeline/arg_rules.hpp"
 #include "tools/common/args.hpp"
 #include "util/error.hpp"
+#include "util/text.hpp"
 
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -72,10 +73,9 @@ std::string choose_container(const json::object& pod, const std::string& request
 
 std::string fit_text(std::string_view text, std::size_t budget) {
   if (text.size() <= budget) return std::string(text);
-  std::size_t keep = budget > 200 ? budget - 200 : 0;
-  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;  // UTF-8 continuation
-  return fmt::format("{}\n[... {} more bytes not shown; the structured result has them]", text.substr(0, keep),
-                     text.size() - keep);
+  auto keep = utf8_prefix(text, budget > 200 ? budget - 200 : 0);
+  return fmt::format("{}\n[... {} more bytes not shown; the structured result has them]", keep,
+                     text.size() - keep.size());
 }
 
 }  // namespace mk::tools

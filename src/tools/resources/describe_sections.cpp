@@ -1,5 +1,7 @@
 #include "tools/resources/describe_sections.hpp"
 
+#include "util/text.hpp"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -400,9 +402,7 @@ std::string render_owner_chain(const json::array& chain) {
 
 std::string truncate_utf8(std::string_view s, std::size_t max) {
   if (s.size() <= max) return std::string(s);
-  std::size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // not mid code point
-  return std::string(s.substr(0, cut)) + "...";
+  return std::string(utf8_prefix(s, max)) + "...";
 }
 
 }  // namespace mk::tools::describe
