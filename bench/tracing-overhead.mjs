@@ -12,10 +12,12 @@
 // Usage: HARNESS_RUN=/dev/shm/h-shared MCPK_BIN=build/mcp-kubernetes [JAEGER_BIN=...] \
 //          node bench/tracing-overhead.mjs
 // Env: TRACE_BENCH_SESSIONS (16), TRACE_BENCH_CALLS (200 per session), TRACE_BENCH_ROUNDS (3),
-//      TRACE_BENCH_COLLECTOR_NICE (19; 0 runs the collector at the server's priority),
+//      TRACE_BENCH_COLLECTOR (jaeger; discard: see below), TRACE_BENCH_COLLECTOR_NICE (19; 0 runs
+//      the collector at the server's priority),
 //      TRACE_BENCH_SERVER_CPU (unset; e.g. 1: the server under test runs on that CPU, and this
 //      process (the load) and the collector on the others, so their work stays off its core).
 import { execFileSync, spawn } from 'node:child_process';
+import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,23 +42,40 @@ const names = Array.from({ length: 16 }, (_, i) => `cm-${i}`);
 kubectl(['create', 'namespace', ns]);
 for (const n of names) kubectl(['-n', ns, 'create', 'configmap', n, '--from-literal=k=v']);
 
-const jaegerBin = process.env.JAEGER_BIN ||
+// TRACE_BENCH_COLLECTOR=discard: an OTLP/HTTP endpoint in this process that reads each batch
+// whole and answers 200 without parsing it, so the run measures this server's tracing cost
+// without a collector's ingest competing for the same two cores. jaeger (the default) is the
+// real thing, on the same cores.
+const collector = process.env.TRACE_BENCH_COLLECTOR || 'jaeger';
+if (!['jaeger', 'discard'].includes(collector)) throw new Error('TRACE_BENCH_COLLECTOR: jaeger or discard');
+const sink = { requests: 0, bytes: 0 };
+const jaegerBin = collector !== 'jaeger' ? null : process.env.JAEGER_BIN ||
   execFileSync(path.join(root, 'test/tracing/build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-const [q, g, otlp] = [await freePort(), await freePort(), await freePort()];
+let [q, g, otlp] = [await freePort(), await freePort(), await freePort()];
 const niceLevel = String(Number(process.env.TRACE_BENCH_COLLECTOR_NICE ?? 19));
 const serverCpu = process.env.TRACE_BENCH_SERVER_CPU;
 const otherCpus = serverCpu === undefined ? null
   : os.cpus().map((_, i) => i).filter((i) => String(i) !== serverCpu).join(',');
 if (otherCpus) execFileSync('taskset', ['-a', '-p', '-c', otherCpus, String(process.pid)], { stdio: 'ignore' });
 const pinned = (cpus, cmd, args) => (cpus ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args]);
-const [jcmd, jargs] = pinned(otherCpus, 'nice', ['-n', niceLevel, jaegerBin, '--config', path.join(root, 'test/tracing/jaeger.yaml')]);
-const jaeger = spawn(jcmd, jargs, {
-  env: { PATH: process.env.PATH, JAEGER_QUERY_HTTP: String(q), JAEGER_QUERY_GRPC: String(g), JAEGER_OTLP_HTTP: String(otlp) },
-  stdio: 'ignore',
-});
-for (let i = 0; i < 100; i++) {
-  try { if ((await fetch(`http://127.0.0.1:${q}/api/services`)).ok) break; } catch {}
-  await new Promise((r) => setTimeout(r, 100));
+let jaeger = null, discard = null;
+if (collector === 'jaeger') {
+  const [jcmd, jargs] = pinned(otherCpus, 'nice', ['-n', niceLevel, jaegerBin, '--config', path.join(root, 'test/tracing/jaeger.yaml')]);
+  jaeger = spawn(jcmd, jargs, {
+    env: { PATH: process.env.PATH, JAEGER_QUERY_HTTP: String(q), JAEGER_QUERY_GRPC: String(g), JAEGER_OTLP_HTTP: String(otlp) },
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`http://127.0.0.1:${q}/api/services`)).ok) break; } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+} else {
+  discard = http.createServer((req, res) => {
+    req.on('data', (c) => { sink.bytes += c.length; });
+    req.on('end', () => { sink.requests++; res.writeHead(200, { 'content-type': 'application/json' }).end('{}'); });
+  });
+  await new Promise((r) => discard.listen(0, '127.0.0.1', r));
+  otlp = discard.address().port;
 }
 
 const spec = (traced) => ({
@@ -90,8 +109,9 @@ try {
     }
   }
 } finally {
-  var spans = await (await fetch(`http://127.0.0.1:${q}/api/services`).catch(() => null))?.json().catch(() => null);
-  jaeger.kill('SIGTERM');
+  var spans = jaeger ? await (await fetch(`http://127.0.0.1:${q}/api/services`).catch(() => null))?.json().catch(() => null) : null;
+  jaeger?.kill('SIGTERM');
+  discard?.close();
   kubectl(['delete', 'namespace', ns, '--wait=false']);
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -99,12 +119,15 @@ const cps = (k) => med(results[k].map((o) => o.callsPerS));
 const cpu = (k) => med(results[k].map((o) => o.serverCpuMsPerCall));
 // Rounds alternate which series goes first; pair each round's two runs.
 const paired = results.traced.map((t, i) => t.callsPerS / results.untraced[i].callsPerS);
+const pairedCpu = results.traced.map((t, i) => t.serverCpuMsPerCall / results.untraced[i].serverCpuMsPerCall);
 console.log(JSON.stringify({
   sessions, calls, rounds,
   untracedCallsPerS: cps('untraced'), tracedCallsPerS: cps('traced'),
   ratio: cps('traced') / cps('untraced'),
   pairedRatioMedian: med(paired), pairedRatios: paired.map((x) => Number(x.toFixed(3))),
-  collectorNice: Number(niceLevel), serverCpu: serverCpu ?? null,
+  pairedCpuRatioMedian: med(pairedCpu), pairedCpuRatios: pairedCpu.map((x) => Number(x.toFixed(3))),
+  collector, collectorNice: collector === 'jaeger' ? Number(niceLevel) : null, serverCpu: serverCpu ?? null,
+  ...(discard ? { discardedBatches: sink.requests, discardedBytes: sink.bytes } : {}),
   spansExported: results.traced.reduce((a, o) => a + counter(o.metricsText, 'otel_spans_exported_total'), 0),
   spansDropped: results.traced.reduce((a, o) => a + counter(o.metricsText, 'otel_spans_dropped_total'), 0),
   untracedCpuMsPerCall: cpu('untraced'), tracedCpuMsPerCall: cpu('traced'),

@@ -251,7 +251,7 @@ void SpanData::set(AttrKey key, AttrValue value) {
     value = std::string_view(p, v.size());
   }
   for (auto& a : attributes)
-    if (a.key == key.view()) {
+    if (a.key.data() == key.view().data() || a.key == key.view()) {  // one literal: one address, mostly
       a.value = value;
       return;
     }
@@ -260,6 +260,22 @@ void SpanData::set(AttrKey key, AttrValue value) {
     return;
   }
   attributes.push_back({key.view(), value});
+}
+
+void SpanData::reset() {
+  context = {};
+  parent_span_id = {};
+  name.clear();
+  kind = SpanKind::internal;
+  start_ns = end_ns = 0;
+  { std::pmr::vector<Attribute> gone(std::move(attributes)); }  // its block is in the arena
+  arena_.release();  // back to the inline block; any overflow goes back upstream
+  text_bytes_ = 0;
+  attributes.reserve(16);
+  dropped_attributes = 0;
+  links.clear();
+  status = Status::unset;
+  status_message.clear();
 }
 
 const AttrValue* SpanData::find(std::string_view key) const {
@@ -313,10 +329,10 @@ Span Tracer::start(std::string name, SpanKind kind, const SpanContext* parent, s
   if (has_parent) s.ctx_.trace_state = parent->trace_state;
   if (!sampler_.should_sample(has_parent ? parent : nullptr, s.ctx_.trace_id)) return s;  // flags 00
   s.ctx_.flags = 1;
-  s.data_ = std::make_unique<SpanData>();
+  s.data_ = sink_ ? sink_->make_span_data() : std::make_unique<SpanData>();
   s.data_->context = s.ctx_;
   if (has_parent) s.data_->parent_span_id = parent->span_id;
-  s.data_->name = std::move(name);
+  s.data_->name.assign(name);  // into a pooled span's buffer: `name` is freed on this thread
   s.data_->kind = kind;
   s.data_->start_ns = now_unix_ns();
   s.data_->links = std::move(links);

@@ -149,6 +149,8 @@ class SpanData {
   void set(AttrKey key, AttrValue value);
   // The value of `key`, or null.
   const AttrValue* find(std::string_view key) const;
+  // Back to a fresh span, keeping the arena's inline block (a pooled SpanData is reused).
+  void reset();
 };
 
 // Where finished spans go: a BatchProcessor (trace_export.hpp) or a test's fake. Called on the
@@ -157,6 +159,8 @@ class SpanSink {
  public:
   virtual ~SpanSink() = default;
   virtual void on_end(std::unique_ptr<SpanData> span) = 0;
+  // A fresh SpanData for a span starting now; a sink may hand back one it has exported.
+  virtual std::unique_ptr<SpanData> make_span_data() { return std::make_unique<SpanData>(); }
 };
 
 class Tracer;

@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 #include <boost/json.hpp>
 
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -25,10 +26,16 @@ namespace {
 void put_str(std::string& out, std::string_view v) {
   static constexpr char kHexDigits[] = "0123456789abcdef";
   out += '"';
+  static constexpr auto kEscape = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[c] = true;
+    t['"'] = t['\\'] = true;
+    return t;
+  }();
   std::size_t run = 0;  // start of the stretch that needs no escaping
   for (std::size_t i = 0; i < v.size(); ++i) {
     auto u = static_cast<unsigned char>(v[i]);
-    if (u >= 0x20 && u != '"' && u != '\\') continue;
+    if (!kEscape[u]) continue;
     out.append(v.data() + run, i - run);
     run = i + 1;
     if (u == '"' || u == '\\') {
@@ -282,6 +289,18 @@ void BatchProcessor::on_end(std::unique_ptr<SpanData> span) {
   if (wake) cv_.notify_one();
 }
 
+std::unique_ptr<SpanData> BatchProcessor::make_span_data() {
+  {
+    std::lock_guard lk(mu_);
+    if (!pool_.empty()) {
+      auto d = std::move(pool_.back());
+      pool_.pop_back();
+      return d;
+    }
+  }
+  return std::make_unique<SpanData>();
+}
+
 void BatchProcessor::flush() {
   {
     std::lock_guard lk(mu_);
@@ -341,9 +360,12 @@ void BatchProcessor::run() {
       } catch (const std::exception& e) {
         log::debug("trace export failed: {}", e.what());
       }
+      for (auto& d : batch) d->reset();  // outside the lock
       std::lock_guard lk(mu_);
       if (ok) exported_ += batch.size();
       else dropped_ += batch.size();
+      for (auto& d : batch)
+        if (pool_.size() < kMaxPooled) pool_.push_back(std::move(d));
       if (ok) metrics::Registry::global().inc("otel_spans_exported_total", {}, static_cast<double>(batch.size()));
       else count_dropped(batch.size(), "export_failed");
     }

@@ -428,6 +428,39 @@ TEST(BatchProcessor, FailedExportsAreDroppedAndCounted) {
   EXPECT_EQ(metric(R"(otel_spans_dropped_total{reason="export_failed"})") - before, 5);
 }
 
+TEST(BatchProcessor, ExportedSpansAreReusedClean) {
+  auto gate = std::make_unique<GateExporter>();
+  gate->open = true;
+  auto p = std::make_shared<BatchProcessor>(std::move(gate),
+                                            BatchOptions{.max_queue = 16, .max_batch = 1, .delay = std::chrono::hours(1)});
+  Tracer t(Sampler(), p);
+  const SpanData* first = nullptr;
+  {
+    auto s = t.start("first", SpanKind::server, nullptr);
+    for (int i = 0; i < 20; ++i) s.set("big", std::string(kMaxAttributeValue, 'x'));  // fills the text budget
+    s.set("n", 1);
+    s.set_status(Status::error, "bad");
+  }
+  for (int i = 0; i < 500 && p->exported() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(p->exported(), 1u);
+  auto d = p->make_span_data();  // the exported one, back from the pool
+  first = d.get();
+  EXPECT_TRUE(d->attributes.empty());
+  EXPECT_EQ(d->dropped_attributes, 0u);
+  EXPECT_TRUE(d->name.empty());
+  EXPECT_EQ(d->status, Status::unset);
+  EXPECT_TRUE(d->status_message.empty());
+  EXPECT_TRUE(is_zero(d->context.trace_id));
+  // Its text budget is whole again.
+  for (int i = 0; i < 16; ++i) d->set("v", std::string_view(std::string(kMaxAttributeValue, 'y')));
+  EXPECT_EQ(d->dropped_attributes, 0u);
+  EXPECT_EQ(std::get<std::string_view>(*d->find("v")), std::string(kMaxAttributeValue, 'y'));
+  EXPECT_NE(first, nullptr);
+  auto fresh = p->make_span_data();  // the pool is empty now: a new one
+  EXPECT_NE(fresh.get(), first);
+  p->shutdown();
+}
+
 TEST(OtlpHttpExporter, ClosedPortFailsTheBatchWithoutThrowing) {
   // A port nobody listens on: bind one, note it, close it.
   boost::asio::io_context io;
