@@ -431,8 +431,8 @@ TEST(BatchProcessor, FailedExportsAreDroppedAndCounted) {
 TEST(BatchProcessor, ExportedSpansAreReusedClean) {
   auto gate = std::make_unique<GateExporter>();
   gate->open = true;
-  auto p = std::make_shared<BatchProcessor>(std::move(gate),
-                                            BatchOptions{.max_queue = 16, .max_batch = 1, .delay = std::chrono::hours(1)});
+  auto p = std::make_shared<BatchProcessor>(
+      std::move(gate), BatchOptions{.max_queue = 16, .max_batch = 1, .delay = std::chrono::hours(1)});
   Tracer t(Sampler(), p);
   const SpanData* first = nullptr;
   {
