@@ -234,32 +234,36 @@ Span& Span::operator=(Span&& o) noexcept {
   return *this;
 }
 
-SpanData::SpanData() : arena_(inline_.data(), inline_.size()), attributes(&arena_) {
-  attributes.reserve(16);  // what the busiest span sets; more grows within the arena's bounds
+SpanData::SpanData() : arena_(inline_.data(), inline_.size()), attributes_(&arena_) {
+  attributes_.reserve(16);  // what the busiest span sets; more grows within the arena's bounds
 }
 
 void SpanData::set(AttrKey key, AttrValue value) {
+  auto it = std::find_if(attributes_.begin(), attributes_.end(), [&](const Attribute& a) {
+    return a.key.data() == key.view().data() || a.key == key.view();  // one literal: one address, mostly
+  });
+  if (it == attributes_.end() && attributes_.size() >= kMaxAttributes) {
+    ++dropped_attributes;
+    return;
+  }
   if (auto* text = std::get_if<std::string_view>(&value)) {
     auto v = utf8_prefix(*text, kMaxAttributeValue);
     if (text_bytes_ + v.size() > kMaxSpanText) {
       ++dropped_attributes;
+      if (it != attributes_.end()) attributes_.erase(it);  // not exported with its old value
       return;
     }
     text_bytes_ += v.size();
-    auto* p = static_cast<char*>(arena_.allocate(std::max<std::size_t>(v.size(), 1), 1));
-    std::copy(v.begin(), v.end(), p);
-    value = std::string_view(p, v.size());
-  }
-  for (auto& a : attributes)
-    if (a.key.data() == key.view().data() || a.key == key.view()) {  // one literal: one address, mostly
-      a.value = value;
-      return;
+    if (v.empty()) {
+      value = std::string_view();
+    } else {
+      auto* p = static_cast<char*>(arena_.allocate(v.size(), 1));
+      std::copy(v.begin(), v.end(), p);
+      value = std::string_view(p, v.size());
     }
-  if (attributes.size() >= kMaxAttributes) {
-    ++dropped_attributes;
-    return;
   }
-  attributes.push_back({key.view(), value});
+  if (it != attributes_.end()) it->value = value;
+  else attributes_.push_back({key.view(), value});
 }
 
 void SpanData::reset() {
@@ -268,10 +272,10 @@ void SpanData::reset() {
   name.clear();
   kind = SpanKind::internal;
   start_ns = end_ns = 0;
-  { std::pmr::vector<Attribute> gone(std::move(attributes)); }  // its block is in the arena
-  arena_.release();  // back to the inline block; any overflow goes back upstream
+  attributes_ = std::pmr::vector<Attribute>(&arena_);  // drops the old block, which is in the arena
+  arena_.release();                                    // back to the inline block; overflow goes upstream
   text_bytes_ = 0;
-  attributes.reserve(16);
+  attributes_.reserve(16);
   dropped_attributes = 0;
   links.clear();
   status = Status::unset;
@@ -279,7 +283,7 @@ void SpanData::reset() {
 }
 
 const AttrValue* SpanData::find(std::string_view key) const {
-  for (auto& a : attributes)
+  for (auto& a : attributes_)
     if (a.key == key) return &a.value;
   return nullptr;
 }

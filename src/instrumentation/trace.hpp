@@ -91,7 +91,7 @@ enum class Status : int { unset = 0, ok = 1, error = 2 };
 class AttrKey {
  public:
   template <std::size_t N>
-  consteval AttrKey(const char (&s)[N]) : v_(s, N - 1) {}  // NOLINT: implicit from a literal
+  consteval AttrKey(const char (&s)[N]) : v_(s, std::char_traits<char>::length(s)) {}  // NOLINT: from a literal
   std::string_view view() const { return v_; }
 
  private:
@@ -123,10 +123,12 @@ inline constexpr std::size_t kMaxSpanText = 16 * 1024;
 // call a few microseconds, and per-attribute allocations were most of that).
 inline constexpr std::size_t kSpanInline = 1280;
 class SpanData {
-  // The arena comes first: members are built in order, and `attributes` allocates from it.
+  // The arena comes first: members are built in order, and `attributes_` allocates from it.
   alignas(std::max_align_t) std::array<std::byte, kSpanInline> inline_;
   std::pmr::monotonic_buffer_resource arena_;
   std::size_t text_bytes_ = 0;
+  // Private: a string value must point into the arena, which only set() guarantees.
+  std::pmr::vector<Attribute> attributes_;
 
  public:
   SpanData();
@@ -138,15 +140,16 @@ class SpanData {
   std::string name;
   SpanKind kind = SpanKind::internal;
   std::uint64_t start_ns = 0, end_ns = 0;  // Unix epoch nanoseconds
-  std::pmr::vector<Attribute> attributes;
-  std::uint32_t dropped_attributes = 0;  // over kMaxAttributes or kMaxSpanText
+  std::uint32_t dropped_attributes = 0;    // sets refused: over kMaxAttributes or kMaxSpanText
   std::vector<Link> links;
   Status status = Status::unset;
   std::string status_message;
 
   // Sets `key` to `value` (a string is copied into the arena, cut at kMaxAttributeValue); over the
-  // bounds the attribute is dropped and counted.
+  // bounds the attribute is dropped and counted (a value that no longer fits is dropped, not
+  // left stale).
   void set(AttrKey key, AttrValue value);
+  const std::pmr::vector<Attribute>& attributes() const { return attributes_; }
   // The value of `key`, or null.
   const AttrValue* find(std::string_view key) const;
   // Back to a fresh span, keeping the arena's inline block (a pooled SpanData is reused).

@@ -4,6 +4,7 @@
 #include "util/error.hpp"
 #include "util/http_post.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 
 #include <fmt/core.h>
 #include <boost/json.hpp>
@@ -23,22 +24,35 @@ namespace {
 // The OTLP/JSON text is written directly rather than through a json::object tree: building
 // the tree (two objects per attribute) was most of what exporting a span cost. No temporaries
 // either: every piece is appended to the one batch buffer.
+
+// A JSON string of `v`. Text from callers, API servers and runtimes can hold ill-formed UTF-8
+// (cut mid code point, or not UTF-8 at all); a collector decoding strictly would refuse the
+// whole batch, so each ill-formed byte becomes U+FFFD here, the one place every string passes.
 void put_str(std::string& out, std::string_view v) {
   static constexpr char kHexDigits[] = "0123456789abcdef";
-  out += '"';
-  static constexpr auto kEscape = [] {
+  static constexpr auto kSpecial = [] {
     std::array<bool, 256> t{};
     for (int c = 0; c < 0x20; ++c) t[c] = true;
+    for (int c = 0x80; c < 0x100; ++c) t[c] = true;
     t['"'] = t['\\'] = true;
     return t;
   }();
+  out += '"';
   std::size_t run = 0;  // start of the stretch that needs no escaping
   for (std::size_t i = 0; i < v.size(); ++i) {
     auto u = static_cast<unsigned char>(v[i]);
-    if (!kEscape[u]) continue;
+    if (!kSpecial[u]) continue;
+    if (u >= 0x80) {
+      if (auto n = utf8_sequence_length(v, i)) {
+        i += n - 1;
+        continue;
+      }
+    }
     out.append(v.data() + run, i - run);
     run = i + 1;
-    if (u == '"' || u == '\\') {
+    if (u >= 0x80) {
+      out += "\\ufffd";
+    } else if (u == '"' || u == '\\') {
       out += '\\';
       out += v[i];
     } else {
@@ -123,9 +137,10 @@ void put_span(std::string& out, const SpanData& s) {
   out += "\",\"endTimeUnixNano\":\"";
   put_int(out, s.end_ns);
   out += "\",\"attributes\":[";
-  for (std::size_t i = 0; i < s.attributes.size(); ++i) {
+  auto& attributes = s.attributes();
+  for (std::size_t i = 0; i < attributes.size(); ++i) {
     if (i) out += ',';
-    put_key_value(out, s.attributes[i].key, s.attributes[i].value);
+    put_key_value(out, attributes[i].key, attributes[i].value);
   }
   out += ']';
   if (s.dropped_attributes) {

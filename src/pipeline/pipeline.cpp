@@ -9,6 +9,7 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/signal.hpp"
+#include "util/text.hpp"
 
 #include <fmt/core.h>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -378,7 +379,7 @@ boost::asio::awaitable<mcp::ToolResult> run(Env& env, std::shared_ptr<Limiter> l
     if (r.is_error) {
       // "Code: message": semconv's tool_error, with the message as the status.
       span.set("error.type", "tool_error");
-      span.set_status(trace::Status::error, std::string_view(r.text).substr(0, 256));
+      span.set_status(trace::Status::error, utf8_prefix(r.text, 256));
     }
     span.set("mcp.tool.outcome", r.is_error ? "error" : "success");
     note(r.is_error ? "error" : "success");
@@ -444,7 +445,7 @@ mcp::RequestFinish start_request_span(const mcp::Session& s, std::string_view me
       tracer->start(is_known ? std::string(method) : std::string("unknown method"), trace::SpanKind::server,
                     ex.parent ? &*ex.parent : nullptr, std::move(links)));
   if (!span->recording()) return {};
-  span->set("mcp.method.name", method.substr(0, 128));
+  span->set("mcp.method.name", utf8_prefix(method, 128));
   span->set("jsonrpc.request.id", id.is_string() ? std::string(id.as_string()) : boost::json::serialize(id));
   if (!s.id.empty()) span->set("mcp.session.id", std::string_view(s.id).substr(0, 8));
   if (!s.protocol_version.empty()) span->set("mcp.protocol.version", s.protocol_version);

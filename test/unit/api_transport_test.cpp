@@ -160,8 +160,7 @@ std::optional<mk::Error> run(asio::io_context& io, Make make) {
 
 }  // namespace
 
-// An endless chunked answer: the read stops at the cap with a message that says what to do;
-// nothing near the whole stream is buffered.
+// Plain requests and the upgrades (exec, port-forward, log streams) share set_headers.
 TEST(ApiTransport, HeadersAreTheSameForEveryKindOfRequest) {
   asio::io_context io;
   mk::k8s::RestConfig c;
@@ -189,6 +188,8 @@ TEST(ApiTransport, HeadersAreTheSameForEveryKindOfRequest) {
   EXPECT_EQ(none.count("traceparent"), 0u);
 }
 
+// An endless chunked answer: the read stops at the cap with a message that says what to do;
+// nothing near the whole stream is buffered.
 TEST(ApiTransport, OversizeChunkedBodyStopsAtTheCap) {
   FakeApi f([](FakeApi& f, tcp::socket s, int) -> asio::awaitable<void> {
     std::string buf;
@@ -524,7 +525,7 @@ TEST(ApiTransport, TracedRequestsAreChildSpansAndCarryTraceparent) {
   EXPECT_EQ(mk::trace::to_hex(s.context.trace_id), "4bf92f3577b34da6a3ce929d0e0e4736");
   EXPECT_EQ(mk::trace::to_hex(s.parent_span_id), "00f067aa0ba902b7");
   std::map<std::string, mk::trace::AttrValue> attrs;
-  for (auto& a : s.attributes) attrs[std::string(a.key)] = a.value;
+  for (auto& a : s.attributes()) attrs[std::string(a.key)] = a.value;
   EXPECT_EQ(std::get<std::int64_t>(attrs["http.response.status_code"]), 200);
   EXPECT_EQ(std::get<std::int64_t>(attrs["http.request.resend_count"]), 1);  // the 429
   EXPECT_EQ(std::get<std::string_view>(attrs["k8s.namespace.name"]), "team-a");
@@ -566,7 +567,7 @@ asio::awaitable<void> stream_or_deny(FakeApi&, tcp::socket s, int) {
 
 std::map<std::string, mk::trace::AttrValue> attrs_of(const mk::trace::SpanData& s) {
   std::map<std::string, mk::trace::AttrValue> m;
-  for (auto& a : s.attributes) m[std::string(a.key)] = a.value;
+  for (auto& a : s.attributes()) m[std::string(a.key)] = a.value;
   return m;
 }
 }  // namespace

@@ -225,9 +225,9 @@ TEST(Tracer, ChildOfRemoteParentAndBounds) {
   auto& d = *sink->spans[0];
   EXPECT_EQ(to_hex(d.parent_span_id), kSpanId);
   EXPECT_EQ(d.context.trace_state, "a=1");
-  EXPECT_EQ(d.attributes.size(), kMaxAttributes);
+  EXPECT_EQ(d.attributes().size(), kMaxAttributes);
   EXPECT_EQ(d.dropped_attributes, 100 - kMaxAttributes);
-  EXPECT_EQ(std::get<std::string_view>(d.attributes[0].value).size(), kMaxAttributeValue);
+  EXPECT_EQ(std::get<std::string_view>(d.attributes()[0].value).size(), kMaxAttributeValue);
   EXPECT_GE(d.end_ns, d.start_ns);
 
   auto unsampled = *parse_traceparent(tp("00", kTraceId, kSpanId, "00"));
@@ -262,9 +262,30 @@ TEST(SpanData, TextIsBoundedAndCutOnlyBetweenCodePoints) {
   }
   EXPECT_LE(kept * kMaxAttributeValue + a.size(), kMaxSpanText);
   EXPECT_GT(d.dropped_attributes, 0u);
-  EXPECT_EQ(d.attributes.size(), 2u);
-  EXPECT_EQ(std::get<std::string_view>(*d.find("b")), k);  // the last value that fit
+  // A value that no longer fits is dropped rather than exported with its old value.
+  EXPECT_EQ(d.attributes().size(), 1u);
+  EXPECT_EQ(d.find("b"), nullptr);
+  d.set("n", std::int64_t{7});  // numbers need no text
+  EXPECT_EQ(std::get<std::int64_t>(*d.find("n")), 7);
   EXPECT_EQ(d.find("c"), nullptr);
+}
+
+TEST(Otlp, IllFormedUtf8BecomesReplacementCharacters) {
+  std::vector<std::unique_ptr<SpanData>> batch;
+  batch.push_back(std::make_unique<SpanData>());
+  // Cut mid code point, a stray continuation byte, an overlong '/', a surrogate, beyond U+10FFFF,
+  // Latin-1; then well-formed 2-, 3- and 4-byte sequences, which pass unchanged.
+  std::string bad = "a\xc3|\x80|\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|caf\xe9|";
+  std::string good = "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+  batch[0]->set("q", std::string_view(bad + good));
+  batch[0]->name = "n\xff";
+  auto text = otlp_json_text({{{"service.name", "s\xfe"}}}, batch);
+  auto v = json::parse(text);  // boost::json refuses ill-formed UTF-8: this would throw
+  auto& sp = v.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").at(0);
+  std::string q(sp.at("attributes").at(0).at("value").at("stringValue").as_string());
+  const std::string r = "\xef\xbf\xbd";  // U+FFFD
+  EXPECT_EQ(q, "a" + r + "|" + r + "|" + r + r + "|" + r + r + r + "|" + r + r + r + r + "|caf" + r + "|" + good);
+  EXPECT_EQ(std::string(sp.at("name").as_string()), "n" + r);
 }
 
 TEST(Otlp, DroppedAttributesAreCounted) {
@@ -428,13 +449,23 @@ TEST(BatchProcessor, FailedExportsAreDroppedAndCounted) {
   EXPECT_EQ(metric(R"(otel_spans_dropped_total{reason="export_failed"})") - before, 5);
 }
 
+// Notes which SpanData it exported.
+struct AddressExporter : SpanExporter {
+  std::mutex mu;
+  std::vector<const SpanData*> seen;
+  bool export_batch(const std::vector<std::unique_ptr<SpanData>>& spans) override {
+    std::lock_guard lk(mu);
+    for (auto& s : spans) seen.push_back(s.get());
+    return true;
+  }
+};
+
 TEST(BatchProcessor, ExportedSpansAreReusedClean) {
-  auto gate = std::make_unique<GateExporter>();
-  gate->open = true;
+  auto exporter = std::make_unique<AddressExporter>();
+  auto* seen = exporter.get();
   auto p = std::make_shared<BatchProcessor>(
-      std::move(gate), BatchOptions{.max_queue = 16, .max_batch = 1, .delay = std::chrono::hours(1)});
+      std::move(exporter), BatchOptions{.max_queue = 16, .max_batch = 1, .delay = std::chrono::hours(1)});
   Tracer t(Sampler(), p);
-  const SpanData* first = nullptr;
   {
     auto s = t.start("first", SpanKind::server, nullptr);
     for (int i = 0; i < 20; ++i) s.set("big", std::string(kMaxAttributeValue, 'x'));  // fills the text budget
@@ -444,20 +475,22 @@ TEST(BatchProcessor, ExportedSpansAreReusedClean) {
   for (int i = 0; i < 500 && p->exported() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(p->exported(), 1u);
   auto d = p->make_span_data();  // the exported one, back from the pool
-  first = d.get();
-  EXPECT_TRUE(d->attributes.empty());
+  {
+    std::lock_guard lk(seen->mu);
+    ASSERT_EQ(seen->seen.size(), 1u);
+    EXPECT_EQ(d.get(), seen->seen[0]);
+  }
+  EXPECT_TRUE(d->attributes().empty());
   EXPECT_EQ(d->dropped_attributes, 0u);
   EXPECT_TRUE(d->name.empty());
   EXPECT_EQ(d->status, Status::unset);
   EXPECT_TRUE(d->status_message.empty());
   EXPECT_TRUE(is_zero(d->context.trace_id));
   // Its text budget is whole again.
-  for (int i = 0; i < 16; ++i) d->set("v", std::string_view(std::string(kMaxAttributeValue, 'y')));
+  std::string y(kMaxAttributeValue, 'y');
+  for (int i = 0; i < 16; ++i) d->set("v", std::string_view(y));
   EXPECT_EQ(d->dropped_attributes, 0u);
-  EXPECT_EQ(std::get<std::string_view>(*d->find("v")), std::string(kMaxAttributeValue, 'y'));
-  EXPECT_NE(first, nullptr);
-  auto fresh = p->make_span_data();  // the pool is empty now: a new one
-  EXPECT_NE(fresh.get(), first);
+  EXPECT_EQ(std::get<std::string_view>(*d->find("v")), y);
   p->shutdown();
 }
 

@@ -75,7 +75,7 @@ TEST(ExecSpan, AFailureRecordsItsReasonNeverTheRuntimesMessage) {
   for (auto& d : sink->got) {
     EXPECT_EQ(d->status, mk::trace::Status::error);
     EXPECT_EQ(d->status_message.find("hunter2"), std::string::npos) << d->status_message;
-    for (auto& a : d->attributes)
+    for (auto& a : d->attributes())
       if (auto* v = std::get_if<std::string_view>(&a.value)) EXPECT_EQ(v->find("hunter2"), std::string::npos) << a.key;
   }
   EXPECT_EQ(sink->got[0]->status_message, "the exec ended without an exit code: InternalError");
