@@ -10,11 +10,14 @@
 #include "instrumentation/metrics.hpp"
 #include "k8s/client.hpp"
 #include "util/error.hpp"
+#include "util/signal.hpp"
 
 #include "auth_test_util.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -442,4 +445,95 @@ TEST(FederationAccessCost, ReviewsDoNotDrawOnTheManagementClientsRateLimit) {
   EXPECT_EQ(*seen, 3u);
   EXPECT_EQ(api.others, 5);
   EXPECT_EQ(api.reviews, 4);  // cluster-wide list (no), then the three namespaces (yes)
+}
+
+TEST(FederationAccessCost, ANameListOfOneCallSharesOneBudget) {
+  // 100 namespaces, one cluster each, nothing allowed: one name costs 1 + 100 lists + 100 gets.
+  std::vector<ClusterInfo> all;
+  for (int n = 0; n < 100; ++n) all.push_back(cluster(fmt::format("org-{:03}", n), fmt::format("c{}", n)));
+  FakeMc api(all, {});
+  asio::io_context io;
+  Fed fed(io, api);
+  auto budget = std::make_shared<AccessBudget>();
+  auto find = [&](std::string name, std::shared_ptr<AccessBudget> b) {
+    return code_of([&] { auth_test::run(io, fed.f->find(name, "", user(), b)); });
+  };
+  EXPECT_EQ(find("c1", budget), Errc::not_found);
+  EXPECT_EQ(api.reviews.exchange(0), 201);
+  // The second name of the same call: its 100 gets do not fit in what is left (55).
+  EXPECT_EQ(find("c2", budget), Errc::too_large);
+  EXPECT_EQ(api.reviews.exchange(0), 0);
+  // Another call (a budget of its own) may.
+  EXPECT_EQ(find("c2", std::make_shared<AccessBudget>()), Errc::not_found);
+  EXPECT_EQ(api.reviews.exchange(0), 100);
+}
+
+TEST(FederationAccessCost, AnAskerCancelledMidReviewLeavesNoOneWaiting) {
+  asio::io_context io;
+  // A review that answers only once the gate opens (a slow API server); a cancelled asker's
+  // review ends as a real one would: operation_aborted.
+  auto gate = std::make_shared<mk::Signal>(io.get_executor());
+  bool open = false;
+  int sent = 0;
+  AccessChecker ck(
+      [&](json::object) -> asio::awaitable<json::value> {
+        ++sent;
+        while (!open) {
+          co_await gate->wait();
+          auto cs = co_await asio::this_coro::cancellation_state;
+          if (cs.cancelled() != asio::cancellation_type::none)
+            throw boost::system::system_error(asio::error::operation_aborted);
+        }
+        co_return answer(true);
+      },
+      100, 30s);
+  auto s = access_subject(user());
+  AccessQuery q{"get", "ns", "x"};
+  asio::cancellation_signal cancel_first;
+  bool first_failed = false;
+  std::optional<bool> second;
+  asio::co_spawn(io, ck.allowed(s, q),
+                 asio::bind_cancellation_slot(cancel_first.slot(),
+                                              [&](std::exception_ptr e, bool) { first_failed = e != nullptr; }));
+  asio::co_spawn(io, ck.allowed(s, q), [&](std::exception_ptr e, bool v) {
+    EXPECT_FALSE(e);
+    second = v;
+  });
+  io.poll();
+  EXPECT_EQ(sent, 1);  // the second asker joined the first's review
+  cancel_first.emit(asio::cancellation_type::terminal);
+  io.poll();
+  EXPECT_TRUE(first_failed);
+  EXPECT_EQ(sent, 2);  // the second asks for itself instead of waiting for an answer that will not come
+  EXPECT_FALSE(second.has_value());
+  open = true;
+  gate->notify();
+  io.run();
+  EXPECT_EQ(second, true);
+}
+
+TEST(FederationAccessCost, AFailedReviewFailsEveryoneWhoJoinedItAndIsAskedAgainLater) {
+  asio::io_context io;
+  int sent = 0;
+  bool broken = true;
+  AccessChecker ck(
+      [&](json::object) -> asio::awaitable<json::value> {
+        ++sent;
+        auto ex = co_await asio::this_coro::executor;
+        co_await asio::post(ex, use_awaitable);
+        if (broken) mk::fail(Errc::timeout, "no answer");
+        co_return answer(true);
+      },
+      100, 30s);
+  auto s = access_subject(user());
+  AccessQuery q{"list", "ns", ""};
+  int failed = 0;
+  for (int i = 0; i < 3; ++i)
+    asio::co_spawn(io, ck.allowed(s, q), [&](std::exception_ptr e, bool) { failed += e != nullptr; });
+  io.run();
+  EXPECT_EQ(sent, 1);
+  EXPECT_EQ(failed, 3);
+  broken = false;
+  EXPECT_TRUE(auth_test::run(io, ck.allowed(s, q)));
+  EXPECT_EQ(sent, 2);
 }
