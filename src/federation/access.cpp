@@ -219,7 +219,7 @@ boost::asio::awaitable<bool> AccessChecker::allowed(AccessSubject s, AccessQuery
   co_return ok;
 }
 
-boost::asio::awaitable<bool> AccessChecker::review_once(const AccessSubject& s, const AccessQuery& q) {
+boost::asio::awaitable<bool> AccessChecker::review_once(AccessSubject s, AccessQuery q) {
   auto body = review_body(s, q);
   ++reviews_;
   json::value answer;

@@ -142,7 +142,7 @@ class AccessChecker {
   boost::asio::awaitable<std::vector<char>> ask_all(AccessSubject s, std::vector<AccessQuery> qs,
                                                     std::shared_ptr<AccessBudget> budget);
   boost::asio::awaitable<void> batch_worker(std::shared_ptr<Batch> b, AccessSubject s);
-  boost::asio::awaitable<bool> review_once(const AccessSubject& s, const AccessQuery& q);
+  boost::asio::awaitable<bool> review_once(AccessSubject s, AccessQuery q);
 
   Review review_;
   AccessCache cache_;
