@@ -55,6 +55,7 @@ federation::Options federation_options(const Config& c) {
   o.transport.connect_timeout = c.connectivity_timeout;
   o.transport.max_response_bytes = c.max_api_response_bytes;
   o.transport.user_agent = std::string("mcp-kubernetes/") + MCPK_VERSION;
+  o.review_transport = clusters_options(c).transport;  // the management cluster's, with a bucket of its own
   return o;
 }
 

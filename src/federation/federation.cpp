@@ -16,7 +16,12 @@ Federation::Federation(boost::asio::any_io_executor ex, Options o, std::function
     : ex_(std::move(ex)), opts_(std::move(o)), mc_(std::move(mc)), cache_(opts_.cache_max_entries, opts_.cache_ttl),
       access_([this](json::object body) { return review(std::move(body)); }, opts_.access_max_entries,
               opts_.access_ttl) {
-  metrics::Registry::global().set("mcp_kubernetes_wc_auth_mode", {{"mode", mode_name()}}, 1);
+  auto& m = metrics::Registry::global();
+  m.set("mcp_kubernetes_wc_auth_mode", {{"mode", mode_name()}}, 1);
+  // Present from the start (at 0), so a dashboard's rate() has a series before the first check.
+  for (const char* r : {"allowed", "denied", "error"})
+    m.inc("mcp_kubernetes_capi_access_reviews_total", {{"result", r}}, 0);
+  for (const char* r : {"hit", "miss", "shared"}) m.inc("mcp_kubernetes_capi_access_cache_total", {{"result", r}}, 0);
 }
 
 std::string Federation::mode_name() const {
@@ -101,8 +106,17 @@ AccessSubject Federation::access_subject_of(const Identity& who) const {
   return access_subject(who);
 }
 
+std::shared_ptr<k8s::Client> Federation::review_client() {
+  if (!review_client_) {
+    auto mc = mc_();
+    if (!mc) fail(Errc::unavailable, "no management cluster client to send access reviews with");
+    review_client_ = std::make_shared<k8s::Client>(ex_, mc->config(), opts_.review_transport);
+  }
+  return review_client_;
+}
+
 boost::asio::awaitable<json::value> Federation::review(json::object body) {
-  auto mc = mc_();
+  auto mc = review_client();
   auto text = json::serialize(body);
   std::string path = "/apis/authorization.k8s.io/v1/subjectaccessreviews", content_type = "application/json";
   k8s::Query none;
@@ -133,6 +147,7 @@ boost::asio::awaitable<std::vector<ClusterInfo>> Federation::list(std::string la
   try {
     mine = co_await access_.visible(std::move(*subject), std::move(all));
   } catch (const Error& e) {
+    if (e.code() == Errc::too_large) throw;  // the per-call cap: names nothing, says what to do
     failure = e.what();
   }
   if (!failure.empty()) access_check_failed("listing clusters", failure);
@@ -140,28 +155,30 @@ boost::asio::awaitable<std::vector<ClusterInfo>> Federation::list(std::string la
 }
 
 boost::asio::awaitable<ClusterInfo> Federation::find(std::string name, std::string ns, Identity who) {
+  auto budget = std::make_shared<AccessBudget>();
+  co_return co_await find(std::move(name), std::move(ns), std::move(who), std::move(budget));
+}
+
+boost::asio::awaitable<ClusterInfo> Federation::find(std::string name, std::string ns, Identity who,
+                                                     std::shared_ptr<AccessBudget> budget) {
   std::optional<AccessSubject> subject;
   if (checks_access(who)) subject = access_subject_of(who);
   std::string everything;  // named: no temporaries inside co_await (g++ 12)
   auto all = co_await list_all(std::move(everything));
   if (!subject) co_return pick(all, name, ns);
-  // Only the candidates are checked; one the user may not see is not there for them (and does
-  // not make the name ambiguous), so "not found" does not reveal that it exists.
+  // Only clusters the user may see are candidates: one they may not see is not there for them
+  // (and does not make the name ambiguous). The questions asked do not depend on whether the
+  // name exists, so neither the answer nor its cost tells a hidden cluster from a missing one.
   std::vector<ClusterInfo> mine;
-  for (auto& c : all) {
-    if (c.name != name || (!ns.empty() && c.ns != ns)) continue;
-    auto s = *subject;
-    bool ok = false;
-    std::string failure;
-    try {
-      ok = co_await access_.may_get(std::move(s), c);  // not inside a condition (g++ 12)
-    } catch (const Error& e) {
-      failure = e.what();
-    }
-    // Naming nothing but the name the caller gave (not the namespace of a cluster they may not see).
-    if (!failure.empty()) access_check_failed(fmt::format("cluster \"{}\"", name), failure);
-    if (ok) mine.push_back(c);
+  std::string failure;
+  try {
+    mine = co_await access_.named(std::move(*subject), std::move(all), name, ns, std::move(budget));
+  } catch (const Error& e) {
+    if (e.code() == Errc::too_large) throw;  // the per-call cap: names nothing, says what to do
+    failure = e.what();
   }
+  // Naming nothing but the name the caller gave (not the namespace of a cluster they may not see).
+  if (!failure.empty()) access_check_failed(fmt::format("cluster \"{}\"", name), failure);
   co_return pick(mine, name, ns);
 }
 

@@ -44,6 +44,10 @@ struct Options {
   std::chrono::milliseconds access_ttl{30000};
   // Users x namespaces x (list + a few gets); ~300 bytes each, so at most a few MB.
   std::size_t access_max_entries = 10000;
+  // The reviews' own client (the management cluster's server and credentials): its own rate
+  // limit and connections, so a burst of reviews never waits on, or drains, the management
+  // client's --qps-limit budget. App gives it the management client's options.
+  k8s::TransportOptions review_transport;
 };
 
 class Federation {
@@ -65,7 +69,11 @@ class Federation {
   // One cluster by name (and namespace when given) that `who` may see. Errc::not_found naming
   // capi_list_clusters, the same for a cluster `who` may not see as for a missing one;
   // Errc::invalid_argument listing the namespaces when the name is in several.
+  // The access check asks the same questions whether or not the name exists (AccessChecker::named).
   boost::asio::awaitable<ClusterInfo> find(std::string name, std::string ns, Identity who);
+  // The same, drawing on `budget` (the names of one fleet call share one).
+  boost::asio::awaitable<ClusterInfo> find(std::string name, std::string ns, Identity who,
+                                           std::shared_ptr<AccessBudget> budget);
   // Whether calls for `who` are limited by the management cluster's RBAC (a signed-in user,
   // or any call when OAuth is on, and --capi-access-check rbac).
   bool checks_access(const Identity& who) const;
@@ -79,6 +87,8 @@ class Federation {
   void impersonate(k8s::RestConfig& rc, const Identity& who) const;
   ClientCache& cache() { return cache_; }
   AccessChecker& access() { return access_; }
+  // The client reviews are sent with (made on first use from the management client's config).
+  std::shared_ptr<k8s::Client> review_client();
 
  private:
   boost::asio::awaitable<std::vector<ClusterInfo>> list_all(std::string label_selector);
@@ -94,6 +104,7 @@ class Federation {
   std::function<std::shared_ptr<k8s::Client>()> mc_;
   ClientCache cache_;
   AccessChecker access_;
+  std::shared_ptr<k8s::Client> review_client_;
   std::vector<ClusterInfo> listed_;
   std::chrono::steady_clock::time_point listed_at_{};
   bool have_list_ = false;

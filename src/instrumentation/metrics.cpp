@@ -130,6 +130,11 @@ void register_standard_metrics() {
   r.describe("mcp_kubernetes_wc_auth_mode", "gauge", "How workload clusters are reached (1 for the mode in use).");
   r.describe("mcp_kubernetes_fleet_calls_total", "counter",
              "Fleet-wide tool calls by outcome (ok: every cluster answered, partial, failed).");
+  r.describe("mcp_kubernetes_capi_access_reviews_total", "counter",
+             "SubjectAccessReviews sent for the access check on Cluster objects, by result (allowed, denied, error).");
+  r.describe("mcp_kubernetes_capi_access_cache_total", "counter",
+             "Access-check questions by how they were answered (hit: cache, miss: a review sent, shared: joined one "
+             "in flight).");
   r.set("active_port_forward_sessions", {}, 0);
 }
 

@@ -219,13 +219,14 @@ boost::asio::awaitable<mcp::ToolResult> run_fleet(Env& env, const Handler& handl
   std::vector<federation::ClusterInfo> chosen;
   std::vector<ClusterOutcome> missing;
   if (target.kind == ClusterTarget::Kind::list) {
-    // Each name among the clusters `who` may see (only these are checked, not the whole fleet):
-    // a hidden one is "not found", like a missing one.
+    // Each name among the clusters `who` may see: a hidden one is "not found", like a missing
+    // one. The names share one call's budget of access reviews.
+    auto budget = std::make_shared<federation::AccessBudget>();
     for (auto& name : target.names) {
       std::string why;
       try {
         std::string n = name, any_ns;  // named: no temporaries inside co_await (g++ 12)
-        auto info = co_await fed->find(std::move(n), std::move(any_ns), who);
+        auto info = co_await fed->find(std::move(n), std::move(any_ns), who, budget);
         chosen.push_back(std::move(info));
       } catch (const Error& e) {
         why = fmt::format("{}: {}", to_string(e.code()), e.what());

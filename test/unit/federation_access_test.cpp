@@ -1,5 +1,5 @@
 // Who may see which Cluster objects: the SubjectAccessReview asked (body, answer), the bounded
-// decision cache, and the checker's order (namespace list first, then per-object get) with a
+// decision cache, and the checker's order (list everywhere, per namespace, then per-object get) with a
 // fake review standing in for the management cluster; failed reviews fail closed. Also the
 // email_verified claim: read from the ID token, kept in the grant, refused for impersonation.
 #include "auth/provider.hpp"
@@ -152,7 +152,7 @@ TEST(FederationAccess, CacheTtlBoundAndKey) {
   EXPECT_EQ(c.get(a, {"get", "ns", "3"}), true);
 }
 
-TEST(FederationAccess, ListingAsksPerNamespaceThenPerObject) {
+TEST(FederationAccess, ListingAsksEverywhereThenPerNamespaceThenPerObject) {
   boost::asio::io_context io;
   FakeMc mc;
   // org-a: may list; org-b: may get b1 only; org-c: nothing.
@@ -163,30 +163,42 @@ TEST(FederationAccess, ListingAsksPerNamespaceThenPerObject) {
   auto s = access_subject(alice());
   auto seen = auth_test::run(io, ck.visible(s, all));
   EXPECT_EQ(names(seen), (std::vector<std::string>{"org-a/a1", "org-a/a2", "org-a/a3", "org-b/b1"}));
-  // 3 namespace lists + b1, b2, c1 (a1..a3 needed no question of their own).
-  EXPECT_EQ(ck.reviews(), 6u);
+  // The cluster-wide list, 3 namespace lists, then b1, b2, c1 (a1..a3 needed no question of their own).
+  EXPECT_EQ(ck.reviews(), 7u);
   EXPECT_EQ(mc.asked.front().at("spec").at("user").as_string(), "alice@example.com");
+  EXPECT_EQ(mc.asked.front().at("spec").at("resourceAttributes").at("namespace").as_string(), "");
   // The same listing again is answered from the cache.
   auto again = auth_test::run(io, ck.visible(s, all));
   EXPECT_EQ(names(again), names(seen));
-  EXPECT_EQ(ck.reviews(), 6u);
-  // One object: get, else the namespace's list (what a listing shows, cluster: X accepts).
-  EXPECT_TRUE(auth_test::run(io, ck.may_get(s, cluster("org-a", "a2"))));
-  EXPECT_TRUE(auth_test::run(io, ck.may_get(s, cluster("org-b", "b1"))));
-  EXPECT_FALSE(auth_test::run(io, ck.may_get(s, cluster("org-b", "b2"))));
-  EXPECT_FALSE(auth_test::run(io, ck.may_get(s, cluster("org-c", "c1"))));
-  // A fresh checker: one object costs the namespace's list first (it serves the namespace's
-  // other clusters too), and a get only where that list is refused.
+  EXPECT_EQ(ck.reviews(), 7u);
+  // One name: what a listing shows, cluster: X accepts.
+  auto one = [&](AccessChecker& c, std::string name, std::string ns) {
+    return names(auth_test::run(io, c.named(s, all, name, ns)));
+  };
+  EXPECT_EQ(one(ck, "a2", ""), (std::vector<std::string>{"org-a/a2"}));
+  EXPECT_EQ(one(ck, "b1", ""), (std::vector<std::string>{"org-b/b1"}));
+  EXPECT_TRUE(one(ck, "b2", "").empty());
+  EXPECT_TRUE(one(ck, "c1", "org-c").empty());
+  // A fresh checker: a name costs the cluster-wide list, each namespace's list (they serve the
+  // namespace's other clusters too), and a get of the name where that list is refused.
   AccessChecker fresh(mc.review(), 100, std::chrono::seconds(30));
-  EXPECT_TRUE(auth_test::run(io, fresh.may_get(s, cluster("org-a", "a1"))));
-  EXPECT_TRUE(auth_test::run(io, fresh.may_get(s, cluster("org-a", "a2"))));
-  EXPECT_EQ(fresh.reviews(), 1u);
-  EXPECT_TRUE(auth_test::run(io, fresh.may_get(s, cluster("org-b", "b1"))));
-  EXPECT_EQ(fresh.reviews(), 3u);  // list org-b (no), get b1 (yes)
+  EXPECT_EQ(one(fresh, "a1", "org-a"), (std::vector<std::string>{"org-a/a1"}));
+  EXPECT_EQ(fresh.reviews(), 2u);  // list everywhere (no), list org-a (yes)
+  EXPECT_EQ(one(fresh, "a2", "org-a"), (std::vector<std::string>{"org-a/a2"}));
+  EXPECT_EQ(fresh.reviews(), 2u);
+  EXPECT_EQ(one(fresh, "b1", ""), (std::vector<std::string>{"org-b/b1"}));
+  EXPECT_EQ(fresh.reviews(), 6u);  // list org-b, list org-c (no); get org-b/b1 (yes), get org-c/b1 (no)
+  // Allowed to list everywhere: one review shows everything.
+  FakeMc wide;
+  wide.allow = {"list  "};
+  AccessChecker w(wide.review(), 100, std::chrono::seconds(30));
+  EXPECT_EQ(names(auth_test::run(io, w.visible(s, all))).size(), all.size());
+  EXPECT_EQ(one(w, "c1", ""), (std::vector<std::string>{"org-c/c1"}));
+  EXPECT_EQ(w.reviews(), 1u);
   // Another user (groups) is asked about afresh.
   auto other = access_subject(alice({"ops"}));
   auth_test::run(io, ck.visible(other, all));
-  EXPECT_GT(ck.reviews(), 8u);
+  EXPECT_GT(ck.reviews(), 11u);
 }
 
 TEST(FederationAccess, FailedReviewFailsClosedAndIsNotCached) {
@@ -199,13 +211,13 @@ TEST(FederationAccess, FailedReviewFailsClosedAndIsNotCached) {
   std::vector<ClusterInfo> all{cluster("org-a", "a1")};
   std::string what;
   EXPECT_EQ(code_of([&] { auth_test::run(io, ck.visible(s, all)); }, &what), Errc::timeout);
-  EXPECT_NE(what.find("SubjectAccessReview: list clusters.cluster.x-k8s.io org-a for alice@example.com"),
+  EXPECT_NE(what.find("SubjectAccessReview: list clusters.cluster.x-k8s.io in all namespaces for alice@example.com"),
             std::string::npos)
       << what;
   EXPECT_EQ(ck.cache().size(), 0u);
   // The server may not create reviews: its configuration, named as such (not the user's "forbidden").
   mc.fail = [] { mk::fail(Errc::forbidden, "subjectaccessreviews.authorization.k8s.io is forbidden"); };
-  EXPECT_EQ(code_of([&] { auth_test::run(io, ck.may_get(s, cluster("org-a", "a1"))); }, &what), Errc::unavailable);
+  EXPECT_EQ(code_of([&] { auth_test::run(io, ck.named(s, all, "a1", "")); }, &what), Errc::unavailable);
   EXPECT_NE(what.find("needs create on subjectaccessreviews"), std::string::npos) << what;
   // An answer without a status is a failure too, not a "no".
   mc.fail = {};

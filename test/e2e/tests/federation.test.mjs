@@ -359,21 +359,88 @@ describe("Cluster objects only as the management cluster's RBAC allows (--capi-a
       // holding clusters) go to the server's log, with the hint for the operator.
       assert.match(list, /listing clusters: the access check on Cluster objects could not be made/);
       assert.doesNotMatch(list, /org-acme|org-beta/);
-      assert.match(s.stderr(), /SubjectAccessReview: list clusters\.cluster\.x-k8s\.io org-acme for viewer@example\.com/);
+      // (The cluster-wide list is asked first: one answer would serve every cluster.)
+      assert.match(s.stderr(), /SubjectAccessReview: list clusters\.cluster\.x-k8s\.io in all namespaces for viewer@example\.com/);
       assert.match(s.stderr(), /needs create on subjectaccessreviews/);
       assert.doesNotMatch(list, /wc[123]\b/);
       const one = await errCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc3' });
-      // (The namespace's list is asked first: one answer serves every cluster there.)
-      // A hidden cluster's failed check names nothing but the name asked for: not its namespace.
+      // A cluster's failed check names nothing but the name asked for: not its namespace; and a
+      // missing name fails the same way (the same reviews are asked whether it exists or not).
       assert.match(one, /cluster "wc3": the access check on Cluster objects could not be made/);
       assert.doesNotMatch(one, /org-beta/);
-      assert.match(s.stderr(), /SubjectAccessReview: list clusters\.cluster\.x-k8s\.io org-beta for viewer@example\.com/);
       assert.doesNotMatch(one, /wc-identity/);
+      const missing = await errCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: 'wc9' });
+      assert.equal(one.replaceAll('wc3', 'X'), missing.replaceAll('wc9', 'X'));
       const fleet = await errCall(v, 'k8s_list_resources', { resourceType: 'namespaces', cluster: '*' });
       assert.match(fleet, /the access check on Cluster objects could not be made/);
       assert.doesNotMatch(fleet, /org-acme|org-beta/);
     } finally {
       kubectl(['delete', 'clusterrolebinding,clusterrole', name, '--ignore-not-found'], { kubeconfig: env.KUBECONFIG_C0 });
+    }
+  });
+
+  // The access check's metrics on a server: reviews sent by result, cache use.
+  const accessMetrics = async (s) => {
+    const m = await (await fetch(`${s.base}/metrics`)).text();
+    const v = (family, result) => Number((m.match(new RegExp(`^mcp_kubernetes_capi_access_${family}_total\\{result="${result}"\\} (\\S+)$`, 'm')) || [])[1] ?? NaN);
+    const out = { allowed: v('reviews', 'allowed'), denied: v('reviews', 'denied'), error: v('reviews', 'error'),
+      hit: v('cache', 'hit'), miss: v('cache', 'miss') };
+    out.reviews = out.allowed + out.denied + out.error;
+    return out;
+  };
+
+  test('cluster: <hidden> and cluster: <missing> cost the same reviews and answer the same (fresh servers)', async () => {
+    const cost = async (name) => {
+      const s = await oauthServer([]);
+      const before = await accessMetrics(s);
+      assert.deepEqual(before, { allowed: 0, denied: 0, error: 0, hit: 0, miss: 0, reviews: 0 }, 'present at 0 from start-up');
+      const v = await user(s, 'viewer@example.com');
+      const t = await errCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: name });
+      return { text: t.replaceAll(name, 'X'), reviews: (await accessMetrics(s)).reviews };
+    };
+    const hidden = await cost('wc2');
+    const missing = await cost('wc9');
+    assert.match(hidden.text, /cluster "X" not found/);
+    assert.deepEqual(hidden, missing);
+    // list everywhere (no), org-acme (no), org-beta (yes), get org-acme/<name> (no).
+    assert.equal(hidden.reviews, 4);
+  });
+
+  test('a restricted user facing 300 more Cluster objects: one call sends a bounded number of reviews, then fails closed', async () => {
+    const env = clusterEnv();
+    const NS = 'acc-many';
+    const items = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }];
+    for (let i = 0; i < 300; i++) {
+      items.push({ apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster', metadata: { name: `many-${i}`, namespace: NS },
+        spec: { controlPlaneEndpoint: { host: '127.0.0.1', port: 1 } } });
+    }
+    kubectl(['apply', '-f', '-'], { kubeconfig: env.KUBECONFIG_C0, input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) });
+    try {
+      const s = await oauthServer([]);
+      const v = await user(s, 'viewer@example.com');
+      const a = await user(s, 'admin@example.com');
+      // The viewer may list in org-beta and get org-acme/wc1 only: 302 objects would need a get
+      // each. The namespaces' lists fit in the cap, the gets do not: the call fails, none sent.
+      const list = await errCall(v, 'capi_list_clusters', {});
+      assert.match(list, /TooLarge: .*more than 256 access reviews in this one call/);
+      assert.doesNotMatch(list, /acc-many|many-\d|org-acme|org-beta/);
+      let m = await accessMetrics(s);
+      assert.deepEqual([m.allowed, m.denied, m.error], [1, 3, 0], 'list everywhere, org-acme, acc-many (no), org-beta (yes)');
+      const fleet = await errCall(v, 'k8s_list_resources', { resourceType: 'namespaces', cluster: '*' });
+      assert.match(fleet, /TooLarge/);
+      assert.equal((await accessMetrics(s)).reviews, 4, 'the refused fleet call sent nothing more (answers cached)');
+      // Narrowed by a label selector, the same user lists what they may see.
+      const sel = await okCall(v, 'capi_list_clusters', { labelSelector: 'mcp-test/ground=federation' });
+      assert.deepEqual(sel.data.clusters.map((c) => c.name), ['wc1', 'wc3']);
+      // A user who may list everywhere: one review for all 303.
+      const before = (await accessMetrics(s)).reviews;
+      const all = await okCall(a, 'capi_list_clusters', { limit: 500 });
+      assert.equal(all.data.total, 303);
+      m = await accessMetrics(s);
+      assert.equal(m.reviews - before, 1);
+      assert.ok(m.hit >= 4, 'the refused fleet call was answered from the cache');
+    } finally {
+      kubectl(['delete', 'namespace', NS, '--wait=true', '--timeout=120s'], { kubeconfig: env.KUBECONFIG_C0 });
     }
   });
 
