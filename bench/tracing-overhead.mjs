@@ -21,7 +21,7 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runLoad, freePort } from './lib/load.mjs';
+import { runLoad, freePort, procSample } from './lib/load.mjs';
 import { UNTHROTTLED } from './lib/servers.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -109,6 +109,9 @@ try {
     }
   }
 } finally {
+  // The collector's own CPU (it ingests only in the traced rounds): what its share of the two
+  // cores takes from the API server and the load generator, which a remote collector would not.
+  var collectorCpuS = jaeger ? procSample(jaeger.pid)?.cpuS ?? null : null;
   var spans = jaeger ? await (await fetch(`http://127.0.0.1:${q}/api/services`).catch(() => null))?.json().catch(() => null) : null;
   jaeger?.kill('SIGTERM');
   discard?.close();
@@ -128,6 +131,7 @@ console.log(JSON.stringify({
   pairedCpuRatioMedian: med(pairedCpu), pairedCpuRatios: pairedCpu.map((x) => Number(x.toFixed(3))),
   collector, collectorNice: collector === 'jaeger' ? Number(niceLevel) : null, serverCpu: serverCpu ?? null,
   ...(discard ? { discardedBatches: sink.requests, discardedBytes: sink.bytes } : {}),
+  ...(collectorCpuS !== null ? { collectorCpuMsPerTracedCall: (1000 * collectorCpuS) / (sessions * calls * rounds) } : {}),
   spansExported: results.traced.reduce((a, o) => a + counter(o.metricsText, 'otel_spans_exported_total'), 0),
   spansDropped: results.traced.reduce((a, o) => a + counter(o.metricsText, 'otel_spans_dropped_total'), 0),
   untracedCpuMsPerCall: cpu('untraced'), tracedCpuMsPerCall: cpu('traced'),

@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
     *) TARGETS+=("$1"); shift ;;
   esac
 done
-ALL=(jsonrpc http kubeconfig manifest schema websocket spdy spdy_session jwt_verify)
+ALL=(jsonrpc http kubeconfig manifest schema websocket spdy spdy_session jwt_verify otlp)
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}

@@ -14,7 +14,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <iterator>
 
 namespace mk::trace {
 namespace json = boost::json;
@@ -64,9 +63,9 @@ void put_str(std::string& out, std::string_view v) {
   out += '"';
 }
 
-template <class Int>
-void put_int(std::string& out, Int i) {
-  char buf[24];
+template <class Number>
+void put_number(std::string& out, Number i) {
+  char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, i);
   out.append(buf, r.ptr);
 }
@@ -86,7 +85,7 @@ void put_hex(std::string& out, const std::array<std::uint8_t, N>& id) {
 void put_double(std::string& out, double d) {
   if (std::isnan(d)) out += "\"NaN\"";  // proto3 JSON's spellings of what JSON numbers cannot hold
   else if (std::isinf(d)) out += d > 0 ? "\"Infinity\"" : "\"-Infinity\"";
-  else fmt::format_to(std::back_inserter(out), "{}", d);
+  else put_number(out, d);  // std::to_chars: the shortest text that reads back as `d`
 }
 
 void put_value(std::string& out, const AttrValue& v) {
@@ -95,7 +94,7 @@ void put_value(std::string& out, const AttrValue& v) {
     put_str(out, *s);
   } else if (auto* i = std::get_if<std::int64_t>(&v)) {
     out += "{\"intValue\":\"";  // int64: a string
-    put_int(out, *i);
+    put_number(out, *i);
     out += '"';
   } else if (auto* d = std::get_if<double>(&v)) {
     out += "{\"doubleValue\":";
@@ -130,12 +129,12 @@ void put_span(std::string& out, const SpanData& s) {
   out += ",\"name\":";
   put_str(out, s.name);
   out += ",\"kind\":";
-  put_int(out, static_cast<int>(s.kind));
+  put_number(out, static_cast<int>(s.kind));
   // fixed64: decimal strings
   out += ",\"startTimeUnixNano\":\"";
-  put_int(out, s.start_ns);
+  put_number(out, s.start_ns);
   out += "\",\"endTimeUnixNano\":\"";
-  put_int(out, s.end_ns);
+  put_number(out, s.end_ns);
   out += "\",\"attributes\":[";
   auto& attributes = s.attributes();
   for (std::size_t i = 0; i < attributes.size(); ++i) {
@@ -145,7 +144,7 @@ void put_span(std::string& out, const SpanData& s) {
   out += ']';
   if (s.dropped_attributes) {
     out += ",\"droppedAttributesCount\":";
-    put_int(out, s.dropped_attributes);
+    put_number(out, s.dropped_attributes);
   }
   if (!s.links.empty()) {
     out += ",\"links\":[";
@@ -165,7 +164,7 @@ void put_span(std::string& out, const SpanData& s) {
     out += ']';
   }
   out += ",\"status\":{\"code\":";
-  put_int(out, static_cast<int>(s.status));
+  put_number(out, static_cast<int>(s.status));
   if (!s.status_message.empty()) {
     out += ",\"message\":";
     put_str(out, s.status_message);
