@@ -13,6 +13,7 @@
 #include "util/signal.hpp"
 
 #include "auth_test_util.hpp"
+#include "code_of.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/as_tuple.hpp>
@@ -97,18 +98,6 @@ std::vector<ClusterInfo> fleet(int namespaces, int per_namespace) {
     for (int i = 0; i < per_namespace; ++i)
       out.push_back(cluster(fmt::format("org-{:04}", n), fmt::format("c{}-{}", n, i)));
   return out;
-}
-
-template <class F>
-Errc code_of(F&& f, std::string* what = nullptr) {
-  try {
-    f();
-  } catch (const mk::Error& e) {
-    if (what) *what = e.what();
-    return e.code();
-  }
-  ADD_FAILURE() << "no error";
-  return Errc::internal;
 }
 
 double metric(const std::string& family, const std::string& labels) {

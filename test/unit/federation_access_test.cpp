@@ -9,6 +9,7 @@
 #include "util/error.hpp"
 
 #include "auth_test_util.hpp"
+#include "code_of.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
@@ -27,18 +28,6 @@ mk::Identity alice(std::vector<std::string> groups = {"dev"}) {
           .groups = std::move(groups),
           .upstream_token = "",
           .email_verified = true};
-}
-
-template <class F>
-Errc code_of(F&& f, std::string* what = nullptr) {
-  try {
-    f();
-  } catch (const mk::Error& e) {
-    if (what) *what = e.what();
-    return e.code();
-  }
-  ADD_FAILURE() << "no error";
-  return Errc::internal;
 }
 
 ClusterInfo cluster(std::string ns, std::string name) {
