@@ -13,7 +13,8 @@
 //          node bench/tracing-overhead.mjs
 // Env: TRACE_BENCH_SESSIONS (16), TRACE_BENCH_CALLS (200 per session), TRACE_BENCH_ROUNDS (3),
 //      TRACE_BENCH_COLLECTOR (jaeger; discard: see below), TRACE_BENCH_COLLECTOR_NICE (19; 0 runs
-//      the collector at the server's priority),
+//      the collector at the server's priority), TRACE_BENCH_SAMPLER (the traced series'
+//      OTEL_TRACES_SAMPLER; always_off = propagation only),
 //      TRACE_BENCH_SERVER_CPU (unset; e.g. 1: the server under test runs on that CPU, and this
 //      process (the load) and the collector on the others, so their work stays off its core).
 import { execFileSync, spawn } from 'node:child_process';
@@ -34,6 +35,12 @@ const bin = process.env.MCPK_BIN || path.join(root, 'build/mcp-kubernetes');
 const sessions = Number(process.env.TRACE_BENCH_SESSIONS || 16);
 const calls = Number(process.env.TRACE_BENCH_CALLS || 200);
 const rounds = Number(process.env.TRACE_BENCH_ROUNDS || 3);
+// alternate: the two servers one after the other in each round (order alternating);
+// concurrent: both at once for TRACE_BENCH_SECONDS each round (see the loop below).
+const mode = process.env.TRACE_BENCH_MODE || 'alternate';
+if (!['alternate', 'concurrent'].includes(mode)) throw new Error('TRACE_BENCH_MODE: alternate or concurrent');
+const windowMs = 1000 * Number(process.env.TRACE_BENCH_SECONDS || 10);
+const maxCalls = 100000;  // per session in a concurrent window: the window, not this, ends it
 const kubectl = (args) => execFileSync(env.KUBECTL, args, { env: { ...process.env, KUBECONFIG: env.KUBECONFIG }, encoding: 'utf8' });
 const log = (m) => process.stderr.write(`[tracing-overhead] ${m}\n`);
 
@@ -54,6 +61,9 @@ const jaegerBin = collector !== 'jaeger' ? null : process.env.JAEGER_BIN ||
 let [q, g, otlp] = [await freePort(), await freePort(), await freePort()];
 const niceLevel = String(Number(process.env.TRACE_BENCH_COLLECTOR_NICE ?? 19));
 const serverCpu = process.env.TRACE_BENCH_SERVER_CPU;
+// TRACE_BENCH_SAMPLER=always_off: tracing on but nothing sampled, i.e. the cost of context
+// propagation alone (the traced series' OTEL_TRACES_SAMPLER; default: the server's default).
+const sampler = process.env.TRACE_BENCH_SAMPLER || '';
 const otherCpus = serverCpu === undefined ? null
   : os.cpus().map((_, i) => i).filter((i) => String(i) !== serverCpu).join(',');
 if (otherCpus) execFileSync('taskset', ['-a', '-p', '-c', otherCpus, String(process.pid)], { stdio: 'ignore' });
@@ -89,7 +99,8 @@ const spec = (traced) => ({
   env: {
     PATH: process.env.PATH, HOME: process.env.HOME || '/root', KUBECONFIG: env.KUBECONFIG,
     ...(traced ? { TRACING_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlp}`,
-      OTEL_TRACES_SAMPLER_ARG: '1.0', OTEL_SERVICE_NAME: 'mcpk-bench' } : {}),
+      OTEL_TRACES_SAMPLER_ARG: '1.0', OTEL_SERVICE_NAME: 'mcpk-bench',
+      ...(sampler ? { OTEL_TRACES_SAMPLER: sampler } : {}) } : {}),
   },
   get: (n, name) => ['k8s_get_resource', { resourceType: 'configmaps', namespace: n, name }],
   scrapeMetrics: traced,
@@ -100,12 +111,26 @@ const counter = (text, name) => (text ?? '').split('\n').filter((l) => l.startsW
 const results = { untraced: [], traced: [] };
 try {
   for (let r = 0; r < rounds; r++) {
-    for (const traced of r % 2 ? [true, false] : [false, true]) {
-      const s = spec(traced);
-      const out = await runLoad(s, { sessions, calls, ns, podNames: names, budgetMs: 300000, callTimeoutMs: 60000, settleMs: 500, log });
-      log(`round ${r + 1} ${s.key}: ${out.callsPerS.toFixed(0)} calls/s, p50 ${out.p50.toFixed(2)} ms, ` +
-        `server CPU ${out.serverCpuMsPerCall.toFixed(3)} ms/call, errors ${out.errors}`);
-      results[s.key].push(out);
+    const order = r % 2 ? [true, false] : [false, true];
+    const report = (s, out) => log(`round ${r + 1} ${s.key}: ${out.callsPerS.toFixed(0)} calls/s, p50 ${out.p50.toFixed(2)} ms, ` +
+      `server CPU ${out.serverCpuMsPerCall.toFixed(3)} ms/call, errors ${out.errors}`);
+    if (mode === 'concurrent') {
+      // Both servers at once, each with its own sessions, their timed windows started together:
+      // whatever the machine does during the window (frequency, steal, the API server's state)
+      // hits both alike, so the per-round ratio measures tracing and not drift.
+      let ready = 0, release;
+      const all = new Promise((res) => { release = res; });
+      const gate = () => { if (++ready === 2) release(); return all; };
+      const outs = await Promise.all(order.map((traced) => runLoad(spec(traced), {
+        sessions, calls: maxCalls, ns, podNames: names, budgetMs: windowMs, callTimeoutMs: 60000, settleMs: 500, log, gate })));
+      order.forEach((traced, i) => { const s = spec(traced); report(s, outs[i]); results[s.key].push(outs[i]); });
+    } else {
+      for (const traced of order) {
+        const s = spec(traced);
+        const out = await runLoad(s, { sessions, calls, ns, podNames: names, budgetMs: 300000, callTimeoutMs: 60000, settleMs: 500, log });
+        report(s, out);
+        results[s.key].push(out);
+      }
     }
   }
 } finally {
@@ -118,23 +143,40 @@ try {
   kubectl(['delete', 'namespace', ns, '--wait=false']);
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+// A 95 % interval for the median of `xs` (percentile bootstrap, 2000 resamples, a fixed seed so
+// the same data gives the same interval): how far the figure can be trusted, given the noise.
+const medianCi = (xs) => {
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const ms = Array.from({ length: 2000 }, () => med(xs.map(() => xs[Math.floor(rand() * xs.length)]))).sort((a, b) => a - b);
+  return [Number(ms[50].toFixed(3)), Number(ms[1949].toFixed(3))];
+};
 const cps = (k) => med(results[k].map((o) => o.callsPerS));
 const cpu = (k) => med(results[k].map((o) => o.serverCpuMsPerCall));
 // Rounds alternate which series goes first; pair each round's two runs.
 const paired = results.traced.map((t, i) => t.callsPerS / results.untraced[i].callsPerS);
 const pairedCpu = results.traced.map((t, i) => t.serverCpuMsPerCall / results.untraced[i].serverCpuMsPerCall);
 console.log(JSON.stringify({
-  sessions, calls, rounds,
+  sessions, calls: mode === 'concurrent' ? null : calls, mode, windowS: mode === 'concurrent' ? windowMs / 1000 : null, rounds,
   untracedCallsPerS: cps('untraced'), tracedCallsPerS: cps('traced'),
   ratio: cps('traced') / cps('untraced'),
-  pairedRatioMedian: med(paired), pairedRatios: paired.map((x) => Number(x.toFixed(3))),
-  pairedCpuRatioMedian: med(pairedCpu), pairedCpuRatios: pairedCpu.map((x) => Number(x.toFixed(3))),
-  collector, collectorNice: collector === 'jaeger' ? Number(niceLevel) : null, serverCpu: serverCpu ?? null,
+  pairedRatioMedian: med(paired), pairedRatioCi95: medianCi(paired), pairedRatios: paired.map((x) => Number(x.toFixed(3))),
+  pairedCpuRatioMedian: med(pairedCpu), pairedCpuRatioCi95: medianCi(pairedCpu),
+  pairedCpuRatios: pairedCpu.map((x) => Number(x.toFixed(3))),
+  collector, sampler: sampler || null, collectorNice: collector === 'jaeger' ? Number(niceLevel) : null, serverCpu: serverCpu ?? null,
   ...(discard ? { discardedBatches: sink.requests, discardedBytes: sink.bytes } : {}),
   ...(collectorCpuS !== null ? { collectorCpuMsPerTracedCall: (1000 * collectorCpuS) / (sessions * calls * rounds) } : {}),
   spansExported: results.traced.reduce((a, o) => a + counter(o.metricsText, 'otel_spans_exported_total'), 0),
   spansDropped: results.traced.reduce((a, o) => a + counter(o.metricsText, 'otel_spans_dropped_total'), 0),
   untracedCpuMsPerCall: cpu('untraced'), tracedCpuMsPerCall: cpu('traced'),
+  // Where the server's CPU goes, per thread name and user/system, median over the rounds.
+  threadCpuMsPerCall: Object.fromEntries(['untraced', 'traced'].map((k) => {
+    const names = [...new Set(results[k].flatMap((o) => Object.keys(o.threadCpuMsPerCall ?? {})))];
+    return [k, Object.fromEntries(names.map((n) => [n, {
+      user: med(results[k].map((o) => o.threadCpuMsPerCall?.[n]?.user ?? 0)),
+      sys: med(results[k].map((o) => o.threadCpuMsPerCall?.[n]?.sys ?? 0)),
+    }]))];
+  })),
   errors: [...results.untraced, ...results.traced].reduce((a, o) => a + o.errors, 0),
   jaegerServices: spans?.data ?? null,
 }, null, 2));

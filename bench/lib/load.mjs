@@ -35,6 +35,28 @@ export function procSample(pid) {
   }
 }
 
+// CPU seconds (user, system) of each of a process's threads, summed by thread name (/proc/<pid>/
+// task/<tid>/stat); {} when gone. Says which thread a cost is in: the main (I/O) thread, or a
+// background one (otel-export, metrics-export, the blocking pools).
+export function threadCpu(pid) {
+  const out = {};
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        // The main thread (tid = pid) runs the I/O loop; others share its name unless named.
+        const comm = String(tid) === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const t = (out[comm] ??= { userS: 0, sysS: 0, threads: 0 });
+        t.userS += Number(f[11]) / CLK_TCK;
+        t.sysS += Number(f[12]) / CLK_TCK;
+        t.threads++;
+      } catch {}
+    }
+  } catch {}
+  return out;
+}
+
 // Host-wide count of TCP connections opened so far (`Tcp: ActiveOpens` of /proc/net/snmp). The
 // delta over the load window is, in practice, the server's new connections to kube-apiserver:
 // the client's connections are all open before the window starts.
@@ -88,7 +110,9 @@ export async function startHttpServer(spec, port, timeoutMs = 30000) {
 }
 
 // Runs the load against one server; returns the measurements (see the fields below).
-export async function runLoad(spec, { sessions, calls, ns, podNames, budgetMs, callTimeoutMs, sampleMs = 250, settleMs = 2000, log }) {
+// `gate`: awaited after the warm-up, just before the timed window (a barrier that lets two
+// servers' windows start together; the window then ends at `budgetMs` or after `calls`).
+export async function runLoad(spec, { sessions, calls, ns, podNames, budgetMs, callTimeoutMs, sampleMs = 250, settleMs = 2000, log, gate }) {
   const port = await freePort();
   const srv = await startHttpServer(spec, port);
   const pid = srv.proc.pid;
@@ -108,6 +132,7 @@ export async function runLoad(spec, { sessions, calls, ns, podNames, budgetMs, c
     out.openAllMs = nsToMs(process.hrtime.bigint() - tOpen);
     await Promise.all(ss.map((s, i) => s.callTool(...spec.get(ns, podNames[i % podNames.length]), callTimeoutMs)));
     out.opened = procSample(pid);
+    if (gate) await gate();
 
     const latencies = new Float64Array(sessions * calls);
     let done = 0;
@@ -120,6 +145,7 @@ export async function runLoad(spec, { sessions, calls, ns, podNames, budgetMs, c
     }, sampleMs);
     const cpu0 = process.cpuUsage();
     const srvCpu0 = procSample(pid)?.cpuS;
+    const threads0 = threadCpu(pid);
     const opens0 = tcpActiveOpens();
     const t0 = process.hrtime.bigint();
     stopAt = Date.now() + budgetMs;
@@ -148,6 +174,7 @@ export async function runLoad(spec, { sessions, calls, ns, podNames, budgetMs, c
     clearInterval(sampler);
     sampler = null;
     out.end = procSample(pid);
+    const threads1 = threadCpu(pid);
     out.half = progressMarks[0] || null;
 
     const lat = Array.from(latencies.subarray(0, done));
@@ -162,6 +189,13 @@ export async function runLoad(spec, { sessions, calls, ns, podNames, budgetMs, c
     out.clientCpuS = (cpu.user + cpu.system) / 1e6;
     out.serverCpuS = num(out.end?.cpuS) && num(srvCpu0) ? out.end.cpuS - srvCpu0 : NaN;
     out.serverCpuMsPerCall = done ? (out.serverCpuS * 1000) / done : NaN;
+    // Per thread name: user and system CPU per call over the load window (threads that ended
+    // inside the window are missing; the server's pools live as long as the process).
+    out.threadCpuMsPerCall = Object.fromEntries(Object.entries(threads1).map(([comm, t]) => {
+      const b = threads0[comm] ?? { userS: 0, sysS: 0 };
+      const per = (x) => (done ? Number(((x * 1000) / done).toFixed(4)) : NaN);
+      return [comm, { user: per(t.userS - b.userS), sys: per(t.sysS - b.sysS), threads: t.threads }];
+    }));
     const during = samples.filter(Boolean);
     out.during = {
       n: during.length,

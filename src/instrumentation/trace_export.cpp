@@ -15,6 +15,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include <pthread.h>
+
 namespace mk::trace {
 namespace json = boost::json;
 
@@ -283,6 +285,8 @@ bool StreamExporter::export_batch(const std::vector<std::unique_ptr<SpanData>>& 
 BatchProcessor::BatchProcessor(std::unique_ptr<SpanExporter> exporter, BatchOptions opts)
     : exporter_(std::move(exporter)), opts_(opts) {
   opts_.max_batch = std::max<std::size_t>(1, std::min(opts_.max_batch, opts_.max_queue));
+  max_pooled_ = opts_.max_batch;
+  pool_.reserve(max_pooled_);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -344,6 +348,8 @@ std::uint64_t BatchProcessor::exported() const {
 }
 
 void BatchProcessor::run() {
+  // Named, so `top -H`, perf and /proc/<pid>/task tell its CPU from the I/O thread's.
+  pthread_setname_np(pthread_self(), "otel-export");
   auto deadline = std::chrono::steady_clock::now() + opts_.delay;
   std::chrono::steady_clock::time_point stop_by{};
   for (;;) {
@@ -379,7 +385,7 @@ void BatchProcessor::run() {
       if (ok) exported_ += batch.size();
       else dropped_ += batch.size();
       for (auto& d : batch)
-        if (pool_.size() < kMaxPooled) pool_.push_back(std::move(d));
+        if (pool_.size() < max_pooled_) pool_.push_back(std::move(d));
       if (ok) metrics::Registry::global().inc("otel_spans_exported_total", {}, static_cast<double>(batch.size()));
       else count_dropped(batch.size(), "export_failed");
     }

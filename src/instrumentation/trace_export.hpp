@@ -102,10 +102,13 @@ class BatchProcessor : public SpanSink {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<SpanData>> queue_;
-  // Exported spans kept for reuse: at most kMaxPooled (about 1.6 KiB each, up to ~3 KiB with
-  // the name, status message and tracestate they keep room for), so the pool holds what a busy
-  // moment needs and adds at most ~0.8 MiB to idle memory, and only while tracing is on.
-  static constexpr std::size_t kMaxPooled = 256;
+  // Exported spans kept for reuse: at most one batch (max_batch; about 1.6 KiB each, up to ~3 KiB
+  // with the name, status message and tracestate they keep room for: ~0.8-1.5 MiB at the default
+  // 512, only while tracing is on, and no more than one export already holds). A smaller pool
+  // frees and reallocates part of every batch: a 1.6 KiB block freed on this thread and
+  // allocated again on the I/O thread is glibc's slow path, and under load that cost more than
+  // all the attribute work of a span.
+  std::size_t max_pooled_;
   std::vector<std::unique_ptr<SpanData>> pool_;
   bool stop_ = false, flush_ = false;
   std::uint64_t dropped_ = 0, exported_ = 0;

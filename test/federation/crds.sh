@@ -7,25 +7,19 @@
 # at once. Env: HARNESS_CACHE (/var/cache/mcp-k8s-harness), CAPI_CRD_FROM=module|controller-gen
 # (default: module, falling back to controller-gen).
 set -euo pipefail
-: "${HARNESS_CACHE:=/var/cache/mcp-k8s-harness}"
 CAPI_VERSION=v1.14.2
 CONTROLLER_TOOLS_VERSION=v0.23.0
 RECIPE_REV=1
 FROM=${CAPI_CRD_FROM:-}
-export GOTOOLCHAIN=local CGO_ENABLED=0
-export GOMODCACHE="$HARNESS_CACHE/gomod" GOCACHE="$HARNESS_CACHE/gocache"
-export GOFLAGS="-modcacherw -buildvcs=false"
-mkdir -p "$HARNESS_CACHE"
-KEY=$({ go version; echo "$CAPI_VERSION $CONTROLLER_TOOLS_VERSION $RECIPE_REV $FROM"; } | sha256sum | cut -c1-16)
+# shellcheck source=test/lib/go-cache.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/go-cache.sh"
+KEY=$(go_cache_key "$CAPI_VERSION $CONTROLLER_TOOLS_VERSION $RECIPE_REV $FROM")
 DIR="$HARNESS_CACHE/capi-crds-$KEY"
 CRD=cluster.x-k8s.io_clusters.yaml
-if [ -f "$DIR/.complete" ]; then echo "$DIR"; exit 0; fi
-exec 9>"$HARNESS_CACHE/.lock-capi-crds"; flock -w 900 9 || { echo "timed out waiting for $HARNESS_CACHE/.lock-capi-crds" >&2; exit 1; }
-if [ -f "$DIR/.complete" ]; then echo "$DIR"; exit 0; fi
+GO_CACHE_LOCK_WAIT=900 go_cache_enter capi-crds "$DIR/.complete" "$DIR"
 log() { echo "[federation/crds.sh $(date +%T)] $*" >&2; }
 TMP="$DIR.tmp"; rm -rf "$TMP"; mkdir -p "$TMP"
-W="$HARNESS_CACHE/src/capi-crds"; rm -rf "$W"; mkdir -p "$W"; cd "$W"
-printf 'module harness.local/capicrds\n\ngo 1.26.0\n' >go.mod
+go_cache_module_dir capi-crds capicrds
 
 from_module() {
   local dir

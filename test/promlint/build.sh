@@ -5,19 +5,14 @@
 # invalidates the other. Prints the binary's path on stdout. Idempotent: a warm cache returns
 # at once; cold it takes about 1.5 min on 2 cores (mostly the Go standard library).
 set -euo pipefail
-: "${HARNESS_CACHE:=/var/cache/mcp-k8s-harness}"
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RECIPE_REV=1   # bump when build flags change
-export GOTOOLCHAIN=local CGO_ENABLED=0
-export GOMODCACHE="$HARNESS_CACHE/gomod" GOCACHE="$HARNESS_CACHE/gocache"
-export GOFLAGS="-modcacherw -mod=readonly -buildvcs=false"
-mkdir -p "$HARNESS_CACHE"
-KEY=$({ go version; echo "$RECIPE_REV"; cat "$SRC/go.mod" "$SRC/go.sum" "$SRC/main.go"; } | sha256sum | cut -c1-16)
+GOFLAGS_MORE=-mod=readonly
+# shellcheck source=test/lib/go-cache.sh
+. "$SRC/../lib/go-cache.sh"
+KEY=$(go_cache_key "$RECIPE_REV" "$SRC/go.mod" "$SRC/go.sum" "$SRC/main.go")
 DIR="$HARNESS_CACHE/promlint-$KEY"
-if [ -x "$DIR/promlint-check" ]; then echo "$DIR/promlint-check"; exit 0; fi
-# Our own lock: build.sh may hold $HARNESS_CACHE/.lock for a long cold build.
-exec 9>"$HARNESS_CACHE/.lock-promlint"; flock 9
-if [ -x "$DIR/promlint-check" ]; then echo "$DIR/promlint-check"; exit 0; fi
+go_cache_enter promlint "$DIR/promlint-check"
 echo "[promlint/build.sh $(date +%T)] building promlint-check ($KEY)" >&2
 TMP="$DIR.tmp"; rm -rf "$TMP"; mkdir -p "$TMP"
 go build -C "$SRC" -trimpath -ldflags "-s -w" -o "$TMP/promlint-check" .

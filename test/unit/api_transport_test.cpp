@@ -2,6 +2,7 @@
 // size cap, JSON depth bound, big bodies parsed off the I/O thread, which requests are sent
 // again after a dropped connection, and 429/503 retries.
 #include "cli/options.hpp"
+#include "fake_http.hpp"
 #include "k8s/client.hpp"
 #include "k8s/stream.hpp"
 #include "util/blocking.hpp"
@@ -33,40 +34,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Req {
-  std::string method, target, body;
-};
-
-// Reads one request (headers + Content-Length body); nullopt at EOF.
-asio::awaitable<std::optional<Req>> read_req(tcp::socket& s, std::string& buf) {
-  auto [ec, n] =
-      co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n", asio::as_tuple(use_awaitable));
-  if (ec) co_return std::nullopt;
-  std::string head = buf.substr(0, n);
-  buf.erase(0, n);
-  Req r;
-  r.method = head.substr(0, head.find(' '));
-  auto t0 = head.find(' ') + 1;
-  r.target = head.substr(t0, head.find(' ', t0) - t0);
-  std::size_t len = 0;
-  if (auto p = head.find("Content-Length: "); p != std::string::npos) len = std::stoul(head.substr(p + 16));
-  while (buf.size() < len) {
-    char tmp[4096];
-    auto [ec2, got] = co_await s.async_read_some(asio::buffer(tmp), asio::as_tuple(use_awaitable));
-    if (ec2) co_return std::nullopt;
-    buf.append(tmp, got);
-  }
-  r.body = buf.substr(0, len);
-  buf.erase(0, len);
-  co_return r;
-}
-
-asio::awaitable<void> respond(tcp::socket& s, int status, const std::string& body, const std::string& extra = "") {
-  std::string msg = "HTTP/1.1 " + std::to_string(status) +
-                    " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
-                    extra + "\r\n" + body;
-  co_await asio::async_write(s, asio::buffer(msg), asio::as_tuple(use_awaitable));
-}
+using fake_http::read_req;
+using fake_http::Req;
+using fake_http::respond;
 
 // Waits until the peer closes.
 asio::awaitable<void> drain(tcp::socket& s) {

@@ -4,6 +4,7 @@
 #include "auth/resp.hpp"
 #include "auth/valkey_store.hpp"
 #include "redis_server.hpp"
+#include "test_pki.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>
@@ -432,15 +433,7 @@ TEST(ValkeyStore, GarbageAndOversizedRepliesDropTheConnection) {
 TEST(ValkeyStore, Tls) {
   testutil::TempDir pki;
   std::string d = pki.str();
-  std::string cmd = "cd " + d +
-                    " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 -subj /CN=test-ca"
-                    " 2>/dev/null"
-                    " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=valkey"
-                    " 2>/dev/null"
-                    " && printf 'subjectAltName=IP:127.0.0.1\\n' > ext"
-                    " && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt"
-                    " -days 1 -extfile ext 2>/dev/null";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl failed";
+  ASSERT_TRUE(testutil::make_test_pki(pki, "valkey")) << "openssl failed";
   testutil::RedisServer server({"--tls-cert-file", d + "/server.crt", "--tls-key-file", d + "/server.key",
                                 "--tls-ca-cert-file", d + "/ca.crt", "--tls-auth-clients", "no"},
                                /*tls=*/true);

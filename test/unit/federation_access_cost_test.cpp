@@ -14,6 +14,7 @@
 
 #include "auth_test_util.hpp"
 #include "code_of.hpp"
+#include "fake_http.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/as_tuple.hpp>
@@ -255,32 +256,8 @@ TEST(FederationAccessCost, MetricsCountReviewsAndCacheUse) {
 
 namespace {
 
-struct Req {
-  std::string method, target, body;
-};
-
-asio::awaitable<std::optional<Req>> read_req(tcp::socket& s, std::string& buf) {
-  auto [ec, n] =
-      co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n", asio::as_tuple(use_awaitable));
-  if (ec) co_return std::nullopt;
-  std::string head = buf.substr(0, n);
-  buf.erase(0, n);
-  Req r;
-  r.method = head.substr(0, head.find(' '));
-  auto t0 = head.find(' ') + 1;
-  r.target = head.substr(t0, head.find(' ', t0) - t0);
-  std::size_t len = 0;
-  if (auto p = head.find("Content-Length: "); p != std::string::npos) len = std::stoul(head.substr(p + 16));
-  while (buf.size() < len) {
-    char tmp[4096];
-    auto [ec2, got] = co_await s.async_read_some(asio::buffer(tmp), asio::as_tuple(use_awaitable));
-    if (ec2) co_return std::nullopt;
-    buf.append(tmp, got);
-  }
-  r.body = buf.substr(0, len);
-  buf.erase(0, len);
-  co_return r;
-}
+using fake_http::read_req;
+using fake_http::Req;
 
 // Discovery (legacy), the Cluster list and SubjectAccessReviews, answered per `allow`.
 class FakeMc {
@@ -332,11 +309,8 @@ class FakeMc {
     std::string buf;
     while (auto r = co_await read_req(s, buf)) {
       auto [status, body] = answer_to(*r);
-      std::string msg = "HTTP/1.1 " + std::to_string(status) +
-                        " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                        "\r\n\r\n" + body;
-      auto [ec, n] = co_await asio::async_write(s, asio::buffer(msg), asio::as_tuple(use_awaitable));
-      if (ec) co_return;
+      bool sent = co_await fake_http::respond(s, status, body);
+      if (!sent) co_return;
     }
   }
   asio::awaitable<void> accept_loop() {

@@ -11,6 +11,7 @@
 #include "util/http_post.hpp"
 
 #include "temp_dir.hpp"
+#include "test_pki.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/ip/tcp.hpp>
@@ -587,17 +588,7 @@ TEST(HttpPost, ParsesHttpAndHttpsUrls) {
 TEST(HttpPost, HttpsVerifiesTheCollectorAgainstTheGivenCa) {
   testutil::TempDir pki;
   std::string d = pki.str();
-  std::string cmd = "cd " + d +
-                    " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 -subj /CN=ca"
-                    " 2>/dev/null"
-                    " && openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.crt -days 1"
-                    " -subj /CN=other 2>/dev/null"
-                    " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=collector"
-                    " 2>/dev/null"
-                    " && printf 'subjectAltName=IP:127.0.0.1\\n' > ext"
-                    " && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt"
-                    " -days 1 -extfile ext 2>/dev/null";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl failed";
+  ASSERT_TRUE(testutil::make_test_pki(pki, "collector")) << "openssl failed";
   namespace ssl = boost::asio::ssl;
   namespace beast = boost::beast;
   boost::asio::io_context sio;
