@@ -5,6 +5,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 namespace mk::pipeline {
 namespace json = boost::json;
 
@@ -16,6 +18,20 @@ bool given(const json::object& args, std::string_view k) {
   return true;
 }
 }  // namespace
+
+ClusterRef parse_cluster_ref(std::string_view s, std::string_view what) {
+  ClusterRef r;
+  auto slash = s.find('/');
+  if (slash != std::string_view::npos) {
+    // Checked under its own name, so a refusal says which part is wrong.
+    r.ns = std::string(s.substr(0, slash));
+    require_valid(ArgKind::dns_label, r.ns, fmt::format("{} (namespace part of \"namespace/name\")", what));
+    s.remove_prefix(slash + 1);
+  }
+  r.name = std::string(s);
+  require_valid(ArgKind::dns_label, r.name, what);
+  return r;
+}
 
 ClusterTarget cluster_target(const json::object& args) {
   ClusterTarget t;
@@ -32,9 +48,8 @@ ClusterTarget cluster_target(const json::object& args) {
       t.kind = ClusterTarget::Kind::all;
       return t;
     }
-    require_valid(ArgKind::dns_label, name, "cluster");
+    t.one_ref = parse_cluster_ref(name, "cluster");
     t.kind = ClusterTarget::Kind::one;
-    t.name = std::move(name);
     return t;
   }
   if (auto* v = args.if_contains("clusters"); v && v->is_array()) {
@@ -47,9 +62,8 @@ ClusterTarget cluster_target(const json::object& args) {
     t.kind = ClusterTarget::Kind::list;
     for (auto& x : a) {
       if (!x.is_string()) fail(Errc::invalid_argument, "clusters must be a list of cluster names");
-      std::string name(x.as_string());
-      require_valid(ArgKind::dns_label, name, "clusters[]");
-      if (std::find(t.names.begin(), t.names.end(), name) == t.names.end()) t.names.push_back(std::move(name));
+      auto ref = parse_cluster_ref(std::string(x.as_string()), "clusters[]");
+      if (std::find(t.names.begin(), t.names.end(), ref) == t.names.end()) t.names.push_back(std::move(ref));
     }
     return t;
   }
@@ -68,18 +82,19 @@ void add_cluster_arguments(json::object& s, bool fleet) {
   std::string_view only_reads = fleet ? "" : " (read tools only; this tool refuses it)";
   props["cluster"] = json::object{
       {"type", "string"},
-      {"maxLength", 63},
-      {"description", fmt::format("Workload cluster (a Cluster API Cluster's name; capi_list_clusters lists them) to "
-                                  "run this call on; absent = the management cluster. \"*\" = every workload "
-                                  "cluster{}",
+      {"maxLength", kMaxClusterRef},
+      {"description", fmt::format("Workload cluster (a Cluster API Cluster's name, or \"namespace/name\" when the "
+                                  "name is used in several namespaces; capi_list_clusters lists them) to run this "
+                                  "call on; absent = the management cluster. \"*\" = every workload cluster{}",
                                   only_reads)}};
   props["clusters"] = json::object{
       {"type", "array"},
-      {"items", json::object{{"type", "string"}, {"maxLength", 63}}},
+      {"items", json::object{{"type", "string"}, {"maxLength", kMaxClusterRef}}},
       {"minItems", 1},
       {"maxItems", kMaxFleetNames},
       {"description",
-       fmt::format("Run this read on each of these workload clusters; one answer with a section per cluster{}",
+       fmt::format("Run this read on each of these workload clusters (names, or \"namespace/name\"); one answer "
+                   "with a section per cluster{}",
                    only_reads)}};
   props["clusterSelector"] = json::object{
       {"type", "string"},
@@ -115,6 +130,10 @@ mcp::ToolResult merge_fleet(const std::vector<ClusterOutcome>& outcomes) {
   json::array clusters;
   std::string text;
   std::size_t ok = 0;
+  // A name used in several namespaces is headed "namespace/name", so the sections stay distinct.
+  auto shared_name = [&](const ClusterOutcome& o) {
+    return std::count_if(outcomes.begin(), outcomes.end(), [&](auto& x) { return x.cluster == o.cluster; }) > 1;
+  };
   for (auto& o : outcomes) {
     json::object e{{"cluster", o.cluster}, {"namespace", o.ns}, {"ok", o.ok}};
     if (o.ok) {
@@ -125,7 +144,8 @@ mcp::ToolResult merge_fleet(const std::vector<ClusterOutcome>& outcomes) {
     }
     clusters.push_back(std::move(e));
     if (!text.empty()) text += "\n\n";
-    text += fmt::format("## cluster {}\n", o.cluster);
+    if (shared_name(o) && !o.ns.empty()) text += fmt::format("## cluster {}/{}\n", o.ns, o.cluster);
+    else text += fmt::format("## cluster {}\n", o.cluster);
     text += o.ok ? o.text : "error: " + o.text;
   }
   if (outcomes.empty()) text = "no workload cluster matched";

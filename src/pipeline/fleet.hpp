@@ -13,19 +13,31 @@
 
 namespace mk::pipeline {
 
+// A workload cluster as a call names it: "name", or "namespace/name" (kubectl's own form) when
+// the name is used in several namespaces. `ns` is "" when not given.
+struct ClusterRef {
+  std::string ns, name;
+  bool operator==(const ClusterRef&) const = default;
+};
+
 // What a call's cluster arguments ask for.
 struct ClusterTarget {
   enum class Kind { management, one, all, list, selector } kind = Kind::management;
-  std::string name;                // one
-  std::vector<std::string> names;  // list
-  std::string selector;            // selector
+  ClusterRef one_ref;             // one
+  std::vector<ClusterRef> names;  // list
+  std::string selector;           // selector
   bool fleet() const { return kind == Kind::all || kind == Kind::list || kind == Kind::selector; }
 };
 
 inline constexpr std::size_t kMaxFleetNames = 50;  // clusters: [...] (a longer list is a selector's job)
+// "namespace/name": two DNS labels and the slash.
+inline constexpr std::size_t kMaxClusterRef = 63 + 1 + 63;
+
+// "name" or "namespace/name", each part a DNS label; throws Errc::invalid_argument naming `what`.
+ClusterRef parse_cluster_ref(std::string_view s, std::string_view what);
 
 // Reads cluster / clusters / clusterSelector; throws Errc::invalid_argument when more than one
-// is given, with context/kubeContext, or when a name is not a DNS label.
+// is given, with context/kubeContext, or when a name is not a cluster reference (parse_cluster_ref).
 ClusterTarget cluster_target(const boost::json::object& args);
 
 // The input-schema properties added to a Kubernetes tool (`fleet`: the read tools).

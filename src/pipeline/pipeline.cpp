@@ -222,16 +222,16 @@ boost::asio::awaitable<mcp::ToolResult> run_fleet(Env& env, const Handler& handl
     // Each name among the clusters `who` may see: a hidden one is "not found", like a missing
     // one. The names share one call's budget of access reviews.
     auto budget = std::make_shared<federation::AccessBudget>();
-    for (auto& name : target.names) {
+    for (auto& ref : target.names) {
       std::string why;
       try {
-        std::string n = name, any_ns;  // named: no temporaries inside co_await (g++ 12)
-        auto info = co_await fed->find(std::move(n), std::move(any_ns), who, budget);
+        std::string n = ref.name, ns = ref.ns;  // named: no temporaries inside co_await (g++ 12)
+        auto info = co_await fed->find(std::move(n), std::move(ns), who, budget);
         chosen.push_back(std::move(info));
       } catch (const Error& e) {
         why = fmt::format("{}: {}", to_string(e.code()), e.what());
       }
-      if (!why.empty()) missing.push_back({.cluster = name, .ns = "", .ok = false, .result = {}, .text = why});
+      if (!why.empty()) missing.push_back({.cluster = ref.name, .ns = ref.ns, .ok = false, .result = {}, .text = why});
     }
   } else {
     std::string sel = target.kind == ClusterTarget::Kind::selector ? target.selector : std::string();
@@ -327,8 +327,8 @@ boost::asio::awaitable<mcp::ToolResult> run_steps(Env& env, Limiter& limiter, st
   if (target.fleet()) {
     r = co_await run_fleet(env, handler, mc, call.context(), call.identity(), call.span_context(), std::move(target));
   } else if (target.kind == ClusterTarget::Kind::one) {
-    std::string any_ns;
-    auto info = co_await env.federation()->find(std::move(target.name), std::move(any_ns), call.identity());
+    auto info = co_await env.federation()->find(std::move(target.one_ref.name), std::move(target.one_ref.ns),
+                                                call.identity());
     r = co_await on_workload(env, handler, call, std::move(info));  // 5
   } else {
     r = co_await handler(env, call);  // 5

@@ -147,6 +147,8 @@ TEST(FederationPick, AmbiguousNamesAreAnErrorNotTheFirstMatch) {
   } catch (const mk::Error& e) {
     EXPECT_EQ(e.code(), mk::Errc::invalid_argument);
     EXPECT_NE(std::string(e.what()).find("org-acme, org-beta"), std::string::npos) << e.what();
+    // The error shows the form that resolves it (the pipeline accepts cluster: "namespace/name").
+    EXPECT_NE(std::string(e.what()).find("\"org-acme/wc1\""), std::string::npos) << e.what();
   }
   try {
     Federation::pick(all, "nope", "");

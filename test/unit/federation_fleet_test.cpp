@@ -27,11 +27,11 @@ TEST(FederationFleet, Targets) {
   EXPECT_EQ(cluster_target(json::parse(R"({"cluster":""})").as_object()).kind, ClusterTarget::Kind::management);
   auto one = cluster_target(json::parse(R"({"cluster":"wc1"})").as_object());
   EXPECT_EQ(one.kind, ClusterTarget::Kind::one);
-  EXPECT_EQ(one.name, "wc1");
+  EXPECT_EQ(one.one_ref, (ClusterRef{.ns = "", .name = "wc1"}));
   EXPECT_FALSE(one.fleet());
   EXPECT_TRUE(cluster_target(json::parse(R"({"cluster":"*"})").as_object()).fleet());
-  auto list = cluster_target(json::parse(R"({"clusters":["a","b","a"]})").as_object());
-  EXPECT_EQ(list.names, (std::vector<std::string>{"a", "b"}));
+  auto list = cluster_target(json::parse(R"({"clusters":["a","b","a","org-x/a","org-x/a"]})").as_object());
+  EXPECT_EQ(list.names, (std::vector<ClusterRef>{{"", "a"}, {"", "b"}, {"org-x", "a"}}));
   auto sel = cluster_target(json::parse(R"({"clusterSelector":"env=prod"})").as_object());
   EXPECT_EQ(sel.kind, ClusterTarget::Kind::selector);
   EXPECT_EQ(sel.selector, "env=prod");
@@ -42,12 +42,38 @@ TEST(FederationFleet, TargetRefusals) {
   EXPECT_NE(refused(R"({"cluster":"a","context":"kind-x"})").find("cannot be combined"), std::string::npos);
   EXPECT_NE(refused(R"({"cluster":"../secrets"})").find("cluster"), std::string::npos);
   EXPECT_NE(refused(R"({"cluster":"Upper"})").find("cluster"), std::string::npos);
-  EXPECT_NE(refused(R"({"clusters":["ok","a/b"]})").find("clusters[]"), std::string::npos);
+  EXPECT_NE(refused(R"({"clusters":["ok","a/b/c"]})").find("clusters[]"), std::string::npos);
   EXPECT_NE(refused(R"({"clusters":[]})").find("at least one"), std::string::npos);
   std::string many = R"({"clusters":[)";
   for (int i = 0; i < 51; ++i) many += (i ? ",\"c" : "\"c") + std::to_string(i) + "\"";
   many += "]}";
   EXPECT_NE(refused(many.c_str()).find("at most 50"), std::string::npos);
+}
+
+TEST(FederationFleet, ANamespaceQualifiedNameNamesOneClusterOfSeveral) {
+  auto one = cluster_target(json::parse(R"({"cluster":"org-acme/wc1"})").as_object());
+  EXPECT_EQ(one.kind, ClusterTarget::Kind::one);
+  EXPECT_EQ(one.one_ref, (ClusterRef{.ns = "org-acme", .name = "wc1"}));
+  // Each part is a DNS label; a refusal says which part is wrong.
+  for (const char* bad : {R"({"cluster":"/wc1"})", R"({"cluster":"Org/wc1"})", R"({"cluster":"../wc1"})",
+                          R"({"cluster":"a/b/c"})", R"({"cluster":"org/"})", R"({"cluster":"org/*"})"}) {
+    auto why = refused(bad);
+    EXPECT_NE(why.find("cluster"), std::string::npos) << bad << ": " << why;
+  }
+  EXPECT_NE(refused(R"({"cluster":"Org/wc1"})").find("namespace part"), std::string::npos);
+  EXPECT_EQ(refused(R"({"cluster":"org/Wc1"})").find("namespace part"), std::string::npos);
+  // The longest reference the schema allows is accepted.
+  std::string label(63, 'a');
+  std::string longest = R"({"cluster":")" + label + "/" + label + R"("})";
+  EXPECT_EQ(cluster_target(json::parse(longest).as_object()).one_ref.name, label);
+  EXPECT_EQ(label.size() * 2 + 1, kMaxClusterRef);
+}
+
+TEST(FederationFleet, SectionsOfOneNameInTwoNamespacesAreHeadedWithTheNamespace) {
+  std::vector<ClusterOutcome> outs{{.cluster = "wc1", .ns = "org-acme", .ok = true, .result = {}, .text = "a"},
+                                   {.cluster = "wc1", .ns = "org-beta", .ok = true, .result = {}, .text = "b"},
+                                   {.cluster = "wc2", .ns = "org-beta", .ok = true, .result = {}, .text = "c"}};
+  EXPECT_EQ(merge_fleet(outs).text, "## cluster org-acme/wc1\na\n\n## cluster org-beta/wc1\nb\n\n## cluster wc2\nc");
 }
 
 TEST(FederationFleet, MergeKeepsEachClustersErrorBesideTheOthersResults) {

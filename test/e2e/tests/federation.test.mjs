@@ -390,13 +390,13 @@ describe("Cluster objects only as the management cluster's RBAC allows (--capi-a
   };
 
   test('cluster: <hidden> and cluster: <missing> cost the same reviews and answer the same (fresh servers)', async () => {
-    const cost = async (name) => {
+    const cost = async (name, shown = name) => {
       const s = await oauthServer([]);
       const before = await accessMetrics(s);
       assert.deepEqual(before, { allowed: 0, denied: 0, error: 0, hit: 0, miss: 0, reviews: 0 }, 'present at 0 from start-up');
       const v = await user(s, 'viewer@example.com');
       const t = await errCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: name });
-      return { text: t.replaceAll(name, 'X'), reviews: (await accessMetrics(s)).reviews };
+      return { text: t.replaceAll(shown, 'X'), reviews: (await accessMetrics(s)).reviews };
     };
     const hidden = await cost('wc2');
     const missing = await cost('wc9');
@@ -404,6 +404,18 @@ describe("Cluster objects only as the management cluster's RBAC allows (--capi-a
     assert.deepEqual(hidden, missing);
     // list everywhere (no), org-acme (no), org-beta (yes), get org-acme/<name> (no).
     assert.equal(hidden.reviews, 4);
+    // Named with its namespace: only that namespace is asked about (list everywhere, list in
+    // org-acme, get org-acme/<name>), and hidden still answers as missing.
+    const hiddenNs = await cost('org-acme/wc2', 'wc2');
+    const missingNs = await cost('org-acme/wc9', 'wc9');
+    assert.match(hiddenNs.text, /cluster "X" not found in namespace "org-acme"/);
+    assert.deepEqual(hiddenNs, missingNs);
+    assert.equal(hiddenNs.reviews, 3);
+    // The user's own cluster named the same way works, for the same three reviews.
+    const s = await oauthServer([]);
+    const v = await user(s, 'viewer@example.com');
+    await okCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: 'org-acme/wc1' });
+    assert.equal((await accessMetrics(s)).reviews, 3);
   });
 
   test('a restricted user facing 300 more Cluster objects: one call sends a bounded number of reviews, then fails closed', async () => {

@@ -147,7 +147,7 @@ test('argument checks: unknown cluster, bad name, cluster with kubeContext, seve
   const args = { resourceType: 'configmaps', namespace: 'fedtest' };
   assert.match(await fails(srv.client, 'k8s_list_resources', { ...args, cluster: 'nope' }),
     /cluster "nope" not found; capi_list_clusters lists the clusters/);
-  for (const bad of ['Bad_Name', '../wc1', 'wc1/x', '-wc1', 'a'.repeat(64)]) {
+  for (const bad of ['Bad_Name', '../wc1', 'a/b/c', 'Org/wc1', '-wc1', 'a'.repeat(64)]) {
     const r = await call(srv.client, 'k8s_list_resources', { ...args, cluster: bad }).catch((e) => ({ isError: true, e }));
     assert.ok(r.isError, `cluster ${bad} refused`);
   }
@@ -300,7 +300,7 @@ describe('the safety policy on workload clusters', () => {
   });
 });
 
-test('a name in two organizations is ambiguous: the error lists both namespaces; namespace-qualified get works', async () => {
+test('a name in two organizations is ambiguous: the error lists both namespaces; "namespace/name" picks one', async () => {
   const dup = {
     apiVersion: 'cluster.x-k8s.io/v1beta2', kind: 'Cluster',
     metadata: { name: 'wc1', namespace: 'org-beta', labels: { 'giantswarm.io/organization': 'beta' } },
@@ -314,6 +314,25 @@ test('a name in two organizations is ambiguous: the error lists both namespaces;
       const t = r.content.map((c) => c.text).join('');
       return r.isError && /ambiguous/.test(t) && /org-acme/.test(t) && /org-beta/.test(t) ? true : new Error(t.slice(0, 200));
     }, 'ambiguous cluster name reported');
+    const amb = await call(srv.client, 'k8s_list_resources', { cluster: 'wc1', resourceType: 'namespaces' });
+    assert.match(amb.content.map((c) => c.text).join(''), /name one as "org-acme\/wc1"/);
+    // The form the error suggests works, and reaches the cluster it names.
+    const acme = await call(srv.client, 'k8s_list_resources', { cluster: 'org-acme/wc1', resourceType: 'namespaces' });
+    assert.ok(!acme.isError, acme.content.map((c) => c.text).join(''));
+    assert.ok(rowNames(acme.structuredContent).includes('fedtest'), 'wc1 of org-acme has fedtest');
+    const beta = await call(srv.client, 'k8s_list_resources', { cluster: 'org-beta/wc1', resourceType: 'namespaces' });
+    assert.ok(beta.isError, 'org-beta/wc1 has no kubeconfig Secret');
+    assert.doesNotMatch(beta.content.map((c) => c.text).join(''), /ambiguous/);
+    const none = await call(srv.client, 'k8s_list_resources', { cluster: 'org-gamma/wc1', resourceType: 'namespaces' });
+    assert.match(none.content.map((c) => c.text).join(''), /cluster "wc1" not found in namespace "org-gamma"/);
+    // A fleet call names both; each section is headed with its namespace.
+    const both = await call(srv.client, 'k8s_list_resources',
+      { clusters: ['org-acme/wc1', 'org-beta/wc1'], resourceType: 'namespaces' });
+    const text = both.content.map((c) => c.text).join('');
+    assert.match(text, /## cluster org-acme\/wc1\n/);
+    assert.match(text, /## cluster org-beta\/wc1\nerror: /);
+    assert.deepEqual(both.structuredContent.clusters.map((c) => [c.namespace, c.cluster, c.ok]),
+      [['org-acme', 'wc1', true], ['org-beta', 'wc1', false]]);
     const g = await ok(srv.client, 'capi_get_cluster', { name: 'wc1', namespace: 'org-beta' });
     assert.equal(g.data.provider, 'vsphere');
     assert.equal(g.data.ready, false);
