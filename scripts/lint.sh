@@ -52,7 +52,7 @@ if ! cppcheck --std=c++20 --language=c++ -I src -DMCPK_VERSION='"0"' -j "$(nproc
 fi
 
 echo "== shellcheck"
-mapfile -t SH < <(ls scripts/*.sh test/cluster/*.sh test/promlint/*.sh test/tracing/*.sh test/helm/*.sh test/image/*.sh test/package/*.sh image/*.sh test/conformance/*.sh bench/*.sh .ci/run 2>/dev/null)
+mapfile -t SH < <(ls scripts/*.sh test/cluster/*.sh test/promlint/*.sh test/tracing/*.sh test/helm/*.sh test/lib/*.sh test/image/*.sh test/package/*.sh image/*.sh test/conformance/*.sh bench/*.sh .ci/run 2>/dev/null)
 mapfile -t -O "${#SH[@]}" SH < <(ls test/federation/*.sh 2>/dev/null)   # the federation test ground
 # .shellcheckrc (repo root) lets `source=lib.sh` resolve next to the script.
 if ! shellcheck -x "${SH[@]}"; then FAILED+=(shellcheck); fi

@@ -91,8 +91,8 @@ const ClusterInfo& Federation::pick(const std::vector<ClusterInfo>& all, const s
     std::string nss;
     for (auto* h : hits) nss += (nss.empty() ? "" : ", ") + h->ns;
     fail(Errc::invalid_argument,
-         fmt::format("cluster name \"{}\" is ambiguous: it exists in namespaces {}; name one as \"{}/{}\"", name,
-                     nss, hits.front()->ns, name));
+         fmt::format("cluster name \"{}\" is ambiguous: it exists in namespaces {}; name one as \"{}/{}\"", name, nss,
+                     hits.front()->ns, name));
   }
   return *hits.front();
 }

@@ -327,8 +327,8 @@ boost::asio::awaitable<mcp::ToolResult> run_steps(Env& env, Limiter& limiter, st
   if (target.fleet()) {
     r = co_await run_fleet(env, handler, mc, call.context(), call.identity(), call.span_context(), std::move(target));
   } else if (target.kind == ClusterTarget::Kind::one) {
-    auto info = co_await env.federation()->find(std::move(target.one_ref.name), std::move(target.one_ref.ns),
-                                                call.identity());
+    auto info =
+        co_await env.federation()->find(std::move(target.one_ref.name), std::move(target.one_ref.ns), call.identity());
     r = co_await on_workload(env, handler, call, std::move(info));  // 5
   } else {
     r = co_await handler(env, call);  // 5

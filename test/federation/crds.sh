@@ -11,7 +11,7 @@ CAPI_VERSION=v1.14.2
 CONTROLLER_TOOLS_VERSION=v0.23.0
 RECIPE_REV=1
 FROM=${CAPI_CRD_FROM:-}
-# shellcheck source=test/lib/go-cache.sh
+# shellcheck source=../lib/go-cache.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/go-cache.sh"
 KEY=$(go_cache_key "$CAPI_VERSION $CONTROLLER_TOOLS_VERSION $RECIPE_REV $FROM")
 DIR="$HARNESS_CACHE/capi-crds-$KEY"

@@ -6,7 +6,7 @@
 set -euo pipefail
 HELM_VERSION=v4.3.2
 RECIPE_REV=1   # bump when build flags change
-# shellcheck source=test/lib/go-cache.sh
+# shellcheck source=../lib/go-cache.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/go-cache.sh"
 KEY=$(go_cache_key "$HELM_VERSION $RECIPE_REV")
 DIR="$HARNESS_CACHE/helm-$KEY"

@@ -8,7 +8,7 @@ GATEWAY_API_VERSION=v1.6.3
 PROM_OPERATOR_VERSION=v0.95.2
 CONTROLLER_TOOLS_VERSION=v0.23.0
 RECIPE_REV=1
-# shellcheck source=test/lib/go-cache.sh
+# shellcheck source=../lib/go-cache.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/go-cache.sh"
 KEY=$(go_cache_key "$GATEWAY_API_VERSION $PROM_OPERATOR_VERSION $CONTROLLER_TOOLS_VERSION $RECIPE_REV")
 DIR="$HARNESS_CACHE/helm-crds-$KEY"

@@ -8,7 +8,7 @@ set -euo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RECIPE_REV=1   # bump when build flags change
 GOFLAGS_MORE=-mod=readonly
-# shellcheck source=test/lib/go-cache.sh
+# shellcheck source=../lib/go-cache.sh
 . "$SRC/../lib/go-cache.sh"
 KEY=$(go_cache_key "$RECIPE_REV" "$SRC/go.mod" "$SRC/go.sum" "$SRC/main.go")
 DIR="$HARNESS_CACHE/promlint-$KEY"

@@ -7,7 +7,7 @@
 set -euo pipefail
 JAEGER_VERSION=v1.75.0   # the module's v1 tags carry the v2 binary in cmd/jaeger
 RECIPE_REV=1             # bump when build flags change
-# shellcheck source=test/lib/go-cache.sh
+# shellcheck source=../lib/go-cache.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/go-cache.sh"
 KEY=$(go_cache_key "$JAEGER_VERSION $RECIPE_REV")
 DIR="$HARNESS_CACHE/jaeger-$KEY"

@@ -21,8 +21,8 @@ struct Req {
 // Reads one request (headers + Content-Length body); nullopt at EOF.
 inline boost::asio::awaitable<std::optional<Req>> read_req(boost::asio::ip::tcp::socket& s, std::string& buf) {
   namespace asio = boost::asio;
-  auto [ec, n] = co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n",
-                                                 asio::as_tuple(asio::use_awaitable));
+  auto [ec, n] =
+      co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n", asio::as_tuple(asio::use_awaitable));
   if (ec) co_return std::nullopt;
   std::string head = buf.substr(0, n);
   buf.erase(0, n);

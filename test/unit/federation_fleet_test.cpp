@@ -62,6 +62,11 @@ TEST(FederationFleet, ANamespaceQualifiedNameNamesOneClusterOfSeveral) {
   }
   EXPECT_NE(refused(R"({"cluster":"Org/wc1"})").find("namespace part"), std::string::npos);
   EXPECT_EQ(refused(R"({"cluster":"org/Wc1"})").find("namespace part"), std::string::npos);
+  // Each part is held to a label's 63 characters, whatever the whole length.
+  std::string long_ns = R"({"cluster":")" + std::string(64, 'a') + R"(/wc1"})";
+  EXPECT_NE(refused(long_ns.c_str()).find("namespace part"), std::string::npos);
+  std::string long_name = R"({"cluster":"org/)" + std::string(64, 'a') + R"("})";
+  EXPECT_NE(refused(long_name.c_str()), "accepted");
   // The longest reference the schema allows is accepted.
   std::string label(63, 'a');
   std::string longest = R"({"cluster":")" + label + "/" + label + R"("})";

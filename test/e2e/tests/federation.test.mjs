@@ -390,14 +390,23 @@ describe("Cluster objects only as the management cluster's RBAC allows (--capi-a
   };
 
   test('cluster: <hidden> and cluster: <missing> cost the same reviews and answer the same (fresh servers)', async () => {
-    const cost = async (name, shown = name) => {
+    // Each on a fresh server, stopped after (the Dex client allows only ten callback ports).
+    const fresh = async (fn) => {
       const s = await oauthServer([]);
+      try {
+        return await fn(s);
+      } finally {
+        await s.stop().catch(() => {});
+        servers.splice(servers.indexOf(s), 1);
+      }
+    };
+    const cost = (name, shown = name) => fresh(async (s) => {
       const before = await accessMetrics(s);
       assert.deepEqual(before, { allowed: 0, denied: 0, error: 0, hit: 0, miss: 0, reviews: 0 }, 'present at 0 from start-up');
       const v = await user(s, 'viewer@example.com');
       const t = await errCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: name });
       return { text: t.replaceAll(shown, 'X'), reviews: (await accessMetrics(s)).reviews };
-    };
+    });
     const hidden = await cost('wc2');
     const missing = await cost('wc9');
     assert.match(hidden.text, /cluster "X" not found/);
@@ -412,10 +421,11 @@ describe("Cluster objects only as the management cluster's RBAC allows (--capi-a
     assert.deepEqual(hiddenNs, missingNs);
     assert.equal(hiddenNs.reviews, 3);
     // The user's own cluster named the same way works, for the same three reviews.
-    const s = await oauthServer([]);
-    const v = await user(s, 'viewer@example.com');
-    await okCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: 'org-acme/wc1' });
-    assert.equal((await accessMetrics(s)).reviews, 3);
+    await fresh(async (s) => {
+      const v = await user(s, 'viewer@example.com');
+      await okCall(v, 'k8s_list_resources', { ...LIST_CM, cluster: 'org-acme/wc1' });
+      assert.equal((await accessMetrics(s)).reviews, 3);
+    });
   });
 
   test('a restricted user facing 300 more Cluster objects: one call sends a bounded number of reviews, then fails closed', async () => {
