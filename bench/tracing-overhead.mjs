@@ -18,7 +18,6 @@
 //      TRACE_BENCH_SERVER_CPU (unset; e.g. 1: the server under test runs on that CPU, and this
 //      process (the load) and the collector on the others, so their work stays off its core).
 import { execFileSync, spawn } from 'node:child_process';
-import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,10 +48,10 @@ const names = Array.from({ length: 16 }, (_, i) => `cm-${i}`);
 kubectl(['create', 'namespace', ns]);
 for (const n of names) kubectl(['-n', ns, 'create', 'configmap', n, '--from-literal=k=v']);
 
-// TRACE_BENCH_COLLECTOR=discard: an OTLP/HTTP endpoint in this process that reads each batch
-// whole and answers 200 without parsing it, so the run measures this server's tracing cost
-// without a collector's ingest competing for the same two cores. jaeger (the default) is the
-// real thing, on the same cores.
+// TRACE_BENCH_COLLECTOR=discard: an OTLP/HTTP endpoint (lib/discard-sink.mjs, a process of its
+// own, on the server's CPU when pinned) that reads each batch whole and answers 200 without
+// parsing it, so the run measures this server's tracing cost without a collector's ingest taking
+// CPU from the API server. jaeger (the default) is the real thing, beside the API server.
 const collector = process.env.TRACE_BENCH_COLLECTOR || 'jaeger';
 if (!['jaeger', 'discard'].includes(collector)) throw new Error('TRACE_BENCH_COLLECTOR: jaeger or discard');
 const sink = { requests: 0, bytes: 0 };
@@ -80,12 +79,18 @@ if (collector === 'jaeger') {
     await new Promise((r) => setTimeout(r, 100));
   }
 } else {
-  discard = http.createServer((req, res) => {
-    req.on('data', (c) => { sink.bytes += c.length; });
-    req.on('end', () => { sink.requests++; res.writeHead(200, { 'content-type': 'application/json' }).end('{}'); });
+  // On the server's CPU when it is pinned: the sink stands for the network and a collector
+  // elsewhere, so its ingest is charged to the traced server's side, not to the API server's.
+  const [dcmd, dargs] = pinned(serverCpu, process.execPath, [path.join(root, 'bench/lib/discard-sink.mjs')]);
+  discard = spawn(dcmd, dargs, { stdio: ['ignore', 'pipe', 'inherit'] });
+  otlp = await new Promise((resolve, reject) => {
+    let buf = '';
+    discard.stdout.on('data', (d) => {
+      buf += d;
+      if (buf.includes('\n')) resolve(JSON.parse(buf).port);
+    });
+    discard.once('exit', () => reject(new Error('the discard sink exited')));
   });
-  await new Promise((r) => discard.listen(0, '127.0.0.1', r));
-  otlp = discard.address().port;
 }
 
 const spec = (traced) => ({
@@ -100,7 +105,9 @@ const spec = (traced) => ({
     PATH: process.env.PATH, HOME: process.env.HOME || '/root', KUBECONFIG: env.KUBECONFIG,
     ...(traced ? { TRACING_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlp}`,
       OTEL_TRACES_SAMPLER_ARG: '1.0', OTEL_SERVICE_NAME: 'mcpk-bench',
-      ...(sampler ? { OTEL_TRACES_SAMPLER: sampler } : {}) } : {}),
+      ...(sampler ? { OTEL_TRACES_SAMPLER: sampler } : {}),
+      // The batch processor's settings, when given to the bench (OTEL_BSP_MAX_EXPORT_BATCH_SIZE...).
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('OTEL_BSP_'))) } : {}),
   },
   get: (n, name) => ['k8s_get_resource', { resourceType: 'configmaps', namespace: n, name }],
   scrapeMetrics: traced,
@@ -136,10 +143,12 @@ try {
 } finally {
   // The collector's own CPU (it ingests only in the traced rounds): what its share of the two
   // cores takes from the API server and the load generator, which a remote collector would not.
-  var collectorCpuS = jaeger ? procSample(jaeger.pid)?.cpuS ?? null : null;
+  const collectorProc = jaeger ?? discard;
+  var collectorCpuS = collectorProc ? procSample(collectorProc.pid)?.cpuS ?? null : null;
+  if (discard) Object.assign(sink, await (await fetch(`http://127.0.0.1:${otlp}/stats`).catch(() => null))?.json().catch(() => null) ?? {});
   var spans = jaeger ? await (await fetch(`http://127.0.0.1:${q}/api/services`).catch(() => null))?.json().catch(() => null) : null;
   jaeger?.kill('SIGTERM');
-  discard?.close();
+  discard?.kill('SIGTERM');
   kubectl(['delete', 'namespace', ns, '--wait=false']);
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -165,7 +174,7 @@ console.log(JSON.stringify({
   pairedCpuRatios: pairedCpu.map((x) => Number(x.toFixed(3))),
   collector, sampler: sampler || null, collectorNice: collector === 'jaeger' ? Number(niceLevel) : null, serverCpu: serverCpu ?? null,
   ...(discard ? { discardedBatches: sink.requests, discardedBytes: sink.bytes } : {}),
-  ...(collectorCpuS !== null ? { collectorCpuMsPerTracedCall: (1000 * collectorCpuS) / (sessions * calls * rounds) } : {}),
+  ...(collectorCpuS !== null ? { collectorCpuMsPerTracedCall: (1000 * collectorCpuS) / results.traced.reduce((a, o) => a + o.calls, 0) } : {}),
   spansExported: results.traced.reduce((a, o) => a + counter(o.metricsText, 'otel_spans_exported_total'), 0),
   spansDropped: results.traced.reduce((a, o) => a + counter(o.metricsText, 'otel_spans_dropped_total'), 0),
   untracedCpuMsPerCall: cpu('untraced'), tracedCpuMsPerCall: cpu('traced'),
