@@ -16,7 +16,9 @@
 //      the collector at the server's priority), TRACE_BENCH_SAMPLER (the traced series'
 //      OTEL_TRACES_SAMPLER; always_off = propagation only),
 //      TRACE_BENCH_SERVER_CPU (unset; e.g. 1: the server under test runs on that CPU, and this
-//      process (the load) and the collector on the others, so their work stays off its core).
+//      process (the load) and the collector on the others, so their work stays off its core),
+//      TRACE_BENCH_MODE (alternate; concurrent: both servers at once, see the loop below) and
+//      TRACE_BENCH_SECONDS (10, a concurrent round's window), OTEL_BSP_* (passed to the traced server).
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -156,7 +158,7 @@ const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 // the same data gives the same interval): how far the figure can be trusted, given the noise.
 const medianCi = (xs) => {
   let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);  // 32-bit LCG
   const ms = Array.from({ length: 2000 }, () => med(xs.map(() => xs[Math.floor(rand() * xs.length)]))).sort((a, b) => a - b);
   return [Number(ms[50].toFixed(3)), Number(ms[1949].toFixed(3))];
 };
