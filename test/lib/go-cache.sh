@@ -1,10 +1,10 @@
 # shellcheck shell=bash
 # Sourced by the test ground's build scripts (test/tracing, test/helm, test/promlint,
-# test/federation/crds.sh): the Go
-# environment they share and how a build is cached outside the repo, under $HARNESS_CACHE, in a
-# directory named by a key (the Go version plus the script's pins), built as <dir>.tmp and renamed
-# when complete, under a lock of its own so that builders of different things never wait on each
-# other (test/cluster/build.sh may hold $HARNESS_CACHE/.lock for a long cold build).
+# test/federation/crds.sh): the Go environment they share, and how a build is cached outside the
+# repo: under $HARNESS_CACHE, in a directory named by a key (the Go version plus the script's
+# pins), built as <dir>.tmp and renamed when complete, under a lock of its own so that builders of
+# different things never wait on each other (test/cluster/build.sh may hold $HARNESS_CACHE/.lock
+# for a long cold build).
 : "${HARNESS_CACHE:=/var/cache/mcp-k8s-harness}"
 export GOTOOLCHAIN=local CGO_ENABLED=0
 export GOMODCACHE="$HARNESS_CACHE/gomod" GOCACHE="$HARNESS_CACHE/gocache"
