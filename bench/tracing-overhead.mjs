@@ -17,13 +17,15 @@
 //      OTEL_TRACES_SAMPLER; always_off = propagation only),
 //      TRACE_BENCH_SERVER_CPU (unset; e.g. 1: the server under test runs on that CPU, and this
 //      process (the load) and the collector on the others, so their work stays off its core),
-//      TRACE_BENCH_MODE (alternate; concurrent: both servers at once, see the loop below) and
-//      TRACE_BENCH_SECONDS (10, a concurrent round's window), OTEL_BSP_* (passed to the traced server).
+//      TRACE_BENCH_MODE (alternate; concurrent: both servers at once; interleaved: both up, loaded
+//      in turns; see the loops below) and TRACE_BENCH_SECONDS (a concurrent round's window, 10;
+//      an interleaved turn, 2), OTEL_BSP_* and OTEL_EXPORTER_OTLP_PROTOCOL
+//      (passed to the traced server).
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runLoad, freePort, procSample } from './lib/load.mjs';
+import { runLoad, runWindows, freePort, procSample } from './lib/load.mjs';
 import { UNTHROTTLED } from './lib/servers.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -38,9 +40,11 @@ const calls = Number(process.env.TRACE_BENCH_CALLS || 200);
 const rounds = Number(process.env.TRACE_BENCH_ROUNDS || 3);
 // alternate: the two servers one after the other in each round (order alternating);
 // concurrent: both at once for TRACE_BENCH_SECONDS each round (see the loop below).
+// interleaved: both servers started and warmed once, then strict turns of TRACE_BENCH_SECONDS
+// (2) each, ROUNDS pairs, order alternating (see below).
 const mode = process.env.TRACE_BENCH_MODE || 'alternate';
-if (!['alternate', 'concurrent'].includes(mode)) throw new Error('TRACE_BENCH_MODE: alternate or concurrent');
-const windowMs = 1000 * Number(process.env.TRACE_BENCH_SECONDS || 10);
+if (!['alternate', 'concurrent', 'interleaved'].includes(mode)) throw new Error('TRACE_BENCH_MODE: alternate, concurrent or interleaved');
+const windowMs = 1000 * Number(process.env.TRACE_BENCH_SECONDS || (mode === 'interleaved' ? 2 : 10));
 const maxCalls = 100000;  // per session in a concurrent window: the window, not this, ends it
 const kubectl = (args) => execFileSync(env.KUBECTL, args, { env: { ...process.env, KUBECONFIG: env.KUBECONFIG }, encoding: 'utf8' });
 const log = (m) => process.stderr.write(`[tracing-overhead] ${m}\n`);
@@ -108,8 +112,10 @@ const spec = (traced) => ({
     ...(traced ? { TRACING_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlp}`,
       OTEL_TRACES_SAMPLER_ARG: '1.0', OTEL_SERVICE_NAME: 'mcpk-bench',
       ...(sampler ? { OTEL_TRACES_SAMPLER: sampler } : {}),
-      // The batch processor's settings, when given to the bench (OTEL_BSP_MAX_EXPORT_BATCH_SIZE...).
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('OTEL_BSP_'))) } : {}),
+      // The batch processor's settings and the encoding, when given to the bench
+      // (OTEL_BSP_MAX_EXPORT_BATCH_SIZE..., OTEL_EXPORTER_OTLP_PROTOCOL=http/json).
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('OTEL_BSP_') ||
+        k === 'OTEL_EXPORTER_OTLP_PROTOCOL')) } : {}),
   },
   get: (n, name) => ['k8s_get_resource', { resourceType: 'configmaps', namespace: n, name }],
   scrapeMetrics: traced,
@@ -119,7 +125,34 @@ const counter = (text, name) => (text ?? '').split('\n').filter((l) => l.startsW
 
 const results = { untraced: [], traced: [] };
 try {
-  for (let r = 0; r < rounds; r++) {
+  if (mode === 'interleaved') {
+    // Both servers up at once but loaded one at a time: windows go untraced, traced, traced,
+    // untraced, ... so each pair's two windows are neighbours in time (drift and the machine's
+    // other load hit both), and no window includes a start-up. Only one server is busy at a time,
+    // so neither pays for the other's work (which concurrent mode cannot avoid).
+    const seq = [];
+    for (let r = 0; r < rounds; r++) for (const traced of (r % 2 ? [true, false] : [false, true])) seq.push(`${traced}:${r}`);
+    let pos = 0;
+    const waiting = new Map();
+    const kick = () => {
+      const go = waiting.get(seq[pos]);
+      if (!go) return;
+      waiting.delete(seq[pos]);
+      go(() => { pos++; kick(); });
+    };
+    const turn = (traced) => (w) => new Promise((go) => { waiting.set(`${traced}:${w}`, go); kick(); });
+    const outs = await Promise.all([false, true].map((traced) => runWindows(spec(traced), {
+      sessions, ns, podNames: names, windows: rounds, windowMs, callTimeoutMs: 60000, turn: turn(traced) })));
+    for (const [i, traced] of [false, true].entries()) {
+      const s = spec(traced);
+      for (const w of outs[i].windows) results[s.key].push({ ...w, errors: 0 });
+      results[s.key][0].errors = outs[i].errors;
+      results[s.key][0].metricsText = outs[i].metricsText;
+      if (outs[i].errors) log(`${s.key}: ${outs[i].errors} errors, e.g. ${outs[i].errorSamples[0]}`);
+    }
+    for (let r = 0; r < rounds; r++) log(`pair ${r + 1}: untraced ${results.untraced[r].callsPerS.toFixed(0)}, traced ${results.traced[r].callsPerS.toFixed(0)} calls/s`);
+  }
+  for (let r = 0; mode !== 'interleaved' && r < rounds; r++) {
     const order = r % 2 ? [true, false] : [false, true];
     const report = (s, out) => log(`round ${r + 1} ${s.key}: ${out.callsPerS.toFixed(0)} calls/s, p50 ${out.p50.toFixed(2)} ms, ` +
       `server CPU ${out.serverCpuMsPerCall.toFixed(3)} ms/call, errors ${out.errors}`);
@@ -168,7 +201,7 @@ const cpu = (k) => med(results[k].map((o) => o.serverCpuMsPerCall));
 const paired = results.traced.map((t, i) => t.callsPerS / results.untraced[i].callsPerS);
 const pairedCpu = results.traced.map((t, i) => t.serverCpuMsPerCall / results.untraced[i].serverCpuMsPerCall);
 console.log(JSON.stringify({
-  sessions, calls: mode === 'concurrent' ? null : calls, mode, windowS: mode === 'concurrent' ? windowMs / 1000 : null, rounds,
+  sessions, calls: mode === 'alternate' ? calls : null, mode, windowS: mode === 'alternate' ? null : windowMs / 1000, rounds,
   untracedCallsPerS: cps('untraced'), tracedCallsPerS: cps('traced'),
   ratio: cps('traced') / cps('untraced'),
   pairedRatioMedian: med(paired), pairedRatioCi95: medianCi(paired), pairedRatios: paired.map((x) => Number(x.toFixed(3))),

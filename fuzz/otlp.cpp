@@ -7,8 +7,10 @@
 //     only at a code point boundary; an ill-formed one comes back with U+FFFD in it;
 //   - no more than kMaxAttributes attributes and kMaxSpanText bytes of text are kept, and what
 //     was refused is counted in droppedAttributesCount.
+#include "instrumentation/protobuf.hpp"
 #include "instrumentation/trace.hpp"
 #include "instrumentation/trace_export.hpp"
+#include "util/text.hpp"
 
 #include <boost/json.hpp>
 
@@ -55,6 +57,27 @@ bool well_formed(std::string_view s) {
   boost::system::error_code ec;
   boost::json::parse(doc, ec);
   return !ec;
+}
+
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    auto n = mk::utf8_sequence_length(s, i);
+    if (!n) return false;
+    i += n;
+  }
+  return true;
+}
+
+// The one field `number` of a message (the last one when repeated), or abort.
+std::string_view only(std::string_view msg, std::uint32_t number) {
+  mk::proto::Reader r(msg);
+  mk::proto::Reader::Field f;
+  std::string_view got;
+  bool seen = false;
+  while (r.next(f))
+    if (f.number == number) got = f.bytes, seen = true;
+  if (r.error() || !seen) std::abort();
+  return got;
 }
 
 std::string controls_as_spaces(std::string_view s) {
@@ -111,5 +134,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   if (d.dropped_attributes && !span.contains("droppedAttributesCount")) std::abort();
+
+  // The protobuf encoding: well-formed, every string UTF-8, the same values as the JSON one.
+  auto pb = otlp_proto({{{"service.name", "fuzz"}}}, batch);
+  auto pspan = only(only(only(pb, 1), 2), 2);  // resource_spans -> scope_spans -> spans
+  mk::proto::Reader r(pspan);
+  mk::proto::Reader::Field f;
+  std::size_t n = 0;
+  while (r.next(f)) {
+    if ((f.number == 5 || f.number == 3) && !valid_utf8(f.bytes)) std::abort();  // name, trace_state
+    if (f.number == 15 && !d.status_message.empty() && !valid_utf8(only(f.bytes, 2))) std::abort();  // status
+    if (f.number != 9) continue;
+    auto value = only(only(f.bytes, 2), 1);  // KeyValue.value -> AnyValue.string_value
+    if (!valid_utf8(value)) std::abort();
+    if (value != std::string_view(attrs.at(n).at("value").at("stringValue").as_string())) std::abort();
+    ++n;
+  }
+  if (r.error() || n != attrs.size()) std::abort();
   return 0;
 }

@@ -228,3 +228,70 @@ export async function runLoad(spec, { sessions, calls, ns, podNames, budgetMs, c
 function num(x) {
   return typeof x === 'number' && Number.isFinite(x);
 }
+
+// CPU nanoseconds of all a process's threads (/proc/<pid>/task/*/schedstat: time on a CPU, in
+// ns rather than /proc/<pid>/stat's 10 ms ticks, which a window of a second or two needs); NaN
+// when gone.
+export function cpuNs(pid) {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try { ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]); } catch {}
+    }
+    return ns;
+  } catch {
+    return NaN;
+  }
+}
+
+// Interleaved load: one server, its sessions opened and warmed once, then `windows` timed windows
+// of `windowMs`, each started when `turn(w)` resolves (with a function to call when the window is
+// over). Two servers sharing one `turn` take strict turns, so neighbouring windows of the two see
+// the same machine, and no window pays for a server's start-up. Returns per-window calls/s and
+// server CPU per call.
+export async function runWindows(spec, { sessions, ns, podNames, windows, windowMs, callTimeoutMs, turn, settleMs = 500 }) {
+  const port = await freePort();
+  const srv = await startHttpServer(spec, port);
+  const pid = srv.proc.pid;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: sessions * 2 });
+  const url = `http://127.0.0.1:${port}${spec.endpoint}`;
+  const out = { key: spec.key, windows: [], errors: 0, errorSamples: [] };
+  try {
+    await sleep(settleMs);
+    const ss = Array.from({ length: sessions }, (_, i) => new HttpSession(url, agent, `${spec.key}#${i}`));
+    await Promise.all(ss.map((s) => s.initialize(callTimeoutMs)));
+    await Promise.all(ss.map((s, i) => s.callTool(...spec.get(ns, podNames[i % podNames.length]), callTimeoutMs)));
+    for (let w = 0; w < windows; w++) {
+      const done = await turn(w);
+      try {
+        let calls = 0;
+        const cpu0 = cpuNs(pid);
+        const t0 = process.hrtime.bigint();
+        const stopAt = Date.now() + windowMs;
+        await Promise.all(ss.map(async (s, si) => {
+          for (let i = 0; Date.now() < stopAt; i++) {
+            try {
+              await s.callTool(...spec.get(ns, podNames[(si + i) % podNames.length]), callTimeoutMs);
+              calls++;
+            } catch (e) {
+              out.errors++;
+              if (out.errorSamples.length < 5) out.errorSamples.push(e.message.split('\n')[0].slice(0, 300));
+            }
+          }
+        }));
+        const wallMs = nsToMs(process.hrtime.bigint() - t0);
+        const cpuMs = (cpuNs(pid) - cpu0) / 1e6;
+        out.windows.push({ calls, wallMs, callsPerS: calls / (wallMs / 1000), serverCpuMsPerCall: calls ? cpuMs / calls : NaN });
+      } finally {
+        done();
+      }
+    }
+    await Promise.all(ss.map((s) => s.close().catch(() => {})));
+  } finally {
+    agent.destroy();
+    out.stderrTail = srv.stderr().slice(-1500);
+    if (spec.scrapeMetrics) out.metricsText = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => null);
+    await srv.stop();
+  }
+  return out;
+}

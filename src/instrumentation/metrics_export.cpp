@@ -1,5 +1,7 @@
 #include "instrumentation/metrics_export.hpp"
 
+#include "instrumentation/protobuf.hpp"
+
 #include "util/error.hpp"
 #include "util/http_post.hpp"
 #include "util/log.hpp"
@@ -7,6 +9,7 @@
 #include <fmt/core.h>
 #include <boost/json.hpp>
 
+#include <bit>
 #include <cstdlib>
 
 #include <pthread.h>
@@ -113,9 +116,86 @@ json::object otlp_metrics_json(const trace::Resource& r, const std::vector<Regis
   return out;
 }
 
+namespace {
+
+void put_attributes(proto::Writer& w, std::uint32_t field, std::string_view rendered) {
+  for (auto& [k, v] : parse_labels(rendered)) {
+    auto kv = w.begin(field);
+    w.string_field(1, k);
+    auto any = w.begin(2);
+    w.string_field(1, v);
+    w.end(any);
+    w.end(kv);
+  }
+}
+
+}  // namespace
+
+std::string otlp_metrics_proto(const trace::Resource& r, const std::vector<Registry::FamilyView>& families,
+                               std::uint64_t start_ns, std::uint64_t now_ns) {
+  std::string out;
+  proto::Writer w(out);
+  auto rm = w.begin(1);        // ExportMetricsServiceRequest.resource_metrics
+  auto resource = w.begin(1);  // ResourceMetrics.resource
+  for (auto& [k, v] : r.attributes) {
+    auto kv = w.begin(1);
+    w.string_field(1, k);
+    auto any = w.begin(2);
+    w.string_field(1, v);
+    w.end(any);
+    w.end(kv);
+  }
+  w.end(resource);
+  auto sm = w.begin(2);     // ResourceMetrics.scope_metrics
+  auto scope = w.begin(1);  // ScopeMetrics.scope
+  w.string_field(1, "mcp-kubernetes");
+  w.end(scope);
+  for (auto& f : families) {
+    if (f.series.empty()) continue;
+    auto m = w.begin(2);  // ScopeMetrics.metrics
+    w.string_field(1, f.name);
+    if (!f.help.empty()) w.string_field(2, f.help);
+    bool histogram = f.type == "histogram", counter = f.type == "counter";
+    auto data = w.begin(histogram ? 9 : counter ? 7 : 5);  // Metric.histogram | sum | gauge
+    for (auto& s : f.series) {
+      auto p = w.begin(1);  // data_points
+      w.fixed64_field(2, start_ns);
+      w.fixed64_field(3, now_ns);
+      if (histogram) {
+        put_attributes(w, 9, s.labels);
+        w.fixed64_field(4, s.count);
+        w.double_field(5, s.sum);
+        // OTLP counts per bucket (len(bounds) + 1, the last is +Inf); the registry's are cumulative.
+        w.begin_packed64(6, kBuckets.size() + 1);
+        std::uint64_t prev = 0;
+        for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+          std::uint64_t cum = i < s.buckets.size() ? s.buckets[i] : prev;
+          w.fixed64(cum - prev);
+          prev = cum;
+        }
+        w.fixed64(s.count - prev);
+        w.begin_packed64(7, kBuckets.size());
+        for (double b : kBuckets) w.fixed64(std::bit_cast<std::uint64_t>(b));
+      } else {
+        put_attributes(w, 7, s.labels);
+        w.double_field(4, s.value);  // as_double
+      }
+      w.end(p);
+    }
+    if (histogram || counter) w.uint_field(2, 2);  // aggregation_temporality: CUMULATIVE
+    if (counter) w.bool_field(3, true);            // is_monotonic
+    w.end(data);
+    w.end(m);
+  }
+  w.end(sm);
+  w.end(rm);
+  return out;
+}
+
 void apply_env(MetricsSettings& s, const std::function<const char*(const char*)>& getenv) {
   if (const char* v = getenv("METRICS_EXPORTER"); v && *v && s.exporter.empty()) s.exporter = v;
   if (const char* v = getenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"); v && *v && s.endpoint.empty()) s.endpoint = v;
+  if (const char* v = getenv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"); v && *v && s.protocol.empty()) s.protocol = v;
   if (const char* v = getenv("OTEL_METRIC_EXPORT_INTERVAL"); v && *v) {
     char* end = nullptr;
     long n = std::strtol(v, &end, 10);
@@ -127,8 +207,9 @@ void apply_env(MetricsSettings& s, const std::function<const char*(const char*)>
 }
 
 MetricsPusher::MetricsPusher(trace::Resource r, std::function<bool(std::string)> send,
-                             std::chrono::milliseconds interval)
-    : resource_(std::move(r)), send_(std::move(send)), interval_(interval), start_ns_(trace::now_unix_ns()) {
+                             std::chrono::milliseconds interval, trace::OtlpProtocol encoding)
+    : resource_(std::move(r)), send_(std::move(send)), interval_(interval), encoding_(encoding),
+      start_ns_(trace::now_unix_ns()) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -153,8 +234,11 @@ void MetricsPusher::run() {
       cv_.wait_for(lk, interval_, [&] { return stop_; });
       stopping = stop_;
     }
-    auto body =
-        json::serialize(otlp_metrics_json(resource_, Registry::global().snapshot(), start_ns_, trace::now_unix_ns()));
+    auto families = Registry::global().snapshot();
+    auto now = trace::now_unix_ns();
+    auto body = encoding_ == trace::OtlpProtocol::protobuf
+                    ? otlp_metrics_proto(resource_, families, start_ns_, now)
+                    : json::serialize(otlp_metrics_json(resource_, families, start_ns_, now));
     bool ok = false;
     try {
       ok = send_(std::move(body));
@@ -171,6 +255,7 @@ std::unique_ptr<MetricsPusher> make_metrics_pusher(const MetricsSettings& m, con
   std::string name = m.exporter.empty() ? "prometheus" : m.exporter;
   if (name != "prometheus" && name != "otlp" && name != "stdout")
     fail(Errc::invalid_argument, fmt::format("METRICS_EXPORTER must be prometheus, otlp or stdout (got \"{}\")", name));
+  auto protocol = trace::parse_protocol(m.protocol, "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", t.protocol);
   if (name == "prometheus" || t.instrumentation_enabled == "false" || t.instrumentation_enabled == "0") return nullptr;
   auto& reg = Registry::global();
   reg.describe("otel_metric_exports_total", "counter", "Metric pushes (METRICS_EXPORTER=otlp|stdout) by outcome.");
@@ -183,11 +268,13 @@ std::unique_ptr<MetricsPusher> make_metrics_pusher(const MetricsSettings& m, con
       body += '\n';
       return std::fwrite(body.data(), 1, body.size(), out) == body.size() && std::fflush(out) == 0;
     };
-    return std::make_unique<MetricsPusher>(std::move(resource), std::move(send), m.interval);
+    // One JSON line per push: stdout is for people and log pipelines.
+    return std::make_unique<MetricsPusher>(std::move(resource), std::move(send), m.interval,
+                                           trace::OtlpProtocol::json);
   }
   auto url = http_post::parse_url(trace::signal_url(m.endpoint, t.endpoint, "/v1/metrics"));
   auto headers = trace::export_headers(t);
-  headers.emplace_back("Content-Type", "application/json");
+  headers.emplace_back("Content-Type", std::string(trace::content_type(protocol)));
   auto timeout = t.timeout;
   trace::check_ca_file(t.certificate);
   auto send = [url, headers, timeout, ca = t.certificate](std::string body) {
@@ -196,7 +283,7 @@ std::unique_ptr<MetricsPusher> make_metrics_pusher(const MetricsSettings& m, con
     log::debug("metrics export failed: {}", res.status ? fmt::format("HTTP {}", res.status) : res.error);
     return false;
   };
-  return std::make_unique<MetricsPusher>(std::move(resource), std::move(send), m.interval);
+  return std::make_unique<MetricsPusher>(std::move(resource), std::move(send), m.interval, protocol);
 }
 
 }  // namespace mk::metrics

@@ -27,9 +27,14 @@ std::vector<std::pair<std::string, std::string>> parse_labels(std::string_view r
 boost::json::object otlp_metrics_json(const trace::Resource& r, const std::vector<Registry::FamilyView>& families,
                                       std::uint64_t start_ns, std::uint64_t now_ns);
 
+// The same request in the protobuf encoding (opentelemetry/proto/metrics/v1/metrics.proto).
+std::string otlp_metrics_proto(const trace::Resource& r, const std::vector<Registry::FamilyView>& families,
+                               std::uint64_t start_ns, std::uint64_t now_ns);
+
 struct MetricsSettings {
   std::string exporter;  // METRICS_EXPORTER: prometheus (default: /metrics only) | otlp | stdout
   std::string endpoint;  // OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/metrics
+  std::string protocol;  // OTEL_EXPORTER_OTLP_METRICS_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL
   std::chrono::milliseconds interval{60000};  // OTEL_METRIC_EXPORT_INTERVAL
 };
 void apply_env(MetricsSettings& s, const std::function<const char*(const char*)>& getenv);
@@ -37,8 +42,9 @@ void apply_env(MetricsSettings& s, const std::function<const char*(const char*)>
 // Pushes snapshots of the global registry until shut down (then once more).
 class MetricsPusher {
  public:
-  // `send` delivers one serialized request; false when it was not delivered.
-  MetricsPusher(trace::Resource r, std::function<bool(std::string)> send, std::chrono::milliseconds interval);
+  // `send` delivers one request serialized in `encoding`; false when it was not delivered.
+  MetricsPusher(trace::Resource r, std::function<bool(std::string)> send, std::chrono::milliseconds interval,
+                trace::OtlpProtocol encoding);
   ~MetricsPusher();
   void shutdown();
 
@@ -47,6 +53,7 @@ class MetricsPusher {
   trace::Resource resource_;
   std::function<bool(std::string)> send_;
   std::chrono::milliseconds interval_;
+  trace::OtlpProtocol encoding_;
   std::uint64_t start_ns_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,6 +1,7 @@
 #include "instrumentation/trace_export.hpp"
 
 #include "instrumentation/metrics.hpp"
+#include "instrumentation/protobuf.hpp"
 #include "util/error.hpp"
 #include "util/http_post.hpp"
 #include "util/log.hpp"
@@ -174,6 +175,44 @@ void put_span(std::string& out, const SpanData& s) {
   out += "}}";
 }
 
+// The protobuf encoding (opentelemetry/proto/trace/v1/trace.proto, common/v1/common.proto).
+// Empty and zero fields are left out, as proto3 does.
+void put_key_value(proto::Writer& w, std::uint32_t field, std::string_view k, const AttrValue& v) {
+  auto kv = w.begin(field);
+  w.string_field(1, k);  // KeyValue.key
+  auto any = w.begin(2);  // KeyValue.value: AnyValue
+  if (auto* s = std::get_if<std::string_view>(&v)) w.string_field(1, *s);  // string_value
+  else if (auto* i = std::get_if<std::int64_t>(&v)) w.int_field(3, *i);    // int_value
+  else if (auto* d = std::get_if<double>(&v)) w.double_field(4, *d);       // double_value
+  else w.bool_field(2, std::get<bool>(v));                                 // bool_value
+  w.end(any);
+  w.end(kv);
+}
+
+void put_span(proto::Writer& w, const SpanData& s) {
+  w.bytes_field(1, s.context.trace_id.data(), s.context.trace_id.size());
+  w.bytes_field(2, s.context.span_id.data(), s.context.span_id.size());
+  if (!s.context.trace_state.empty()) w.string_field(3, s.context.trace_state);
+  if (!is_zero(s.parent_span_id)) w.bytes_field(4, s.parent_span_id.data(), s.parent_span_id.size());
+  w.string_field(5, s.name);
+  w.uint_field(6, static_cast<std::uint64_t>(s.kind));
+  w.fixed64_field(7, s.start_ns);
+  w.fixed64_field(8, s.end_ns);
+  for (auto& a : s.attributes()) put_key_value(w, 9, a.key, a.value);
+  if (s.dropped_attributes) w.uint_field(10, s.dropped_attributes);
+  for (auto& l : s.links) {
+    auto link = w.begin(13);
+    w.bytes_field(1, l.context.trace_id.data(), l.context.trace_id.size());
+    w.bytes_field(2, l.context.span_id.data(), l.context.span_id.size());
+    if (!l.context.trace_state.empty()) w.string_field(3, l.context.trace_state);
+    w.end(link);
+  }
+  auto status = w.begin(15);
+  if (!s.status_message.empty()) w.string_field(2, s.status_message);
+  if (s.status != Status::unset) w.uint_field(3, static_cast<std::uint64_t>(s.status));
+  w.end(status);
+}
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -241,14 +280,81 @@ std::string otlp_json_text(const Resource& r, const std::vector<std::unique_ptr<
   return out;
 }
 
+std::string otlp_proto(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans) {
+  std::string out;
+  out.reserve(256 + spans.size() * 512);
+  proto::Writer w(out);
+  auto resource_spans = w.begin(1);  // ExportTraceServiceRequest.resource_spans
+  auto resource = w.begin(1);        // ResourceSpans.resource
+  for (auto& [k, v] : r.attributes) put_key_value(w, 1, k, AttrValue(std::string_view(v)));
+  w.end(resource);
+  auto scope_spans = w.begin(2);  // ResourceSpans.scope_spans
+  auto scope = w.begin(1);        // ScopeSpans.scope: InstrumentationScope
+  w.string_field(1, "mcp-kubernetes");
+  for (auto& [k, v] : r.attributes)
+    if (k == "service.version") {
+      w.string_field(2, v);
+      break;
+    }
+  w.end(scope);
+  for (auto& sp : spans) {
+    auto span = w.begin(2);  // ScopeSpans.spans
+    put_span(w, *sp);
+    w.end(span);
+  }
+  w.end(scope_spans);
+  w.end(resource_spans);
+  return out;
+}
+
+OtlpProtocol parse_protocol(const std::string& specific, std::string_view specific_name, const std::string& general) {
+  const std::string& v = specific.empty() ? general : specific;
+  if (v.empty() || v == "http/protobuf") return OtlpProtocol::protobuf;
+  if (v == "http/json") return OtlpProtocol::json;
+  auto name = specific.empty() ? std::string_view("OTEL_EXPORTER_OTLP_PROTOCOL") : specific_name;
+  if (v == "grpc")
+    fail(Errc::invalid_argument, fmt::format("{}: grpc is not supported; use http/protobuf or http/json", name));
+  fail(Errc::invalid_argument, fmt::format("{} must be http/protobuf or http/json", name));
+}
+
+std::string_view content_type(OtlpProtocol p) {
+  return p == OtlpProtocol::protobuf ? "application/x-protobuf" : "application/json";
+}
+
+std::uint64_t rejected_count(OtlpProtocol p, std::string_view body, std::string_view json_field) {
+  if (p == OtlpProtocol::protobuf) {
+    proto::Reader top(body);
+    proto::Reader::Field f;
+    while (top.next(f)) {
+      if (f.number != 1 || f.wire != proto::Wire::len) continue;  // partial_success
+      proto::Reader ps(f.bytes);
+      proto::Reader::Field g;
+      while (ps.next(g))
+        if (g.number == 1 && g.wire == proto::Wire::varint) return g.value;  // rejected_spans / _data_points
+    }
+    return 0;
+  }
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec || !v.is_object()) return 0;
+  auto* ps = v.as_object().if_contains("partialSuccess");
+  if (!ps || !ps->is_object()) return 0;
+  auto* n = ps->as_object().if_contains(json_field);
+  if (!n) return 0;
+  if (n->is_string()) return std::strtoull(n->as_string().c_str(), nullptr, 10);  // int64: a string in proto3 JSON
+  if (n->is_uint64()) return n->as_uint64();
+  if (n->is_int64() && n->as_int64() > 0) return static_cast<std::uint64_t>(n->as_int64());
+  return 0;
+}
+
 json::object otlp_json(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans) {
   return json::parse(otlp_json_text(r, spans)).as_object();
 }
 
 OtlpHttpExporter::OtlpHttpExporter(Resource r, std::string endpoint, KeyValues headers,
-                                   std::chrono::milliseconds timeout, std::string ca_file)
+                                   std::chrono::milliseconds timeout, std::string ca_file, OtlpProtocol protocol)
     : resource_(std::move(r)), endpoint_(std::move(endpoint)), headers_(std::move(headers)), timeout_(timeout),
-      ca_file_(std::move(ca_file)) {
+      ca_file_(std::move(ca_file)), protocol_(protocol) {
   // Fail at start-up, not at the first export.
   http_post::parse_url(endpoint_);
   check_ca_file(ca_file_);
@@ -257,18 +363,16 @@ OtlpHttpExporter::OtlpHttpExporter(Resource r, std::string endpoint, KeyValues h
 bool OtlpHttpExporter::export_batch(const std::vector<std::unique_ptr<SpanData>>& spans) {
   auto url = http_post::parse_url(endpoint_);
   http_post::Headers h = headers_;
-  h.emplace_back("Content-Type", "application/json");
+  h.emplace_back("Content-Type", std::string(content_type(protocol_)));
   h.emplace_back("User-Agent", "mcp-kubernetes-otlp");
+  auto body = protocol_ == OtlpProtocol::protobuf ? otlp_proto(resource_, spans) : otlp_json_text(resource_, spans);
   // The collector's answer is small (an ExportTraceServiceResponse); 64 KiB is plenty.
-  auto res = http_post::post(url, h, otlp_json_text(resource_, spans), timeout_, 64 * 1024, ca_file_);
+  auto res = http_post::post(url, h, std::move(body), timeout_, 64 * 1024, ca_file_);
   if (res.status >= 200 && res.status < 300) {
-    // A partial success names spans the collector refused; they count as dropped.
-    boost::system::error_code ec;
-    auto v = json::parse(res.body, ec);
-    if (!ec && v.is_object())
-      if (auto* ps = v.as_object().if_contains("partialSuccess"); ps && ps->is_object())
-        if (auto* n = ps->as_object().if_contains("rejectedSpans"); n && n->is_string())
-          count_dropped(std::strtoull(n->as_string().c_str(), nullptr, 10), "rejected");
+    // A partial success names spans the collector refused; they count as dropped (at most the
+    // batch: the count is the collector's word).
+    count_dropped(std::min<std::uint64_t>(rejected_count(protocol_, res.body, "rejectedSpans"), spans.size()),
+                  "rejected");
     return true;
   }
   // Rate-limited and once per failure burst would be nicer; debug keeps a dead collector quiet.
@@ -427,6 +531,8 @@ void apply_env(TracingSettings& s, const std::function<const char*(const char*)>
   env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", s.traces_endpoint);
   env("OTEL_EXPORTER_OTLP_HEADERS", s.headers);
   env("OTEL_EXPORTER_OTLP_CERTIFICATE", s.certificate);
+  env("OTEL_EXPORTER_OTLP_PROTOCOL", s.protocol);
+  env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", s.traces_protocol);
   env("OTEL_SERVICE_NAME", s.service_name);
   env("OTEL_RESOURCE_ATTRIBUTES", s.resource_attributes);
   env("OTEL_TRACES_SAMPLER", s.sampler);
@@ -463,6 +569,7 @@ Tracing make_tracing(const TracingSettings& s, const std::string& service_versio
   std::string err;
   auto sampler = Sampler::from_names(s.sampler, s.sampler_arg, &err);
   if (!err.empty()) fail(Errc::invalid_argument, err);
+  auto protocol = parse_protocol(s.traces_protocol, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", s.protocol);
   if (on == "false" || on == "0" || exporter_name == "none") return t;
 
   std::unique_ptr<SpanExporter> exporter;
@@ -472,7 +579,7 @@ Tracing make_tracing(const TracingSettings& s, const std::string& service_versio
   } else {
     exporter = std::make_unique<OtlpHttpExporter>(make_resource(s, service_version),
                                                   signal_url(s.traces_endpoint, s.endpoint, "/v1/traces"),
-                                                  export_headers(s), s.timeout, s.certificate);
+                                                  export_headers(s), s.timeout, s.certificate, protocol);
   }
   t.processor = std::make_shared<BatchProcessor>(std::move(exporter), s.batch);
   t.tracer = std::make_shared<Tracer>(sampler, t.processor);

@@ -32,6 +32,23 @@ struct Resource {
 // otlp_json is the same parsed (tests).
 std::string otlp_json_text(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans);
 boost::json::object otlp_json(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans);
+// The same request in the protobuf encoding (OTLP/HTTP's default): the same fields, about half the
+// bytes, and cheaper to write (no hex, no quoting, no decimal numbers).
+std::string otlp_proto(const Resource& r, const std::vector<std::unique_ptr<SpanData>>& spans);
+
+// How OTLP/HTTP requests are encoded: OTEL_EXPORTER_OTLP_PROTOCOL (and its per-signal forms),
+// http/protobuf (the OTLP default) or http/json.
+enum class OtlpProtocol { protobuf, json };
+// `specific` (e.g. OTEL_EXPORTER_OTLP_TRACES_PROTOCOL) wins over `general`; "" for both is
+// http/protobuf. Throws mk::Error(invalid_argument) naming the setting otherwise (grpc is not
+// spoken here: OTLP/gRPC would need HTTP/2).
+OtlpProtocol parse_protocol(const std::string& specific, std::string_view specific_name, const std::string& general);
+// The Content-Type of a request in that encoding.
+std::string_view content_type(OtlpProtocol p);
+// The rejected count of an export's partial success (ExportTraceServiceResponse or
+// ExportMetricsServiceResponse, field 1 -> field 1), in either encoding; 0 when there is none or
+// the answer does not parse.
+std::uint64_t rejected_count(OtlpProtocol p, std::string_view body, std::string_view json_field);
 
 class SpanExporter {
  public:
@@ -46,7 +63,7 @@ class OtlpHttpExporter : public SpanExporter {
   // `endpoint` is the full traces URL (…/v1/traces); throws mk::Error when it is not usable.
   // `ca_file`: the CA (PEM) an https collector is verified against; "" => the system's CAs.
   OtlpHttpExporter(Resource r, std::string endpoint, KeyValues headers, std::chrono::milliseconds timeout,
-                   std::string ca_file);
+                   std::string ca_file, OtlpProtocol protocol);
   bool export_batch(const std::vector<std::unique_ptr<SpanData>>& spans) override;
 
  private:
@@ -55,6 +72,7 @@ class OtlpHttpExporter : public SpanExporter {
   KeyValues headers_;
   std::chrono::milliseconds timeout_;
   std::string ca_file_;
+  OtlpProtocol protocol_;
 };
 
 // One OTLP/JSON line per batch, to a stream (TRACING_EXPORTER=stdout).
@@ -124,6 +142,8 @@ struct TracingSettings {
   std::string traces_endpoint;               // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is)
   std::string headers;                       // OTEL_EXPORTER_OTLP_HEADERS: k=v,k2=v2 (values URL-encoded)
   std::string certificate;                   // OTEL_EXPORTER_OTLP_CERTIFICATE: CA file for an https collector
+  std::string protocol;                      // OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf (default) | http/json
+  std::string traces_protocol;               // OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (wins for traces)
   std::string service_name;                  // OTEL_SERVICE_NAME
   std::string resource_attributes;           // OTEL_RESOURCE_ATTRIBUTES: k=v,...
   std::string sampler;                       // OTEL_TRACES_SAMPLER

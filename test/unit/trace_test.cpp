@@ -502,7 +502,7 @@ TEST(OtlpHttpExporter, ClosedPortFailsTheBatchWithoutThrowing) {
   auto port = a.local_endpoint().port();
   a.close();
   OtlpHttpExporter e({{{"service.name", "t"}}}, "http://127.0.0.1:" + std::to_string(port) + "/v1/traces", {},
-                     std::chrono::seconds(5), "");
+                     std::chrono::seconds(5), "", OtlpProtocol::protobuf);
   std::vector<std::unique_ptr<SpanData>> batch;
   batch.push_back(span_data());
   EXPECT_FALSE(e.export_batch(batch));
@@ -550,6 +550,14 @@ TEST(Settings, MakeTracingRefusesBadSettings) {
   inject.endpoint = "http://127.0.0.1:1";
   inject.headers = "x-key=a%0D%0AHost: evil";  // would split a header
   EXPECT_THROW(make_tracing(inject, "1", false), mk::Error);
+  TracingSettings grpc;
+  grpc.exporter = "otlp";
+  grpc.traces_protocol = "grpc";  // OTLP/gRPC is not spoken: refused, not silently sent as HTTP
+  EXPECT_THROW(make_tracing(grpc, "1", false), mk::Error);
+  mk::metrics::MetricsSettings mgrpc;
+  mgrpc.exporter = "otlp";
+  mgrpc.protocol = "grpc";
+  EXPECT_THROW(mk::metrics::make_metrics_pusher(mgrpc, TracingSettings{}, "1", false), mk::Error);
   TracingSettings disabled;
   disabled.exporter = "otlp";
   disabled.instrumentation_enabled = "false";

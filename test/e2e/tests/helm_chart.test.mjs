@@ -211,6 +211,7 @@ test('every values file renders objects the API server accepts (server-side dry-
   const menv = Object.fromEntries(one(rendered['monitoring.yaml'], 'Deployment').spec.template.spec.containers[0].env.map((e) => [e.name, e.value]));
   assert.equal(menv.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://otel-collector.observability:4318');
   assert.equal(menv.TRACING_EXPORTER, 'otlp');
+  assert.equal(menv.OTEL_EXPORTER_OTLP_PROTOCOL, 'http/json');
   assert.equal(menv.OTEL_TRACES_SAMPLER_ARG, '0.25');
   const np = one(rendered['monitoring.yaml'], 'NetworkPolicy');
   assert.ok(np.spec.egress.some((e) => e.ports?.some((p) => p.port === 4318)));
@@ -227,6 +228,7 @@ test('values the chart must refuse fail with a message saying why', () => {
     [['--set', 'mcpKubernetes.tls.enabled=true'], /tls\.secretName is required/],
     [['--set', 'mcpKubernetes.nonDestructiv=false'], /additional propert/i],  // a typo is an error, not ignored
     [['--set', 'mcpKubernetes.allowedOperations={drop}'], /allowedOperations/],
+    [['--set', 'instrumentation.otlpProtocol=grpc'], /otlpProtocol/],  // the server would refuse to start
   ];
   for (const [extra, want] of cases) {
     const r = run(helm, ['template', 'mcpk', chart, ...extra], { allowFail: true });

@@ -6,7 +6,7 @@
 // stuck collector neither fails calls nor keeps spans: they are dropped and counted.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { serverBin, clusterEnv, repoRoot, kubectl, freshNamespace, dropNamespace, freePort } from '../lib/harness.mjs';
@@ -276,8 +276,11 @@ test('params._meta.traceparent is the parent; the HTTP header\'s context becomes
   assert.equal(tag(get, 'k8s.verb'), 'get');
 });
 
-test('a failed call and a 404 from the API server are error spans', async () => {
-  const { base } = await startServer(tracingEnv());
+// Both OTLP/HTTP encodings reach the real collector with the same content: http/protobuf (the
+// default, used by every other test here) and http/json. Ints, bools and strings all decode.
+for (const protocol of ['http/protobuf', 'http/json'])
+test(`a failed call and a 404 from the API server are error spans (${protocol})`, async () => {
+  const { base } = await startServer({ ...tracingEnv(), OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol });
   const s = await session(base);
   const traceId = hex(32);
   const r = await s.call('miss-1', 'k8s_get_resource', { resourceType: 'configmaps', namespace: ns, name: 'absent' },
@@ -408,26 +411,50 @@ for (const kind of ['stopped', 'stuck']) {
   });
 }
 
-test('METRICS_EXPORTER=otlp pushes the /metrics registry to the collector', async () => {
+for (const protocol of ['http/protobuf', 'http/json'])
+test(`METRICS_EXPORTER=otlp pushes the /metrics registry to the collector (${protocol})`, async () => {
+  const metricsService = `${service}-metrics-${protocol.slice(5)}`;
   const { base } = await startServer({
-    ...tracingEnv(), METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '300', OTEL_SERVICE_NAME: `${service}-metrics`,
+    ...tracingEnv(), METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '300', OTEL_SERVICE_NAME: metricsService,
+    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: protocol,
   });
+  const logStart = jaegerLog.length;
   const s = await session(base);
   const r = await s.call('m1', 'k8s_list_resources', { resourceType: 'configmaps', namespace: ns });
   assert.ok(!r.isError, JSON.stringify(r));
-  // The collector answered 2xx to our pushes (its OTLP receiver refuses malformed JSON with a
-  // 400), and its debug exporter printed our metrics under our service name.
+  // The collector answered 2xx to our pushes (its OTLP receiver refuses a malformed request
+  // with a 400), and its debug exporter printed our metrics under our service name.
+  const ours = () => jaegerLog.slice(logStart);
   let text = '';
   for (let i = 0; i < 300; i++) {
     text = await (await fetch(`${base}/metrics`)).text();
     if (metric(text, 'otel_metric_exports_total', { outcome: 'success' }) >= 2 &&
-        jaegerLog.includes(`${service}-metrics`) && jaegerLog.includes('Name: mcp_kubernetes_operations_total')) break;
+        ours().includes(metricsService) && ours().includes('Name: mcp_kubernetes_operations_total')) break;
     await sleep(100);
   }
   assert.ok(metric(text, 'otel_metric_exports_total', { outcome: 'success' }) >= 2, text);
   assert.equal(metric(text, 'otel_metric_exports_total', { outcome: 'failed' }), 0);
-  assert.ok(jaegerLog.includes(`${service}-metrics`), 'resource service.name reached the collector');
+  assert.ok(ours().includes(metricsService), 'resource service.name reached the collector');
   for (const name of ['mcp_kubernetes_operations_total', 'mcp_kubernetes_operation_duration_seconds', 'otel_spans_exported_total'])
-    assert.ok(jaegerLog.includes(`Name: ${name}`), `${name} in the collector's log`);
-  assert.match(jaegerLog, /Name: mcp_kubernetes_operation_duration_seconds[\s\S]*?DataType: Histogram/);
+    assert.ok(ours().includes(`Name: ${name}`), `${name} in the collector's log`);
+  // The histogram's shape survived: its type, its first bound and a data point's label.
+  assert.match(ours(), /Name: mcp_kubernetes_operation_duration_seconds[\s\S]*?DataType: Histogram/);
+  assert.match(ours(), /ExplicitBounds #0: 0\.001000\b/);
+  assert.match(ours(), /ExplicitBounds #11: 10\.000000\b/);
+  assert.match(ours(), /Buckets #12, Count: \d+/);  // len(bounds) + 1 buckets
+  assert.match(ours(), /-> tool: Str\(k8s_list_resources\)/);
+});
+
+test('an OTLP protocol the server does not speak stops it at start-up, naming the setting', () => {
+  for (const [name, value, want] of [
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc', /OTEL_EXPORTER_OTLP_PROTOCOL: grpc is not supported; use http\/protobuf or http\/json/],
+    ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'http/xml', /OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be http\/protobuf or http\/json/],
+  ]) {
+    const r = spawnSync(serverBin, ['serve', '--transport', 'streamable-http', '--http-addr', '127.0.0.1:0'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME || '/root', KUBECONFIG: clusterEnv().KUBECONFIG, ...tracingEnv(), [name]: value },
+      encoding: 'utf8', timeout: 20000,
+    });
+    assert.notEqual(r.status, 0, `${name}=${value} was accepted`);
+    assert.match(r.stderr, want);
+  }
 });
