@@ -19,8 +19,8 @@
 //      process (the load) and the collector on the others, so their work stays off its core),
 //      TRACE_BENCH_MODE (alternate; concurrent: both servers at once; interleaved: both up, loaded
 //      in turns; see the loops below) and TRACE_BENCH_SECONDS (a concurrent round's window, 10;
-//      an interleaved turn, 2), OTEL_BSP_* and OTEL_EXPORTER_OTLP_PROTOCOL
-//      (passed to the traced server).
+//      an interleaved turn, 2), OTEL_BSP_*, OTEL_EXPORTER_OTLP_PROTOCOL and
+//      PROPAGATE_TRACE_TO_APISERVER (passed to the traced server).
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -114,8 +114,10 @@ const spec = (traced) => ({
       ...(sampler ? { OTEL_TRACES_SAMPLER: sampler } : {}),
       // The batch processor's settings and the encoding, when given to the bench
       // (OTEL_BSP_MAX_EXPORT_BATCH_SIZE..., OTEL_EXPORTER_OTLP_PROTOCOL=http/json).
+      // PROPAGATE_TRACE_TO_APISERVER=false: what this server's tracing costs without the API
+      // server's extra work for a sampled parent (bench/apiserver-traceparent.mjs).
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('OTEL_BSP_') ||
-        k === 'OTEL_EXPORTER_OTLP_PROTOCOL')) } : {}),
+        k === 'OTEL_EXPORTER_OTLP_PROTOCOL' || k === 'PROPAGATE_TRACE_TO_APISERVER')) } : {}),
   },
   get: (n, name) => ['k8s_get_resource', { resourceType: 'configmaps', namespace: n, name }],
   scrapeMetrics: traced,
@@ -141,8 +143,11 @@ try {
       go(() => { pos++; kick(); });
     };
     const turn = (traced) => (w) => new Promise((go) => { waiting.set(`${traced}:${w}`, go); kick(); });
+    let warm = 0, allWarm;
+    const bothWarm = new Promise((res) => { allWarm = res; });
+    const ready = () => { if (++warm === 2) allWarm(); return bothWarm; };
     const outs = await Promise.all([false, true].map((traced) => runWindows(spec(traced), {
-      sessions, ns, podNames: names, windows: rounds, windowMs, callTimeoutMs: 60000, turn: turn(traced) })));
+      sessions, ns, podNames: names, windows: rounds, windowMs, callTimeoutMs: 60000, turn: turn(traced), ready })));
     for (const [i, traced] of [false, true].entries()) {
       const s = spec(traced);
       for (const w of outs[i].windows) results[s.key].push({ ...w, errors: 0 });
@@ -195,6 +200,15 @@ const medianCi = (xs) => {
   const ms = Array.from({ length: 2000 }, () => med(xs.map(() => xs[Math.floor(rand() * xs.length)]))).sort((a, b) => a - b);
   return [Number(ms[50].toFixed(3)), Number(ms[1949].toFixed(3))];
 };
+// The geometric mean of the paired ratios with a 95 % bootstrap interval (same generator): with
+// many pairs it is steadier than the median (it uses every pair's size, not only its rank).
+const geo = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
+const geoCi = (xs) => {
+  let seed = 12345;
+  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const ms = Array.from({ length: 2000 }, () => geo(xs.map(() => xs[Math.floor(rand() * xs.length)]))).sort((a, b) => a - b);
+  return [Number(ms[50].toFixed(3)), Number(ms[1949].toFixed(3))];
+};
 const cps = (k) => med(results[k].map((o) => o.callsPerS));
 const cpu = (k) => med(results[k].map((o) => o.serverCpuMsPerCall));
 // Rounds alternate which series goes first; pair each round's two runs.
@@ -204,7 +218,8 @@ console.log(JSON.stringify({
   sessions, calls: mode === 'alternate' ? calls : null, mode, windowS: mode === 'alternate' ? null : windowMs / 1000, rounds,
   untracedCallsPerS: cps('untraced'), tracedCallsPerS: cps('traced'),
   ratio: cps('traced') / cps('untraced'),
-  pairedRatioMedian: med(paired), pairedRatioCi95: medianCi(paired), pairedRatios: paired.map((x) => Number(x.toFixed(3))),
+  pairedRatioMedian: med(paired), pairedRatioCi95: medianCi(paired),
+  pairedRatioGeomean: geo(paired), pairedRatioGeomeanCi95: geoCi(paired), pairedRatios: paired.map((x) => Number(x.toFixed(3))),
   pairedCpuRatioMedian: med(pairedCpu), pairedCpuRatioCi95: medianCi(pairedCpu),
   pairedCpuRatios: pairedCpu.map((x) => Number(x.toFixed(3))),
   collector, sampler: sampler || null, collectorNice: collector === 'jaeger' ? Number(niceLevel) : null, serverCpu: serverCpu ?? null,

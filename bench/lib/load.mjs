@@ -248,8 +248,9 @@ export function cpuNs(pid) {
 // of `windowMs`, each started when `turn(w)` resolves (with a function to call when the window is
 // over). Two servers sharing one `turn` take strict turns, so neighbouring windows of the two see
 // the same machine, and no window pays for a server's start-up. Returns per-window calls/s and
-// server CPU per call.
-export async function runWindows(spec, { sessions, ns, podNames, windows, windowMs, callTimeoutMs, turn, settleMs = 500 }) {
+// server CPU per call. `ready`: awaited after the warm-up, before the first window (so no window
+// overlaps the other server's start-up).
+export async function runWindows(spec, { sessions, ns, podNames, windows, windowMs, callTimeoutMs, turn, ready, settleMs = 500 }) {
   const port = await freePort();
   const srv = await startHttpServer(spec, port);
   const pid = srv.proc.pid;
@@ -261,6 +262,7 @@ export async function runWindows(spec, { sessions, ns, podNames, windows, window
     const ss = Array.from({ length: sessions }, (_, i) => new HttpSession(url, agent, `${spec.key}#${i}`));
     await Promise.all(ss.map((s) => s.initialize(callTimeoutMs)));
     await Promise.all(ss.map((s, i) => s.callTool(...spec.get(ns, podNames[i % podNames.length]), callTimeoutMs)));
+    if (ready) await ready();
     for (let w = 0; w < windows; w++) {
       const done = await turn(w);
       try {

@@ -159,6 +159,10 @@ void add_serve_flags(CLI::App& app, Config& c, std::vector<std::string>& ops, st
                  "Sampler (env OTEL_TRACES_SAMPLER; default parentbased_traceidratio)");
   app.add_option("--traces-sampler-arg", c.tracing.sampler_arg,
                  "Sampling ratio 0..1 for new traces (env OTEL_TRACES_SAMPLER_ARG; default 1)");
+  app.add_option("--propagate-trace-to-apiserver", c.tracing.propagate_to_apiserver,
+                 "Send each API request's traceparent to the API server, for one that traces (env "
+                 "PROPAGATE_TRACE_TO_APISERVER; default false)")
+      ->check(CLI::IsMember({"true", "false", "1", "0"}));
   app.add_option("--metrics-exporter", c.metrics_export.exporter,
                  "Also push the /metrics registry: otlp or stdout (env METRICS_EXPORTER; default prometheus)")
       ->check(CLI::IsMember({"prometheus", "otlp", "stdout"}));

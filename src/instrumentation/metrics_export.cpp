@@ -255,7 +255,6 @@ std::unique_ptr<MetricsPusher> make_metrics_pusher(const MetricsSettings& m, con
   std::string name = m.exporter.empty() ? "prometheus" : m.exporter;
   if (name != "prometheus" && name != "otlp" && name != "stdout")
     fail(Errc::invalid_argument, fmt::format("METRICS_EXPORTER must be prometheus, otlp or stdout (got \"{}\")", name));
-  auto protocol = trace::parse_protocol(m.protocol, "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", t.protocol);
   if (name == "prometheus" || t.instrumentation_enabled == "false" || t.instrumentation_enabled == "0") return nullptr;
   auto& reg = Registry::global();
   reg.describe("otel_metric_exports_total", "counter", "Metric pushes (METRICS_EXPORTER=otlp|stdout) by outcome.");
@@ -269,17 +268,22 @@ std::unique_ptr<MetricsPusher> make_metrics_pusher(const MetricsSettings& m, con
       return std::fwrite(body.data(), 1, body.size(), out) == body.size() && std::fflush(out) == 0;
     };
     // One JSON line per push: stdout is for people and log pipelines.
-    return std::make_unique<MetricsPusher>(std::move(resource), std::move(send), m.interval,
-                                           trace::OtlpProtocol::json);
+    return std::make_unique<MetricsPusher>(std::move(resource), std::move(send), m.interval, trace::OtlpProtocol::json);
   }
+  auto protocol = trace::parse_protocol(m.protocol, "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", t.protocol);
   auto url = http_post::parse_url(trace::signal_url(m.endpoint, t.endpoint, "/v1/metrics"));
   auto headers = trace::export_headers(t);
   headers.emplace_back("Content-Type", std::string(trace::content_type(protocol)));
   auto timeout = t.timeout;
   trace::check_ca_file(t.certificate);
-  auto send = [url, headers, timeout, ca = t.certificate](std::string body) {
+  auto send = [url, headers, timeout, protocol, ca = t.certificate](std::string body) {
     auto res = http_post::post(url, headers, std::move(body), timeout, 64 * 1024, ca);
-    if (res.status >= 200 && res.status < 300) return true;
+    if (res.status >= 200 && res.status < 300) {
+      // Cumulative sums: a point refused now is carried again by the next push.
+      if (auto n = trace::rejected_count(protocol, res.body, "rejectedDataPoints"))
+        log::debug("metrics export: the collector refused {} data points", n);
+      return true;
+    }
     log::debug("metrics export failed: {}", res.status ? fmt::format("HTTP {}", res.status) : res.error);
     return false;
   };

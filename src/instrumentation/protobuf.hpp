@@ -103,9 +103,10 @@ class Writer {
       out_[at] = static_cast<char>(n);
       return;
     }
-    char buf[10];
+    char buf[10] = {};
     std::size_t k = 0;
-    for (auto v = static_cast<std::uint64_t>(n); v; v >>= 7) buf[k++] = static_cast<char>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+    for (auto v = static_cast<std::uint64_t>(n); v; v >>= 7)
+      buf[k++] = static_cast<char>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
     out_.insert(at + 1, k - 1, '\0');
     std::memcpy(out_.data() + at, buf, k);
   }
@@ -143,15 +144,9 @@ class Reader {
     f.number = static_cast<std::uint32_t>(key >> 3);
     f.bytes = {};
     switch (key & 7) {
-      case 0:
-        f.wire = Wire::varint;
-        return read_varint(f.value) || fail();
-      case 1:
-        f.wire = Wire::i64;
-        return read_fixed(8, f.value) || fail();
-      case 5:
-        f.wire = Wire::i32;
-        return read_fixed(4, f.value) || fail();
+      case 0: f.wire = Wire::varint; return read_varint(f.value) || fail();
+      case 1: f.wire = Wire::i64; return read_fixed(8, f.value) || fail();
+      case 5: f.wire = Wire::i32; return read_fixed(4, f.value) || fail();
       case 2: {
         f.wire = Wire::len;
         std::uint64_t n = 0;
@@ -160,8 +155,7 @@ class Reader {
         in_.remove_prefix(n);
         return true;
       }
-      default:
-        return fail();
+      default: return fail();
     }
   }
   bool error() const { return error_; }

@@ -1,5 +1,7 @@
 #include "instrumentation/trace.hpp"
 
+#include "instrumentation/propagation.hpp"
+
 #include "util/text.hpp"
 
 #include <algorithm>
@@ -92,6 +94,7 @@ std::string_view trim_ows(std::string_view s) {
 std::mutex g_mu;
 std::shared_ptr<const Tracer> g_tracer;  // read under g_mu; spans keep their own sink alive
 std::atomic<bool> g_enabled{false};      // lock-free "tracing is off" on the request path
+std::atomic<bool> g_propagate{false};    // propagation.hpp
 
 }  // namespace
 
@@ -343,6 +346,9 @@ Span Tracer::start(std::string name, SpanKind kind, const SpanContext* parent, s
   s.sink_ = sink_;
   return s;
 }
+
+bool propagate_to_apiserver() { return g_propagate.load(std::memory_order_relaxed); }
+void set_propagate_to_apiserver(bool on) { g_propagate.store(on, std::memory_order_relaxed); }
 
 std::shared_ptr<const Tracer> global() {
   if (!g_enabled.load(std::memory_order_acquire)) return nullptr;

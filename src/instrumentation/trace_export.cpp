@@ -1,6 +1,7 @@
 #include "instrumentation/trace_export.hpp"
 
 #include "instrumentation/metrics.hpp"
+#include "instrumentation/propagation.hpp"
 #include "instrumentation/protobuf.hpp"
 #include "util/error.hpp"
 #include "util/http_post.hpp"
@@ -179,8 +180,8 @@ void put_span(std::string& out, const SpanData& s) {
 // Empty and zero fields are left out, as proto3 does.
 void put_key_value(proto::Writer& w, std::uint32_t field, std::string_view k, const AttrValue& v) {
   auto kv = w.begin(field);
-  w.string_field(1, k);  // KeyValue.key
-  auto any = w.begin(2);  // KeyValue.value: AnyValue
+  w.string_field(1, k);                                                    // KeyValue.key
+  auto any = w.begin(2);                                                   // KeyValue.value: AnyValue
   if (auto* s = std::get_if<std::string_view>(&v)) w.string_field(1, *s);  // string_value
   else if (auto* i = std::get_if<std::int64_t>(&v)) w.int_field(3, *i);    // int_value
   else if (auto* d = std::get_if<double>(&v)) w.double_field(4, *d);       // double_value
@@ -322,7 +323,10 @@ std::string_view content_type(OtlpProtocol p) {
 }
 
 std::uint64_t rejected_count(OtlpProtocol p, std::string_view body, std::string_view json_field) {
+  // An int64 on the wire: a negative count (a broken collector) counts as none.
+  auto positive = [](std::int64_t n) { return n > 0 ? static_cast<std::uint64_t>(n) : 0; };
   if (p == OtlpProtocol::protobuf) {
+    std::int64_t n = 0;  // the last occurrence wins, as protobuf merges
     proto::Reader top(body);
     proto::Reader::Field f;
     while (top.next(f)) {
@@ -330,9 +334,9 @@ std::uint64_t rejected_count(OtlpProtocol p, std::string_view body, std::string_
       proto::Reader ps(f.bytes);
       proto::Reader::Field g;
       while (ps.next(g))
-        if (g.number == 1 && g.wire == proto::Wire::varint) return g.value;  // rejected_spans / _data_points
+        if (g.number == 1 && g.wire == proto::Wire::varint) n = static_cast<std::int64_t>(g.value);
     }
-    return 0;
+    return positive(n);
   }
   boost::system::error_code ec;
   auto v = json::parse(body, ec);
@@ -341,9 +345,14 @@ std::uint64_t rejected_count(OtlpProtocol p, std::string_view body, std::string_
   if (!ps || !ps->is_object()) return 0;
   auto* n = ps->as_object().if_contains(json_field);
   if (!n) return 0;
-  if (n->is_string()) return std::strtoull(n->as_string().c_str(), nullptr, 10);  // int64: a string in proto3 JSON
+  if (n->is_string()) {  // int64: a string in proto3 JSON
+    std::int64_t v = 0;
+    auto s = std::string_view(n->as_string());
+    auto [end, ec2] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec2 == std::errc() && end == s.data() + s.size() ? positive(v) : 0;
+  }
   if (n->is_uint64()) return n->as_uint64();
-  if (n->is_int64() && n->as_int64() > 0) return static_cast<std::uint64_t>(n->as_int64());
+  if (n->is_int64()) return positive(n->as_int64());
   return 0;
 }
 
@@ -537,6 +546,7 @@ void apply_env(TracingSettings& s, const std::function<const char*(const char*)>
   env("OTEL_RESOURCE_ATTRIBUTES", s.resource_attributes);
   env("OTEL_TRACES_SAMPLER", s.sampler);
   env("OTEL_TRACES_SAMPLER_ARG", s.sampler_arg);
+  env("PROPAGATE_TRACE_TO_APISERVER", s.propagate_to_apiserver);
   auto millis = [&](const char* name, std::chrono::milliseconds& field, long lo, long hi) {
     if (const char* v = getenv(name); v && *v) {
       char* end = nullptr;
@@ -569,7 +579,10 @@ Tracing make_tracing(const TracingSettings& s, const std::string& service_versio
   std::string err;
   auto sampler = Sampler::from_names(s.sampler, s.sampler_arg, &err);
   if (!err.empty()) fail(Errc::invalid_argument, err);
-  auto protocol = parse_protocol(s.traces_protocol, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", s.protocol);
+  const auto& prop = s.propagate_to_apiserver;
+  if (!prop.empty() && prop != "true" && prop != "false" && prop != "1" && prop != "0")
+    fail(Errc::invalid_argument, "PROPAGATE_TRACE_TO_APISERVER must be true or false");
+  set_propagate_to_apiserver(prop == "true" || prop == "1");
   if (on == "false" || on == "0" || exporter_name == "none") return t;
 
   std::unique_ptr<SpanExporter> exporter;
@@ -577,6 +590,9 @@ Tracing make_tracing(const TracingSettings& s, const std::string& service_versio
     exporter =
         std::make_unique<StreamExporter>(make_resource(s, service_version), stdout_is_protocol ? stderr : stdout);
   } else {
+    // Checked only here: OTEL_EXPORTER_OTLP_PROTOCOL is often set pod-wide for other programs,
+    // and must not stop a server that exports nothing over OTLP.
+    auto protocol = parse_protocol(s.traces_protocol, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", s.protocol);
     exporter = std::make_unique<OtlpHttpExporter>(make_resource(s, service_version),
                                                   signal_url(s.traces_endpoint, s.endpoint, "/v1/traces"),
                                                   export_headers(s), s.timeout, s.certificate, protocol);

@@ -148,6 +148,7 @@ struct TracingSettings {
   std::string resource_attributes;           // OTEL_RESOURCE_ATTRIBUTES: k=v,...
   std::string sampler;                       // OTEL_TRACES_SAMPLER
   std::string sampler_arg;                   // OTEL_TRACES_SAMPLER_ARG
+  std::string propagate_to_apiserver;        // PROPAGATE_TRACE_TO_APISERVER: true | false (default)
   std::chrono::milliseconds timeout{10000};  // OTEL_EXPORTER_OTLP_TIMEOUT (ms)
   BatchOptions batch;
 };

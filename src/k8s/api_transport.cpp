@@ -1,5 +1,7 @@
 #include "k8s/api_transport.hpp"
 
+#include "instrumentation/propagation.hpp"
+
 #include "util/blocking.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -17,6 +19,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include <array>
 #include <optional>
 
 #include <sys/socket.h>
@@ -293,7 +296,7 @@ void ApiTransport::set_headers(http::fields& f, const std::string& authorization
   f.set(http::field::user_agent, opts_.user_agent);
   if (!authorization.empty()) f.set(http::field::authorization, authorization);
   for (auto& [k, v] : extra_headers()) f.insert(k, v);
-  if (trace.valid()) {
+  if (trace.valid() && trace::propagate_to_apiserver()) {
     f.set("traceparent", trace::format_traceparent(trace));
     if (!trace.trace_state.empty()) f.set("tracestate", trace.trace_state);
   }
@@ -394,8 +397,11 @@ trace::Span ApiTransport::start_span(http::verb method, std::string_view target,
                                      const trace::SpanContext& parent) const {
   if (!parent.sampled()) return {};
   auto info = describe_path(target, method);
-  auto span =
-      trace::start_child(std::string(http::to_string(method)) + " " + info.templ, trace::SpanKind::client, parent);
+  auto verb = http::to_string(method);
+  std::string name;
+  name.reserve(verb.size() + 1 + info.templ.size());
+  name.append(verb).append(" ").append(info.templ);
+  auto span = trace::start_child(std::move(name), trace::SpanKind::client, parent);
   if (!span.recording()) return span;
   span.set("http.request.method", std::string_view(http::to_string(method)));
   span.set("url.template", info.templ);
@@ -449,40 +455,50 @@ PathInfo describe_path(std::string_view target, http::verb method) {
   PathInfo p;
   std::string_view path = target.substr(0, target.find('?'));
   std::string_view query = target.size() > path.size() ? target.substr(path.size() + 1) : std::string_view();
-  std::vector<std::string_view> seg;
-  for (std::size_t i = 0; i < path.size();) {
+  // The first segments are all a template looks at (the deepest is a proxy path's start, at
+  // most 9 in); the rest only make it "{path}".
+  std::array<std::string_view, 12> seg;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < path.size() && n < seg.size();) {
     auto j = path.find('/', i);
     if (j == std::string_view::npos) j = path.size();
-    if (j > i) seg.push_back(path.substr(i, j - i));
+    if (j > i) seg[n++] = path.substr(i, j - i);
     i = j + 1;
   }
+  auto add = [&](std::string_view a, std::string_view b = {}) {
+    p.templ += a;
+    p.templ += b;
+  };
+  p.templ.reserve(path.size() + 24);
   std::size_t idx = 0;
-  if (!seg.empty() && seg[0] == "api" && seg.size() >= 2) idx = 2;
-  else if (!seg.empty() && seg[0] == "apis" && seg.size() >= 3) idx = 3;
-  for (std::size_t i = 0; i < idx; ++i) p.templ += "/" + std::string(seg[i]);
+  if (n >= 2 && seg[0] == "api") idx = 2;
+  else if (n >= 3 && seg[0] == "apis") idx = 3;
+  for (std::size_t i = 0; i < idx; ++i) add("/", seg[i]);
   bool named = false;
   if (idx == 0) {
     // Not a resource path (/readyz, /version, /apis): the first segment names it.
-    p.templ = seg.empty() ? "/" : "/" + std::string(seg[0]) + (seg.size() > 1 ? "/{path}" : "");
+    if (n == 0) add("/");
+    else add("/", seg[0]);
+    if (n > 1) add("/{path}");
   } else {
-    std::vector<std::string_view> rest(seg.begin() + static_cast<std::ptrdiff_t>(idx), seg.end());
-    std::size_t k = 0;
-    if (rest.size() >= 3 && rest[0] == "namespaces") {
-      p.ns = std::string(rest[1]);
-      p.templ += "/namespaces/{namespace}";
+    const std::string_view* rest = seg.data() + idx;
+    std::size_t rn = n - idx, k = 0;
+    if (rn >= 3 && rest[0] == "namespaces") {
+      p.ns = rest[1];
+      add("/namespaces/{namespace}");
       k = 2;
     }
-    if (k < rest.size()) {
-      p.resource = std::string(rest[k]);
-      p.templ += "/" + p.resource;
-      if (p.resource == "namespaces" && k + 1 < rest.size()) p.ns = std::string(rest[k + 1]);
+    if (k < rn) {
+      p.resource = rest[k];
+      add("/", p.resource);
+      if (p.resource == "namespaces" && k + 1 < rn) p.ns = rest[k + 1];
     }
-    if (k + 1 < rest.size()) {
-      p.templ += "/{name}";
+    if (k + 1 < rn) {
+      add("/{name}");
       named = true;
     }
-    if (k + 2 < rest.size()) p.templ += "/" + std::string(rest[k + 2]);  // subresource: log, status, scale...
-    if (k + 3 < rest.size()) p.templ += "/{path}";                       // proxy paths
+    if (k + 2 < rn) add("/", rest[k + 2]);  // subresource: log, status, scale...
+    if (k + 3 < rn) add("/{path}");         // proxy paths
   }
   bool watch = query.find("watch=true") != std::string_view::npos || query.find("watch=1") != std::string_view::npos;
   switch (method) {
@@ -491,7 +507,7 @@ PathInfo describe_path(std::string_view target, http::verb method) {
     case http::verb::put: p.verb = "update"; break;
     case http::verb::patch: p.verb = "patch"; break;
     case http::verb::delete_: p.verb = named ? "delete" : "deletecollection"; break;
-    default: p.verb = std::string(http::to_string(method)); break;
+    default: p.verb = http::to_string(method); break;
   }
   return p;
 }

@@ -71,9 +71,12 @@ bool replayable(boost::beast::http::verb v);
 
 // What a request path means, for span names and attributes: `templ` has the names replaced
 // ("/api/v1/namespaces/{namespace}/pods/{name}/log") so span names stay few; the verb is
-// Kubernetes' (get, list, watch, create, update, patch, delete, deletecollection).
+// Kubernetes' (get, list, watch, create, update, patch, delete, deletecollection). `ns` and
+// `resource` are views into the target (every API request of a traced call is described, so
+// nothing but the template is copied).
 struct PathInfo {
-  std::string templ, ns, resource, verb;
+  std::string templ;
+  std::string_view ns, resource, verb;
 };
 PathInfo describe_path(std::string_view target, boost::beast::http::verb method);
 

@@ -3,6 +3,7 @@
 // again after a dropped connection, and 429/503 retries.
 #include "cli/options.hpp"
 #include "fake_http.hpp"
+#include "instrumentation/propagation.hpp"
 #include "k8s/client.hpp"
 #include "k8s/stream.hpp"
 #include "util/blocking.hpp"
@@ -131,6 +132,14 @@ std::optional<mk::Error> run(asio::io_context& io, Make make) {
 }  // namespace
 
 // Plain requests and the upgrades (exec, port-forward, log streams) share set_headers.
+namespace {
+// --propagate-trace-to-apiserver=true for one test (off is the default), restored however it ends.
+struct PropagateOn {
+  PropagateOn() { mk::trace::set_propagate_to_apiserver(true); }
+  ~PropagateOn() { mk::trace::set_propagate_to_apiserver(false); }
+};
+}  // namespace
+
 TEST(ApiTransport, HeadersAreTheSameForEveryKindOfRequest) {
   asio::io_context io;
   mk::k8s::RestConfig c;
@@ -145,7 +154,10 @@ TEST(ApiTransport, HeadersAreTheSameForEveryKindOfRequest) {
   http::fields f;
   auto ctx = *mk::trace::parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
   ctx.trace_state = "a=1";
-  t.set_headers(f, "Bearer x", ctx);
+  {
+    PropagateOn propagate;
+    t.set_headers(f, "Bearer x", ctx);
+  }
   EXPECT_EQ(f[http::field::host], "[::1]:6443");
   EXPECT_EQ(f[http::field::user_agent], "mcp-kubernetes/9.9");  // streams once said only "mcp-kubernetes"
   EXPECT_EQ(f[http::field::authorization], "Bearer x");
@@ -156,6 +168,13 @@ TEST(ApiTransport, HeadersAreTheSameForEveryKindOfRequest) {
   t.set_headers(none, "", mk::trace::SpanContext{});
   EXPECT_EQ(none.count(http::field::authorization), 0u);
   EXPECT_EQ(none.count("traceparent"), 0u);
+  // The default (--propagate-trace-to-apiserver=false): the same traced request goes without
+  // the trace context.
+  http::fields off;
+  t.set_headers(off, "Bearer x", ctx);
+  EXPECT_EQ(off.count("traceparent"), 0u);
+  EXPECT_EQ(off.count("tracestate"), 0u);
+  EXPECT_EQ(off[http::field::authorization], "Bearer x");
 }
 
 // An endless chunked answer: the read stops at the cap with a message that says what to do;
@@ -464,6 +483,7 @@ struct CollectSpans : mk::trace::SpanSink {
 // path template, with the retry count) and sends the span's traceparent; the shared client
 // behind it stays untraced.
 TEST(ApiTransport, TracedRequestsAreChildSpansAndCarryTraceparent) {
+  PropagateOn propagate;
   auto sink = std::make_shared<CollectSpans>();
   mk::trace::set_global(std::make_shared<mk::trace::Tracer>(mk::trace::Sampler(), sink));
   g_heads.clear();
@@ -546,6 +566,7 @@ std::map<std::string, mk::trace::AttrValue> attrs_of(const mk::trace::SpanData& 
 // end, named by the path template, with the bytes received and how it ended; the request
 // carries the span's traceparent. A refused stream is an error span with the API's status.
 TEST(HttpStream, TracedStreamIsAClientSpanWithItsOutcome) {
+  PropagateOn propagate;
   auto sink = std::make_shared<CollectSpans>();
   mk::trace::set_global(std::make_shared<mk::trace::Tracer>(mk::trace::Sampler(), sink));
   g_heads.clear();

@@ -94,8 +94,9 @@ TEST(ProtoWriter, IllFormedUtf8BecomesReplacementCharacters) {
 }
 
 TEST(ProtoReader, RefusesMalformedInput) {
-  for (std::string bad : {std::string("\x0a\x05" "abc"), std::string("\x08\x80"), std::string("\x0b"),
-                          std::string("\x09\x01\x02"), std::string("\x00\x01", 2), std::string("\x0a\xff\xff\xff\xff\x0f")}) {
+  for (std::string bad :
+       {std::string("\x0a\x05xyz"), std::string("\x08\x80"), std::string("\x0b"), std::string("\x09\x01\x02"),
+        std::string("\x00\x01", 2), std::string("\x0a\xff\xff\xff\xff\x0f")}) {
     Reader r(bad);
     Reader::Field f;
     while (r.next(f)) {
@@ -187,16 +188,42 @@ json::object decode(std::string_view bytes, const std::string& message) {
     if (it == fields.end()) continue;
     const auto& spec = it->second;
     json::value v;
-    auto want = [&](Wire w) { EXPECT_EQ(static_cast<int>(f.wire), static_cast<int>(w)) << message << "." << spec.name; };
+    auto want = [&](Wire w) {
+      EXPECT_EQ(static_cast<int>(f.wire), static_cast<int>(w)) << message << "." << spec.name;
+    };
     switch (spec.type) {
-      case T::msg: want(Wire::len); v = decode(f.bytes, spec.message); break;
-      case T::str: want(Wire::len); v = json::string(f.bytes); break;
-      case T::hex_bytes: want(Wire::len); v = json::string(hex(f.bytes)); break;
-      case T::int_num: want(Wire::varint); v = static_cast<std::int64_t>(f.value); break;
-      case T::int64_str: want(Wire::varint); v = json::string(std::to_string(static_cast<std::int64_t>(f.value))); break;
-      case T::fixed64_str: want(Wire::i64); v = json::string(std::to_string(f.value)); break;
-      case T::dbl: want(Wire::i64); v = std::bit_cast<double>(f.value); break;
-      case T::boolean: want(Wire::varint); v = f.value != 0; break;
+      case T::msg:
+        want(Wire::len);
+        v = decode(f.bytes, spec.message);
+        break;
+      case T::str:
+        want(Wire::len);
+        v = json::string(f.bytes);
+        break;
+      case T::hex_bytes:
+        want(Wire::len);
+        v = json::string(hex(f.bytes));
+        break;
+      case T::int_num:
+        want(Wire::varint);
+        v = static_cast<std::int64_t>(f.value);
+        break;
+      case T::int64_str:
+        want(Wire::varint);
+        v = json::string(std::to_string(static_cast<std::int64_t>(f.value)));
+        break;
+      case T::fixed64_str:
+        want(Wire::i64);
+        v = json::string(std::to_string(f.value));
+        break;
+      case T::dbl:
+        want(Wire::i64);
+        v = std::bit_cast<double>(f.value);
+        break;
+      case T::boolean:
+        want(Wire::varint);
+        v = f.value != 0;
+        break;
       case T::packed_fixed64_str:
       case T::packed_dbl: {
         want(Wire::len);
@@ -276,7 +303,8 @@ TEST(OtlpProto, MetricsCarryWhatTheJsonEncodingCarries) {
   using FV = mk::metrics::Registry::FamilyView;
   using SV = mk::metrics::Registry::SeriesView;
   std::vector<FV> fams;
-  fams.push_back(FV{"calls_total", "counter", "Calls.", {SV{R"(tool="a",msg="x\"y")", 3, {}, 0, 0}, SV{"", 0.5, {}, 0, 0}}});
+  fams.push_back(
+      FV{"calls_total", "counter", "Calls.", {SV{R"(tool="a",msg="x\"y")", 3, {}, 0, 0}, SV{"", 0.5, {}, 0, 0}}});
   fams.push_back(FV{"open", "gauge", "", {SV{"", -2, {}, 0, 0}}});
   std::vector<std::uint64_t> cum(mk::metrics::kBuckets.size(), 1);
   cum.back() = 2;
@@ -296,7 +324,8 @@ TEST(OtlpProto, ProtocolSetting) {
     parse_protocol("grpc", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "");
     ADD_FAILURE() << "grpc accepted";
   } catch (const mk::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: grpc is not supported"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: grpc is not supported"),
+              std::string::npos)
         << e.what();
   }
   try {
@@ -322,6 +351,18 @@ TEST(OtlpProto, PartialSuccessInEitherEncoding) {
   EXPECT_EQ(rejected_count(OtlpProtocol::json, R"({"partialSuccess":{"rejectedSpans":4}})", "rejectedSpans"), 4u);
   EXPECT_EQ(rejected_count(OtlpProtocol::json, R"({"partialSuccess":{}})", "rejectedSpans"), 0u);
   EXPECT_EQ(rejected_count(OtlpProtocol::json, "not json", "rejectedSpans"), 0u);
+  // A negative count (int64 on the wire) is no count, in either encoding; the last one wins.
+  std::string neg;
+  Writer wn(neg);
+  auto p1 = wn.begin(1);
+  wn.int_field(1, -1);
+  wn.end(p1);
+  EXPECT_EQ(rejected_count(OtlpProtocol::protobuf, neg, "rejectedSpans"), 0u);
+  EXPECT_EQ(rejected_count(OtlpProtocol::protobuf, resp + neg, "rejectedSpans"), 0u);
+  EXPECT_EQ(rejected_count(OtlpProtocol::protobuf, neg + resp, "rejectedSpans"), 5u);
+  EXPECT_EQ(rejected_count(OtlpProtocol::json, R"({"partialSuccess":{"rejectedSpans":"-1"}})", "rejectedSpans"), 0u);
+  EXPECT_EQ(rejected_count(OtlpProtocol::json, R"({"partialSuccess":{"rejectedSpans":-1}})", "rejectedSpans"), 0u);
+  EXPECT_EQ(rejected_count(OtlpProtocol::json, R"({"partialSuccess":{"rejectedSpans":"4x"}})", "rejectedSpans"), 0u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "instrumentation/trace.hpp"
 #include "instrumentation/metrics.hpp"
 #include "instrumentation/metrics_export.hpp"
+#include "instrumentation/propagation.hpp"
 #include "instrumentation/trace_export.hpp"
 #include "k8s/api_transport.hpp"
 #include "util/error.hpp"
@@ -558,6 +559,33 @@ TEST(Settings, MakeTracingRefusesBadSettings) {
   mgrpc.exporter = "otlp";
   mgrpc.protocol = "grpc";
   EXPECT_THROW(mk::metrics::make_metrics_pusher(mgrpc, TracingSettings{}, "1", false), mk::Error);
+  // Set pod-wide for some other program: a server that exports nothing over OTLP starts.
+  TracingSettings other;
+  other.protocol = "grpc";
+  EXPECT_NO_THROW(make_tracing(other, "1", false));
+  other.exporter = "stdout";
+  auto so = make_tracing(other, "1", false);
+  EXPECT_NE(so.tracer, nullptr);
+  so.processor->shutdown();
+  mgrpc.exporter = "prometheus";
+  EXPECT_EQ(mk::metrics::make_metrics_pusher(mgrpc, other, "1", false), nullptr);
+  TracingSettings prop;
+  prop.propagate_to_apiserver = "no";  // true or false only
+  EXPECT_THROW(make_tracing(prop, "1", false), mk::Error);
+  prop.propagate_to_apiserver = "false";
+  make_tracing(prop, "1", false);
+  EXPECT_FALSE(propagate_to_apiserver());
+  prop.propagate_to_apiserver = "1";
+  make_tracing(prop, "1", false);
+  EXPECT_TRUE(propagate_to_apiserver());
+  prop.propagate_to_apiserver = "0";
+  make_tracing(prop, "1", false);
+  EXPECT_FALSE(propagate_to_apiserver());
+  prop.propagate_to_apiserver = "true";
+  make_tracing(prop, "1", false);
+  EXPECT_TRUE(propagate_to_apiserver());
+  make_tracing(TracingSettings{}, "1", false);
+  EXPECT_FALSE(propagate_to_apiserver());  // the default
   TracingSettings disabled;
   disabled.exporter = "otlp";
   disabled.instrumentation_enabled = "false";

@@ -212,6 +212,7 @@ test('every values file renders objects the API server accepts (server-side dry-
   assert.equal(menv.OTEL_EXPORTER_OTLP_ENDPOINT, 'http://otel-collector.observability:4318');
   assert.equal(menv.TRACING_EXPORTER, 'otlp');
   assert.equal(menv.OTEL_EXPORTER_OTLP_PROTOCOL, 'http/json');
+  assert.equal(menv.PROPAGATE_TRACE_TO_APISERVER, 'true');
   assert.equal(menv.OTEL_TRACES_SAMPLER_ARG, '0.25');
   const np = one(rendered['monitoring.yaml'], 'NetworkPolicy');
   assert.ok(np.spec.egress.some((e) => e.ports?.some((p) => p.port === 4318)));

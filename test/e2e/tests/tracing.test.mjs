@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { serverBin, clusterEnv, repoRoot, kubectl, freshNamespace, dropNamespace, freePort } from '../lib/harness.mjs';
@@ -443,6 +444,54 @@ test(`METRICS_EXPORTER=otlp pushes the /metrics registry to the collector (${pro
   assert.match(ours(), /ExplicitBounds #11: 10\.000000\b/);
   assert.match(ours(), /Buckets #12, Count: \d+/);  // len(bounds) + 1 buckets
   assert.match(ours(), /-> tool: Str\(k8s_list_resources\)/);
+});
+
+// What goes on the wire for each setting (Jaeger takes both encodings, so the tests above cannot
+// tell them apart): a sink that records each request's path, Content-Type and body.
+test('the protocol settings choose the encoding of each signal', async () => {
+  const seen = [];
+  const sink = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ path: req.url, type: req.headers['content-type'], body: Buffer.concat(chunks) });
+      res.writeHead(200, { 'content-type': req.headers['content-type'] }).end();
+    });
+  });
+  await new Promise((r) => sink.listen(0, '127.0.0.1', r));
+  const pb = 'application/x-protobuf', js = 'application/json';
+  try {
+    let n = 0;
+    for (const [env, traces, metrics] of [
+      [{}, pb, pb],
+      [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, js, js],
+      [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }, pb, js],
+      [{ OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' }, pb, js],
+    ]) {
+      // A path of its own per server: the servers of earlier rounds keep pushing metrics.
+      const prefix = `/s${++n}`;
+      const { base } = await startServer({
+        ...tracingEnv(), OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.address().port}${prefix}`,
+        METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '300', ...env,
+      });
+      const s = await session(base);
+      const r = await s.call('enc', 'k8s_list_resources', { resourceType: 'configmaps', namespace: ns },
+        { headers: { traceparent: `00-${hex(32)}-${hex(16)}-01` } });
+      assert.ok(!r.isError, JSON.stringify(r));
+      const got = (p) => seen.find((x) => x.path === prefix + p);
+      for (let i = 0; i < 100 && !(got('/v1/traces') && got('/v1/metrics')); i++) await sleep(100);
+      const what = JSON.stringify(env);
+      for (const [p, want] of [['/v1/traces', traces], ['/v1/metrics', metrics]]) {
+        const req = got(p);
+        assert.ok(req, `${what}: nothing sent to ${p}`);
+        assert.equal(req.type, want, `${what}: ${p}`);
+        if (want === js) JSON.parse(req.body.toString('utf8'));
+        else assert.equal(req.body[0], 0x0a, `${what}: ${p} starts with field 1, length-delimited`);
+      }
+    }
+  } finally {
+    sink.close();
+  }
 });
 
 test('an OTLP protocol the server does not speak stops it at start-up, naming the setting', () => {
