@@ -572,18 +572,13 @@ TEST(Settings, MakeTracingRefusesBadSettings) {
   TracingSettings prop;
   prop.propagate_to_apiserver = "no";  // true or false only
   EXPECT_THROW(make_tracing(prop, "1", false), mk::Error);
-  prop.propagate_to_apiserver = "false";
-  make_tracing(prop, "1", false);
-  EXPECT_FALSE(propagate_to_apiserver());
-  prop.propagate_to_apiserver = "1";
-  make_tracing(prop, "1", false);
-  EXPECT_TRUE(propagate_to_apiserver());
-  prop.propagate_to_apiserver = "0";
-  make_tracing(prop, "1", false);
-  EXPECT_FALSE(propagate_to_apiserver());
+  for (auto [value, want] : {std::pair{"true", true}, {"0", false}, {"1", true}, {"false", false}}) {
+    prop.propagate_to_apiserver = value;
+    make_tracing(prop, "1", false);
+    EXPECT_EQ(propagate_to_apiserver(), want) << value;
+  }
   prop.propagate_to_apiserver = "true";
   make_tracing(prop, "1", false);
-  EXPECT_TRUE(propagate_to_apiserver());
   make_tracing(TracingSettings{}, "1", false);
   EXPECT_FALSE(propagate_to_apiserver());  // the default
   TracingSettings disabled;
