@@ -118,15 +118,18 @@ json::object otlp_metrics_json(const trace::Resource& r, const std::vector<Regis
 
 namespace {
 
+// A KeyValue with a string value (labels and resource attributes are all strings).
+void put_string_kv(proto::Writer& w, std::uint32_t field, std::string_view k, std::string_view v) {
+  auto kv = w.begin(field);
+  w.string_field(1, k);
+  auto any = w.begin(2);
+  w.string_field(1, v);
+  w.end(any);
+  w.end(kv);
+}
+
 void put_attributes(proto::Writer& w, std::uint32_t field, std::string_view rendered) {
-  for (auto& [k, v] : parse_labels(rendered)) {
-    auto kv = w.begin(field);
-    w.string_field(1, k);
-    auto any = w.begin(2);
-    w.string_field(1, v);
-    w.end(any);
-    w.end(kv);
-  }
+  for (auto& [k, v] : parse_labels(rendered)) put_string_kv(w, field, k, v);
 }
 
 }  // namespace
@@ -137,14 +140,7 @@ std::string otlp_metrics_proto(const trace::Resource& r, const std::vector<Regis
   proto::Writer w(out);
   auto rm = w.begin(1);        // ExportMetricsServiceRequest.resource_metrics
   auto resource = w.begin(1);  // ResourceMetrics.resource
-  for (auto& [k, v] : r.attributes) {
-    auto kv = w.begin(1);
-    w.string_field(1, k);
-    auto any = w.begin(2);
-    w.string_field(1, v);
-    w.end(any);
-    w.end(kv);
-  }
+  for (auto& [k, v] : r.attributes) put_string_kv(w, 1, k, v);
   w.end(resource);
   auto sm = w.begin(2);     // ResourceMetrics.scope_metrics
   auto scope = w.begin(1);  // ScopeMetrics.scope
